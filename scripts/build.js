@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+// Build: generate wire types from proto/*.proto (protobufjs), compile TypeScript,
+// refresh the oclif manifest. Run by `npm run build` (and `npm ci` via prepare).
+'use strict';
+const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..');
+const bin = (name) => path.join(root, 'node_modules', '.bin', name);
+const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit' });
+
+const protos = fs.existsSync(path.join(root, 'proto'))
+  ? fs.readdirSync(path.join(root, 'proto')).filter((f) => f.endsWith('.proto')).map((f) => path.join('proto', f))
+  : [];
+if (protos.length > 0) {
+  const outDir = path.join(root, 'src', 'wire', 'generated');
+  fs.mkdirSync(outDir, { recursive: true });
+  const js = path.join(outDir, 'booster.js');
+  run(bin('pbjs'), ['-t', 'static-module', '-w', 'commonjs', '--no-verify', '--force-number', '-o', js, ...protos]);
+  run(bin('pbts'), ['--no-comments', '-o', path.join(outDir, 'booster.d.ts'), js]);
+}
+
+run(bin('tsc'), ['-p', 'tsconfig.json']);
+if (!process.argv.includes('--no-manifest')) {
+  run(bin('oclif'), ['manifest']);
+}

@@ -1,0 +1,27 @@
+import type { Duplex } from 'node:stream';
+import type { SourceDescriptor } from './sources';
+import type { Target } from './target';
+
+export interface DialRequest {
+  readonly target: Target;
+  readonly source: SourceDescriptor;
+  /** Aborted when the dial times out or the client goes away. */
+  readonly signal: AbortSignal;
+}
+
+export interface DialResult {
+  readonly socket: Duplex;
+  /** The address the upstream socket is bound to, for the SOCKS reply (BND.ADDR/BND.PORT). */
+  readonly bound?: { readonly host: string; readonly port: number };
+}
+
+/**
+ * Opens a connection to a target through one kind of source. Failures are
+ * thrown as errors carrying a Node errno `code` (ECONNREFUSED, ENETUNREACH,
+ * EHOSTUNREACH, ENOTFOUND, ETIMEDOUT, ...) or a `socksReply` number; the proxy
+ * maps them to the client's reply code.
+ */
+export interface Dialer {
+  readonly id: string;
+  dial(request: DialRequest): Promise<DialResult>;
+}

@@ -1,0 +1,36 @@
+import type { Duplex } from 'node:stream';
+import type { InboundProtocol, TunnelInfo } from '../api/events';
+import type { SourceDescriptor } from '../api/sources';
+import type { Target } from '../api/target';
+
+/** One new connection the proxy wants opened. */
+export interface DispatchRequest {
+  readonly target: Target;
+  readonly protocol: InboundProtocol;
+  /** "ip:port" of the application that asked. */
+  readonly client: string;
+}
+
+/** Live accounting for one open tunnel; the proxy reports bytes and the end. */
+export interface TunnelHandle {
+  readonly info: TunnelInfo;
+  countUp(bytes: number): void;
+  countDown(bytes: number): void;
+  /** Ends the tunnel (idempotent). */
+  close(error?: string): void;
+}
+
+export interface OpenedUpstream {
+  readonly upstream: Duplex;
+  readonly bound?: { readonly host: string; readonly port: number };
+  readonly source: SourceDescriptor;
+  readonly tunnel: TunnelHandle;
+}
+
+/**
+ * The proxy's only dependency: opens an upstream for a request (policy,
+ * dialer, retries) and registers the tunnel. Rejects with a DialFailure.
+ */
+export interface Connector {
+  open(request: DispatchRequest, signal: AbortSignal): Promise<OpenedUpstream>;
+}
