@@ -1,0 +1,30 @@
+import * as net from 'node:net';
+import type { Dialer, DialRequest, DialResult } from 'booster';
+
+/** Opens a TCP connection from this machine; resolves names with the local resolver. */
+export class DirectDialer implements Dialer {
+  readonly id = 'direct';
+
+  dial({ target, source, signal }: DialRequest): Promise<DialResult> {
+    return new Promise((resolve, reject) => {
+      const localAddress = source.localAddress;
+      const socket = net.connect({
+        host: target.host,
+        port: target.port,
+        localAddress,
+        family: localAddress ? net.isIP(localAddress) : undefined,
+        signal,
+        noDelay: true,
+      });
+      const onError = (err: Error) => {
+        socket.destroy();
+        reject(err);
+      };
+      socket.once('error', onError);
+      socket.once('connect', () => {
+        socket.off('error', onError);
+        resolve({ socket, bound: { host: socket.localAddress ?? '0.0.0.0', port: socket.localPort ?? 0 } });
+      });
+    });
+  }
+}

@@ -1,0 +1,56 @@
+import { Command, Flags } from '@oclif/core';
+import { DEFAULT_SETTINGS } from '../core/config';
+import { startNode, untilSignal } from '../cli/runtime';
+
+export default class Start extends Command {
+  static override description = `Start a booster node: a proxy (SOCKS5, SOCKS4/4a and HTTP on one port) and a booster endpoint.
+
+Flags override the config file; the config file overrides the defaults. Logs go to stderr.
+SIGINT/SIGTERM stop accepting, let open tunnels drain (drainTimeoutMs) and exit 0.`;
+
+  static override examples = [
+    '<%= config.bin %> start',
+    '<%= config.bin %> start --pport 1081 --bport 4885 --policy round-robin',
+    '<%= config.bin %> start --interface wlan0 --interface usb0',
+    '<%= config.bin %> start --config booster.json --verbose',
+  ];
+
+  static override flags = {
+    pport: Flags.integer({ description: `proxy port [default: ${DEFAULT_SETTINGS.pport}]`, min: 0, max: 65535 }),
+    bport: Flags.integer({ description: `booster endpoint port [default: ${DEFAULT_SETTINGS.bport}]`, min: 0, max: 65535 }),
+    bind: Flags.string({ description: `address the proxy and endpoint listen on [default: ${DEFAULT_SETTINGS.bind}]` }),
+    policy: Flags.string({ description: `balancing policy [default: ${DEFAULT_SETTINGS.policy}]` }),
+    interface: Flags.string({
+      description: 'local interface (name or address, or "auto") to use as a source; repeatable. Default: the direct route only',
+      multiple: true,
+    }),
+    heartbeat: Flags.integer({ description: `heartbeat period in ms [default: ${DEFAULT_SETTINGS.heartbeatMs}]`, min: 1 }),
+    config: Flags.file({ char: 'c', description: 'JSON config file (keys as in the README)', exists: true }),
+    verbose: Flags.boolean({ char: 'v', description: 'log debug details' }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Start);
+    let node;
+    try {
+      node = await startNode(this.config, {
+        configFile: flags.config,
+        logLevel: flags.verbose ? 'debug' : 'info',
+        overrides: {
+          pport: flags.pport,
+          bport: flags.bport,
+          bind: flags.bind,
+          policy: flags.policy,
+          interfaces: flags.interface,
+          heartbeatMs: flags.heartbeat,
+        },
+      });
+    } catch (err) {
+      this.error(err instanceof Error ? err.message : String(err), { exit: 1 });
+    }
+    const signal = await untilSignal();
+    process.stderr.write(`received ${signal}; stopping (open tunnels may drain for ${node.settings.drainTimeoutMs} ms)\n`);
+    await node.stop();
+    this.exit(0);
+  }
+}

@@ -1,0 +1,13 @@
+import { Command } from '@oclif/core';
+import { PROTOCOL_VERSION } from '../core/version';
+
+export default class Version extends Command {
+  static override description = 'Show the booster version, the Booster Protocol version it speaks, and the Node.js version';
+  static override enableJsonFlag = true;
+
+  async run(): Promise<{ version: string; protocol: string; node: string; platform: string }> {
+    const info = { version: this.config.version, protocol: PROTOCOL_VERSION, node: process.version, platform: `${process.platform}-${process.arch}` };
+    this.log(`booster ${info.version} (protocol ${info.protocol}) node ${info.node} ${info.platform}`);
+    return info;
+  }
+}

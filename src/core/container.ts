@@ -1,0 +1,37 @@
+import { container as rootContainer, instanceCachingFactory, type DependencyContainer } from 'tsyringe';
+import type { Logger } from '../api/logger';
+import type { NodeSettings } from '../api/settings';
+import { Dispatcher } from '../dispatch/dispatcher';
+import { PolicyManager } from '../dispatch/policies';
+import { RuleSet } from '../dispatch/rules';
+import { SourceRegistry } from '../dispatch/sources';
+import { TunnelTable } from '../dispatch/tunnels';
+import { Contributions, ExtensionHost } from '../extensions/host';
+import type { PluginDescription } from '../extensions/manifest';
+import { EventHub } from './events';
+import { MonitorHost } from './monitors';
+import { systemClock, TOKENS, type Clock } from './tokens';
+
+export interface NodeDependencies {
+  readonly settings: NodeSettings;
+  readonly logger: Logger;
+  readonly plugins: readonly PluginDescription[];
+  readonly clock?: Clock;
+}
+
+/**
+ * The composition root: one child container per node run, so a restart (or a
+ * test) gets fresh singletons. Nothing else calls `resolve`.
+ */
+export function createNodeContainer(deps: NodeDependencies, parent: DependencyContainer = rootContainer): DependencyContainer {
+  const c = parent.createChildContainer();
+  c.register(TOKENS.Settings, { useValue: deps.settings });
+  c.register(TOKENS.Logger, { useValue: deps.logger });
+  c.register(TOKENS.PluginDescriptions, { useValue: deps.plugins });
+  c.register(TOKENS.Clock, { useValue: deps.clock ?? systemClock });
+  c.register(RuleSet, { useFactory: instanceCachingFactory(() => new RuleSet(deps.settings.rules)) });
+  for (const singleton of [EventHub, SourceRegistry, TunnelTable, Contributions, ExtensionHost, PolicyManager, Dispatcher, MonitorHost]) {
+    c.registerSingleton(singleton as new (...args: never[]) => unknown);
+  }
+  return c;
+}

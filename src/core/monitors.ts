@@ -1,0 +1,83 @@
+import { inject, injectable } from 'tsyringe';
+import type { Disposable } from '../api/disposable';
+import type { Logger } from '../api/logger';
+import type { Monitor, MonitorApi } from '../api/monitor';
+import { SourceRegistry } from '../dispatch/sources';
+import { TunnelTable } from '../dispatch/tunnels';
+import { Contributions } from '../extensions/host';
+import { EventHub } from './events';
+import { TOKENS } from './tokens';
+
+/** Starts every registered monitor (now and as plugins register more) and stops it when unregistered. */
+@injectable()
+export class MonitorHost implements Disposable {
+  private readonly running = new Map<string, Promise<Disposable | undefined>>();
+  private subscription?: Disposable;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly contributions: Contributions,
+    private readonly events: EventHub,
+    private readonly tunnels: TunnelTable,
+    private readonly sources: SourceRegistry,
+    @inject(TOKENS.Logger) logger: Logger,
+  ) {
+    this.log = logger.child('monitors');
+  }
+
+  start(nodeId: string): void {
+    const api: MonitorApi = {
+      ...pickEvents(this.events),
+      nodeId,
+      tunnels: () => this.tunnels.list(),
+      workload: () => this.tunnels.workload(),
+      sources: () => this.sources.list(),
+    };
+    const launch = (id: string) => {
+      const monitor = this.contributions.monitors.get(id);
+      if (monitor && !this.running.has(id)) this.running.set(id, this.launch(monitor, api));
+    };
+    this.contributions.monitors.ids().forEach(launch);
+    this.subscription = this.contributions.monitors.onDidChange(({ id, change }) => {
+      if (change === 'registered') launch(id);
+      else void this.stop(id);
+    });
+  }
+
+  dispose(): void {
+    this.subscription?.dispose();
+    for (const id of [...this.running.keys()]) void this.stop(id);
+  }
+
+  private async launch(monitor: Monitor, api: MonitorApi): Promise<Disposable | undefined> {
+    try {
+      return await monitor.start(api);
+    } catch (err) {
+      const owner = this.contributions.monitors.ownerOf(monitor.id) ?? monitor.id;
+      this.log.error(`monitor ${monitor.id} failed to start: ${(err as Error).message}`);
+      this.events.pluginFault.fire({ plugin: owner, contribution: `monitors:${monitor.id}`, message: `start failed: ${(err as Error).message}` });
+      return undefined;
+    }
+  }
+
+  private async stop(id: string): Promise<void> {
+    const running = this.running.get(id);
+    this.running.delete(id);
+    (await running)?.dispose();
+  }
+}
+
+function pickEvents(e: EventHub) {
+  return {
+    onTunnelOpened: e.onTunnelOpened,
+    onTunnelClosed: e.onTunnelClosed,
+    onWorkloadChanged: e.onWorkloadChanged,
+    onDial: e.onDial,
+    onSourceChanged: e.onSourceChanged,
+    onSourceHealthChanged: e.onSourceHealthChanged,
+    onPeerChanged: e.onPeerChanged,
+    onPluginFault: e.onPluginFault,
+    onProxyRejected: e.onProxyRejected,
+    onPolicyChanged: e.onPolicyChanged,
+  };
+}

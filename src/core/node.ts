@@ -1,0 +1,121 @@
+import { createHash } from 'node:crypto';
+import type { DependencyContainer } from 'tsyringe';
+import type { Logger } from '../api/logger';
+import type { NodeSettings } from '../api/settings';
+import { Dispatcher } from '../dispatch/dispatcher';
+import { PolicyManager } from '../dispatch/policies';
+import { RuleSet } from '../dispatch/rules';
+import { SourceRegistry } from '../dispatch/sources';
+import { TunnelTable } from '../dispatch/tunnels';
+import { ExtensionHost } from '../extensions/host';
+import type { PluginDescription } from '../extensions/manifest';
+import { ProxyServer } from '../proxy/server';
+import { createNodeContainer } from './container';
+import { EventHub } from './events';
+import { MonitorHost } from './monitors';
+import type { Clock } from './tokens';
+
+export interface NodeOptions {
+  readonly settings: NodeSettings;
+  readonly logger: Logger;
+  readonly plugins: readonly PluginDescription[];
+  readonly clock?: Clock;
+}
+
+export interface Address {
+  readonly host: string;
+  readonly port: number;
+}
+
+/**
+ * One running booster node: plugin host, proxy and (later) booster endpoint,
+ * built from a fresh container. `stop()` releases everything it started.
+ */
+export class BoosterNode {
+  private proxy?: ProxyServer;
+  private stopped?: Promise<void>;
+  private proxyAddr?: Address;
+
+  private constructor(
+    private readonly container: DependencyContainer,
+    readonly settings: NodeSettings,
+    private readonly log: Logger,
+  ) {}
+
+  /** Builds and starts a node; rejects (having released what it started) if it cannot. */
+  static async start(options: NodeOptions): Promise<BoosterNode> {
+    const container = createNodeContainer(options);
+    const node = new BoosterNode(container, options.settings, options.logger);
+    try {
+      await node.boot();
+      return node;
+    } catch (err) {
+      await node.stop();
+      throw err;
+    }
+  }
+
+  /** This node's own id in the 0.3 sense: sha1("localhost" + bport + pport). */
+  get id(): string {
+    return createHash('sha1').update(`localhost${this.settings.bport}${this.settings.pport}`).digest('hex');
+  }
+
+  get proxyAddress(): Address {
+    if (!this.proxyAddr) throw new Error('node is not listening');
+    return this.proxyAddr;
+  }
+
+  get events(): EventHub {
+    return this.container.resolve(EventHub);
+  }
+  get plugins(): ExtensionHost {
+    return this.container.resolve(ExtensionHost);
+  }
+  get policies(): PolicyManager {
+    return this.container.resolve(PolicyManager);
+  }
+  get sources(): SourceRegistry {
+    return this.container.resolve(SourceRegistry);
+  }
+  get tunnels(): TunnelTable {
+    return this.container.resolve(TunnelTable);
+  }
+  get rules(): RuleSet {
+    return this.container.resolve(RuleSet);
+  }
+
+  private async boot(): Promise<void> {
+    const host = this.container.resolve(ExtensionHost);
+    await host.activateStartup();
+    await this.container.resolve(PolicyManager).use(this.settings.policy);
+    this.container.resolve(SourceRegistry).startSampling();
+    this.container.resolve(MonitorHost).start(this.id);
+
+    const events = this.container.resolve(EventHub);
+    this.proxy = new ProxyServer(this.container.resolve(Dispatcher), this.log.child('proxy'), {
+      host: this.settings.bind,
+      port: this.settings.pport,
+      handshakeTimeoutMs: this.settings.handshakeTimeoutMs,
+      auth: this.settings.auth,
+      onRejected: (e) => events.proxyRejected.fire(e),
+    });
+    this.proxyAddr = await this.proxy.listen();
+    this.log.info(`proxy listening on ${this.proxyAddr.host}:${this.proxyAddr.port} (SOCKS5, SOCKS4/4a, HTTP)`, {
+      policy: this.settings.policy,
+      sources: this.container.resolve(SourceRegistry).list().map((s) => s.id),
+    });
+  }
+
+  /** Stops accepting, lets open tunnels drain (bounded), deactivates plugins, releases everything. */
+  stop(): Promise<void> {
+    this.stopped ??= (async () => {
+      if (this.proxy) await this.proxy.close(this.settings.drainTimeoutMs);
+      this.container.resolve(MonitorHost).dispose();
+      await this.container.resolve(ExtensionHost).deactivateAll();
+      this.container.resolve(SourceRegistry).dispose();
+      this.container.resolve(EventHub).dispose();
+      await this.container.dispose();
+    })();
+    return this.stopped;
+  }
+}

@@ -1,0 +1,19 @@
+import type { InjectionToken } from 'tsyringe';
+import type { Logger } from '../api/logger';
+import type { NodeSettings } from '../api/settings';
+import type { PluginDescription } from '../extensions/manifest';
+
+/** Injection tokens for the things that are interfaces or plain values. */
+export const TOKENS = {
+  Settings: Symbol('Settings') as InjectionToken<NodeSettings>,
+  Logger: Symbol('Logger') as InjectionToken<Logger>,
+  PluginDescriptions: Symbol('PluginDescriptions') as InjectionToken<readonly PluginDescription[]>,
+  Clock: Symbol('Clock') as InjectionToken<Clock>,
+} as const;
+
+/** Monotonic milliseconds; injectable so tests can drive time. */
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => performance.now() };

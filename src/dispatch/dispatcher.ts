@@ -1,0 +1,95 @@
+import { inject, injectable } from 'tsyringe';
+import type { Dialer, DialResult } from '../api/dialer';
+import type { Logger } from '../api/logger';
+import type { NodeSettings } from '../api/settings';
+import type { Candidate } from '../api/sources';
+import { EventHub } from '../core/events';
+import { TOKENS, type Clock } from '../core/tokens';
+import { Contributions, ExtensionHost } from '../extensions/host';
+import { describeError, DialFailure, replyFor, Socks5Reply } from './errors';
+import { PolicyManager } from './policies';
+import { RuleSet } from './rules';
+import { SourceRegistry } from './sources';
+import { TunnelTable } from './tunnels';
+import type { Connector, DispatchRequest, OpenedUpstream } from './types';
+
+/** Errors that say the target, not the source, is at fault: they do not count against a source's health. */
+const TARGET_FAULTS = new Set([Socks5Reply.ConnectionRefused, Socks5Reply.HostUnreachable]);
+
+/**
+ * The one place a new connection's route is decided: rules narrow the
+ * sources, the policy picks one, its dialer opens the upstream; a failed dial
+ * moves on to the next best source not yet tried.
+ */
+@injectable()
+export class Dispatcher implements Connector {
+  private readonly log: Logger;
+
+  constructor(
+    private readonly sources: SourceRegistry,
+    private readonly tunnels: TunnelTable,
+    private readonly policies: PolicyManager,
+    private readonly rules: RuleSet,
+    private readonly contributions: Contributions,
+    private readonly host: ExtensionHost,
+    private readonly events: EventHub,
+    @inject(TOKENS.Settings) private readonly settings: NodeSettings,
+    @inject(TOKENS.Clock) private readonly clock: Clock,
+    @inject(TOKENS.Logger) logger: Logger,
+  ) {
+    this.log = logger.child('dispatch');
+  }
+
+  async open(request: DispatchRequest, signal: AbortSignal): Promise<OpenedUpstream> {
+    const { target } = request;
+    const tried: string[] = [];
+    const attempts: { sourceId: string; error: string }[] = [];
+    let lastReply = Socks5Reply.NetworkUnreachable;
+    for (;;) {
+      const now = this.clock.now();
+      const candidates = this.rules.filter(target.host, this.sources.available(), now).filter((c) => !tried.includes(c.id));
+      const choice = this.policies.choose({ target, now, tried }, candidates);
+      if (!choice) {
+        const why = attempts.length === 0 ? 'no source is available (all blocked, ejected or down)' : `every source failed: ${attempts.map((a) => `${a.sourceId}: ${a.error}`).join('; ')}`;
+        throw new DialFailure(`cannot reach ${target.host}:${target.port}: ${why}`, lastReply, attempts);
+      }
+      tried.push(choice.id);
+      const started = this.clock.now();
+      try {
+        const result = await this.dial(choice, request, signal);
+        const latency = this.clock.now() - started;
+        this.sources.recordDial(choice.id, true, latency);
+        this.events.dial.fire({ target, sourceId: choice.id, ok: true, latencyMs: latency });
+        this.rules.remember(target.host, choice.id, this.clock.now());
+        const tunnel = this.tunnels.add(target, choice.id, request.protocol, request.client, this.sources.meter(choice.id));
+        return { upstream: result.socket, bound: result.bound, source: choice, tunnel };
+      } catch (err) {
+        const latency = this.clock.now() - started;
+        const error = describeError(err);
+        lastReply = replyFor(err);
+        attempts.push({ sourceId: choice.id, error });
+        this.events.dial.fire({ target, sourceId: choice.id, ok: false, latencyMs: latency, error });
+        if (signal.aborted) throw new DialFailure(`client went away while dialing ${target.host}:${target.port}`, lastReply, attempts);
+        if (!TARGET_FAULTS.has(lastReply)) this.sources.recordDial(choice.id, false, latency, error);
+        this.log.debug(`dial ${target.host}:${target.port} via ${choice.label} failed: ${error}`);
+      }
+    }
+  }
+
+  private async dial(source: Candidate, request: DispatchRequest, clientSignal: AbortSignal): Promise<DialResult> {
+    const dialer = await this.dialerFor(source.dialer);
+    const signal = AbortSignal.any([clientSignal, AbortSignal.timeout(this.settings.dialTimeoutMs)]);
+    const result = await dialer.dial({ target: request.target, source, signal });
+    if (signal.aborted) {
+      result.socket.destroy();
+      throw Object.assign(new Error(`dial timed out after ${this.settings.dialTimeoutMs} ms`), { code: 'ETIMEDOUT' });
+    }
+    return result;
+  }
+
+  private async dialerFor(id: string): Promise<Dialer> {
+    const dialer = this.contributions.dialers.get(id) ?? ((await this.host.activateContribution('dialers', id)) ? this.contributions.dialers.get(id) : undefined);
+    if (!dialer) throw Object.assign(new Error(`no plugin provides dialer "${id}"`), { socksReply: Socks5Reply.GeneralFailure });
+    return dialer;
+  }
+}

@@ -1,0 +1,240 @@
+import { inject, injectable } from 'tsyringe';
+import { toDisposable, type Disposable } from '../api/disposable';
+import type { Candidate, SourceDescriptor, SourceHealth, SourceStats } from '../api/sources';
+import { EventHub } from '../core/events';
+import { TOKENS, type Clock } from '../core/tokens';
+
+/** Mutable statistics behind a Candidate's read-only `stats`. */
+export type MutableStats = { -readonly [K in keyof SourceStats]: SourceStats[K] };
+
+/** Byte counters a tunnel increments directly (hot path: no lookups per chunk). */
+export interface SourceMeter {
+  bytesUp: number;
+  bytesDown: number;
+}
+
+interface Entry {
+  readonly candidate: Candidate;
+  /** The same object as candidate.stats, writable here only. */
+  readonly stats: MutableStats;
+  reportedWorkload?: number;
+  failureTimes: number[];
+  ejectedUntil: number;
+  ejections: number;
+  down: boolean;
+  lastBytesUp: number;
+  lastBytesDown: number;
+}
+
+export interface HealthOptions {
+  /** Consecutive dial failures that eject a source. */
+  readonly ejectAfter: number;
+  /** First ejection back-off; doubles with every ejection in a row, up to maxBackoffMs. */
+  readonly baseBackoffMs: number;
+  readonly maxBackoffMs: number;
+  /** Window for `recentFailures`. */
+  readonly failureWindowMs: number;
+}
+
+const DEFAULT_HEALTH: HealthOptions = { ejectAfter: 3, baseBackoffMs: 5_000, maxBackoffMs: 300_000, failureWindowMs: 60_000 };
+const EWMA_ALPHA = 0.3;
+
+/**
+ * Every source the node can dial through, with the live statistics policies
+ * read: tunnel counts, 0.3 workload, throughput, dial failures, latency, health.
+ */
+@injectable()
+export class SourceRegistry implements Disposable {
+  private readonly entries = new Map<string, Entry>();
+  private totalOpen = 0;
+  private readonly health: HealthOptions = DEFAULT_HEALTH;
+  private readonly subscriptions: Disposable[];
+  private sampler?: NodeJS.Timeout;
+  private lastSample: number;
+
+  constructor(
+    private readonly events: EventHub,
+    @inject(TOKENS.Clock) private readonly clock: Clock,
+  ) {
+    this.lastSample = clock.now();
+    this.subscriptions = [
+      events.onTunnelOpened((t) => this.onTunnel(t.sourceId, +1)),
+      events.onTunnelClosed((c) => this.onTunnel(c.tunnel.sourceId, -1)),
+    ];
+  }
+
+  /** Starts the once-a-second throughput sampler. */
+  startSampling(intervalMs = 1000): void {
+    this.sampler ??= setInterval(() => this.sample(), intervalMs);
+    this.sampler.unref();
+  }
+
+  add(source: SourceDescriptor): Disposable {
+    if (this.entries.has(source.id)) throw new Error(`source "${source.id}" already exists`);
+    const stats: MutableStats = {
+      openTunnels: 0, workload: 0, throughputDown: 0, throughputUp: 0, capacity: 0, recentFailures: 0,
+      consecutiveFailures: 0, connectLatencyMs: 0, health: 'healthy', totalTunnels: 0, bytesDown: 0, bytesUp: 0,
+    };
+    const entry: Entry = {
+      candidate: { ...source, stats },
+      stats,
+      failureTimes: [], ejectedUntil: 0, ejections: 0, down: false, lastBytesDown: 0, lastBytesUp: 0,
+    };
+    this.entries.set(source.id, entry);
+    this.recomputeWorkloads();
+    this.events.sourceChanged.fire({ source, change: 'added' });
+    return toDisposable(() => this.remove(source.id));
+  }
+
+  remove(id: string): void {
+    const entry = this.entries.get(id);
+    if (!entry) return;
+    this.entries.delete(id);
+    this.recomputeWorkloads();
+    this.events.sourceChanged.fire({ source: entry.candidate, change: 'removed' });
+  }
+
+  get(id: string): Candidate | undefined {
+    this.refreshHealth(id);
+    return this.entries.get(id)?.candidate;
+  }
+
+  list(): Candidate[] {
+    const out: Candidate[] = [];
+    for (const id of this.entries.keys()) {
+      this.refreshHealth(id);
+      out.push(this.entries.get(id)!.candidate);
+    }
+    return out;
+  }
+
+  /** Sources a policy may choose from now: not ejected, not down. */
+  available(): Candidate[] {
+    return this.list().filter((c) => c.stats.health === 'healthy');
+  }
+
+  meter(id: string): SourceMeter | undefined {
+    return this.entries.get(id)?.stats;
+  }
+
+  /** Total open tunnels on this node (every source). */
+  get openTunnels(): number {
+    return this.totalOpen;
+  }
+
+  /** A peer's own count of its open tunnels, as it reported it (ProxyUpdate). */
+  setReportedWorkload(id: string, workload: number | undefined): void {
+    const entry = this.entries.get(id);
+    if (!entry) return;
+    entry.reportedWorkload = workload;
+    this.recomputeWorkloads();
+  }
+
+  /** Marks a source unreachable (a peer whose link dropped) or back. */
+  setDown(id: string, down: boolean, reason: string): void {
+    const entry = this.entries.get(id);
+    if (!entry || entry.down === down) return;
+    entry.down = down;
+    this.setHealth(entry, down ? 'down' : entry.ejectedUntil > this.clock.now() ? 'ejected' : 'healthy', reason);
+  }
+
+  recordDial(id: string, ok: boolean, latencyMs: number, error?: string): void {
+    const entry = this.entries.get(id);
+    if (!entry) return;
+    const s = entry.stats;
+    const now = this.clock.now();
+    if (ok) {
+      s.connectLatencyMs = s.connectLatencyMs === 0 ? latencyMs : s.connectLatencyMs + EWMA_ALPHA * (latencyMs - s.connectLatencyMs);
+      s.consecutiveFailures = 0;
+      entry.ejections = 0;
+    } else {
+      s.consecutiveFailures++;
+      entry.failureTimes.push(now);
+      if (s.consecutiveFailures >= this.health.ejectAfter && s.health === 'healthy') {
+        const backoff = Math.min(this.health.maxBackoffMs, this.health.baseBackoffMs * 2 ** entry.ejections);
+        entry.ejections++;
+        entry.ejectedUntil = now + backoff;
+        this.setHealth(entry, 'ejected', `${s.consecutiveFailures} dial failures in a row (last: ${error ?? 'unknown'}); retry in ${Math.round(backoff / 1000)} s`);
+      }
+    }
+    this.pruneFailures(entry, now);
+  }
+
+  dispose(): void {
+    if (this.sampler) clearInterval(this.sampler);
+    this.subscriptions.forEach((d) => d.dispose());
+  }
+
+  private onTunnel(sourceId: string, delta: number): void {
+    this.totalOpen += delta;
+    const entry = this.entries.get(sourceId);
+    if (entry) {
+      entry.stats.openTunnels += delta;
+      if (delta > 0) entry.stats.totalTunnels++;
+    }
+    this.recomputeWorkloads();
+  }
+
+  /**
+   * 0.3 semantics: a peer's workload is its own reported count; the local
+   * node's is its total minus its peers'. With several local sources, each
+   * counts the tunnels that leave through it.
+   */
+  private recomputeWorkloads(): void {
+    let peerSum = 0;
+    let locals = 0;
+    for (const e of this.entries.values()) {
+      if (e.candidate.local) {
+        locals++;
+      } else {
+        const w = e.reportedWorkload ?? e.stats.openTunnels;
+        e.stats.workload = w;
+        if (!e.down) peerSum += w;
+      }
+    }
+    for (const e of this.entries.values()) {
+      if (!e.candidate.local) continue;
+      e.stats.workload = locals === 1 ? this.totalOpen - peerSum : e.stats.openTunnels;
+    }
+  }
+
+  private refreshHealth(id: string): void {
+    const entry = this.entries.get(id);
+    if (!entry) return;
+    if (entry.stats.health === 'ejected' && this.clock.now() >= entry.ejectedUntil) {
+      // Half-open: one more failure ejects it again, for twice as long.
+      entry.stats.consecutiveFailures = this.health.ejectAfter - 1;
+      this.setHealth(entry, 'healthy', 'back-off elapsed; retrying');
+    }
+  }
+
+  private setHealth(entry: Entry, health: SourceHealth, reason: string): void {
+    if (entry.stats.health === health) return;
+    entry.stats.health = health;
+    this.events.sourceHealthChanged.fire({ source: entry.candidate, health, reason });
+  }
+
+  private pruneFailures(entry: Entry, now: number): void {
+    const cutoff = now - this.health.failureWindowMs;
+    while (entry.failureTimes.length > 0 && entry.failureTimes[0] < cutoff) entry.failureTimes.shift();
+    entry.stats.recentFailures = entry.failureTimes.length;
+  }
+
+  private sample(): void {
+    const now = this.clock.now();
+    const seconds = Math.max(0.001, (now - this.lastSample) / 1000);
+    this.lastSample = now;
+    for (const e of this.entries.values()) {
+      const s = e.stats;
+      const down = (s.bytesDown - e.lastBytesDown) / seconds;
+      const up = (s.bytesUp - e.lastBytesUp) / seconds;
+      e.lastBytesDown = s.bytesDown;
+      e.lastBytesUp = s.bytesUp;
+      s.throughputDown += EWMA_ALPHA * (down - s.throughputDown);
+      s.throughputUp += EWMA_ALPHA * (up - s.throughputUp);
+      // Capacity: the best rate seen while the source was busy enough to be the bottleneck.
+      if (s.openTunnels > 0 && s.throughputDown > s.capacity) s.capacity = s.throughputDown;
+      this.pruneFailures(e, now);
+    }
+  }
+}

@@ -1,0 +1,80 @@
+import { createHash } from 'node:crypto';
+import { injectable } from 'tsyringe';
+import type { InboundProtocol, TunnelInfo, WorkloadEntry } from '../api/events';
+import { formatTarget, type Target } from '../api/target';
+import { EventHub } from '../core/events';
+import type { TunnelHandle } from './types';
+import type { SourceMeter } from './sources';
+
+type MutableTunnel = { -readonly [K in keyof TunnelInfo]: TunnelInfo[K] };
+
+/**
+ * Every open tunnel, and the node's workload in the 0.3 sense: open tunnels
+ * grouped by target, a target opened twice counting as two copies.
+ */
+@injectable()
+export class TunnelTable {
+  private readonly open = new Map<number, MutableTunnel>();
+  private readonly copies = new Map<string, number>();
+  private nextId = 1;
+
+  constructor(private readonly events: EventHub) {}
+
+  get size(): number {
+    return this.open.size;
+  }
+
+  list(): TunnelInfo[] {
+    return [...this.open.values()];
+  }
+
+  workload(): WorkloadEntry[] {
+    return [...this.copies].map(([target, copies]) => ({ id: tunnelId(target), target, copies }));
+  }
+
+  /** Registers a tunnel that has just been dialed; the handle counts its bytes and ends it. */
+  add(target: Target, sourceId: string, protocol: InboundProtocol, client: string, meter?: SourceMeter): TunnelHandle {
+    const targetAddress = formatTarget(target);
+    const info: MutableTunnel = {
+      id: this.nextId++, target, targetAddress, sourceId, protocol, client,
+      openedAt: Date.now(), bytesUp: 0, bytesDown: 0,
+    };
+    this.open.set(info.id, info);
+    this.copies.set(targetAddress, (this.copies.get(targetAddress) ?? 0) + 1);
+    this.events.tunnelOpened.fire(info);
+    this.events.workloadChanged.fire({ total: this.open.size, target: targetAddress, operation: 'added' });
+
+    const sink: SourceMeter = meter ?? { bytesUp: 0, bytesDown: 0 };
+    let closed = false;
+    return {
+      info,
+      countUp(bytes: number) {
+        info.bytesUp += bytes;
+        sink.bytesUp += bytes;
+      },
+      countDown(bytes: number) {
+        info.bytesDown += bytes;
+        sink.bytesDown += bytes;
+      },
+      close: (error?: string) => {
+        if (closed) return;
+        closed = true;
+        this.remove(info, error);
+      },
+    };
+  }
+
+  private remove(info: MutableTunnel, error?: string): void {
+    this.open.delete(info.id);
+    const left = (this.copies.get(info.targetAddress) ?? 1) - 1;
+    if (left > 0) this.copies.set(info.targetAddress, left);
+    else this.copies.delete(info.targetAddress);
+    this.events.tunnelClosed.fire({ tunnel: info, closedAt: Date.now(), error });
+    this.events.workloadChanged.fire({ total: this.open.size, target: info.targetAddress, operation: 'removed' });
+  }
+}
+
+/** 0.3 tunnel id: lowercase hex SHA-1 of the target string. */
+export function tunnelId(target: string): string {
+  return createHash('sha1').update(target).digest('hex');
+}

@@ -1,0 +1,52 @@
+import * as crypto from 'node:crypto';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface TestHttpServer {
+  readonly port: number;
+  readonly url: string;
+  /** The bytes served at /blob, and their sha256. */
+  readonly blob: Buffer;
+  readonly blobSha256: string;
+  close(): Promise<void>;
+}
+
+/**
+ * A local origin server: /blob (a random file), /hello (small), /slow (drips
+ * for `ms`), /echo (POST body back). Listens on `host` (127.0.0.1 or ::1).
+ */
+export async function startHttpServer(host = '127.0.0.1', blobSize = 4 * 1024 * 1024): Promise<TestHttpServer> {
+  const blob = crypto.randomBytes(blobSize);
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname === '/blob') {
+      res.writeHead(200, { 'content-length': blob.length, 'content-type': 'application/octet-stream' });
+      res.end(blob);
+    } else if (url.pathname === '/hello') {
+      res.end('hello\n');
+    } else if (url.pathname === '/slow') {
+      const ms = Number(url.searchParams.get('ms') ?? 1000);
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('start\n');
+      const t = setTimeout(() => res.end('end\n'), ms);
+      res.on('close', () => clearTimeout(t));
+    } else if (url.pathname === '/echo') {
+      req.pipe(res);
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    port,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    blob,
+    blobSha256: crypto.createHash('sha256').update(blob).digest('hex'),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,32 @@
+import type { NodeSettings } from '../../src/api/settings';
+import { resolveSettings } from '../../src/core/config';
+import { silentLogger } from '../../src/core/logger';
+import { ConsoleLogger } from '../../src/core/logger';
+import { BoosterNode } from '../../src/core/node';
+import { discoverInstalledPlugins } from '../../src/extensions/discovery';
+import { readDescription, type PluginDescription } from '../../src/extensions/manifest';
+import type { Clock } from '../../src/core/tokens';
+import { REPO_ROOT } from './paths';
+
+let builtins: Promise<PluginDescription[]> | undefined;
+
+/** The built-in plugins, discovered the way the CLI does (oclif config), once per test run. */
+export function builtinPlugins(): Promise<PluginDescription[]> {
+  builtins ??= discoverInstalledPlugins(REPO_ROOT);
+  return builtins;
+}
+
+export interface TestNodeOptions {
+  readonly settings?: Partial<NodeSettings>;
+  /** Extra plugin folders (fixtures), loaded after the built-ins. */
+  readonly extraPlugins?: readonly string[];
+  readonly clock?: Clock;
+}
+
+/** Starts a node on 127.0.0.1 with ephemeral ports; set BOOSTER_TEST_LOG=debug to see its log. */
+export async function startTestNode(options: TestNodeOptions = {}): Promise<BoosterNode> {
+  const settings = resolveSettings({ bind: '127.0.0.1', pport: 0, bport: 0, drainTimeoutMs: 200 }, options.settings ?? {});
+  const plugins = [...(await builtinPlugins()), ...(options.extraPlugins ?? []).map((root) => readDescription(root, 'link'))];
+  const level = process.env.BOOSTER_TEST_LOG as 'debug' | 'info' | undefined;
+  return BoosterNode.start({ settings, logger: level ? new ConsoleLogger(level) : silentLogger, plugins, clock: options.clock });
+}
