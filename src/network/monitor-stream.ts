@@ -1,0 +1,89 @@
+import type { Disposable } from '../api/disposable';
+import { EventHub } from '../core/events';
+import { SourceRegistry } from '../dispatch/sources';
+import { TunnelTable } from '../dispatch/tunnels';
+import { Network } from './network';
+import type { NodeStatusView, ProtocolLink } from './protocol';
+
+export interface MonitorSources {
+  readonly network: Network;
+  readonly tunnels: TunnelTable;
+  readonly sources: SourceRegistry;
+  readonly events: EventHub;
+  readonly identity: { readonly id: string; readonly bport: number; readonly pport: number };
+}
+
+/**
+ * A `monitor` request's stream, JSON-encoded as 0.3 does. Feature "node": a
+ * NodeStatus for this node and each active peer, then NetworkUpdate and
+ * ProxyUpdate events. Feature "net": a NetworkUsageUpdate per direction every second.
+ */
+export class MonitorStream implements Disposable {
+  private readonly disposables: Disposable[] = [];
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly link: ProtocolLink,
+    feature: 'node' | 'net',
+    private readonly s: MonitorSources,
+  ) {
+    if (feature === 'node') this.streamNode();
+    else this.streamNet();
+  }
+
+  dispose(): void {
+    clearInterval(this.timer);
+    this.disposables.forEach((d) => d.dispose());
+  }
+
+  private selfStatus(): NodeStatusView {
+    const host = this.link.localHost ?? '127.0.0.1';
+    const fmt = (port: number) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`);
+    return {
+      id: this.s.identity.id,
+      baddr: fmt(this.s.identity.bport),
+      paddr: fmt(this.s.identity.pport),
+      active: true,
+      tunnels: this.s.tunnels.workload().map(({ target, copies }) => ({ target, copies })),
+    };
+  }
+
+  private streamNode(): void {
+    const { link, s } = this;
+    link.sendNodeStatusJson(this.selfStatus());
+    for (const peer of s.network.list()) if (peer.state === 'up') link.sendNodeStatusJson(peer.status());
+    link.sendResult(0, 'snapshot complete');
+    this.disposables.push(
+      s.events.onPeerChanged((e) => {
+        if (e.change === 'up' || e.change === 'down') return;
+        const peer = s.network.get(e.nodeId);
+        const remote: NodeStatusView = peer?.status() ?? { id: e.nodeId, baddr: e.address, paddr: '', active: false, tunnels: [] };
+        link.sendNetworkUpdateJson(s.identity.id, e.change === 'added' ? 'added' : 'removed', { ...remote, active: false });
+      }),
+      s.events.onTunnelOpened((t) => link.sendProxyUpdateJson(s.identity.id, t.targetAddress, 'added')),
+      s.events.onTunnelClosed((c) => link.sendProxyUpdateJson(s.identity.id, c.tunnel.targetAddress, 'removed')),
+      s.network.onRemoteTunnel((e) => link.sendProxyUpdateJson(e.nodeId, e.target, e.operation)),
+    );
+  }
+
+  private streamNet(): void {
+    let last = this.totals();
+    this.timer = setInterval(() => {
+      const now = this.totals();
+      this.link.sendBandwidthJson(this.s.identity.id, 'download', now.down, now.down - last.down);
+      this.link.sendBandwidthJson(this.s.identity.id, 'upload', now.up, now.up - last.up);
+      last = now;
+    }, 1000);
+    this.timer.unref();
+  }
+
+  private totals(): { down: number; up: number } {
+    let down = 0;
+    let up = 0;
+    for (const c of this.s.sources.list()) {
+      down += c.stats.bytesDown;
+      up += c.stats.bytesUp;
+    }
+    return { down, up };
+  }
+}

@@ -1,0 +1,145 @@
+import * as os from 'node:os';
+import { inject, injectable } from 'tsyringe';
+import type { Disposable } from '../api/disposable';
+import type { Logger } from '../api/logger';
+import type { NodeSettings } from '../api/settings';
+import type { Transport } from '../api/transport';
+import { EventHub } from '../core/events';
+import { TOKENS } from '../core/tokens';
+import { SourceRegistry } from '../dispatch/sources';
+import { Contributions, ExtensionHost } from '../extensions/host';
+import { normalizeHost, parseHostPort, PeerError } from './errors';
+import { RemotePeer } from './peer';
+import { greet, nodeIdOf, type NodeStatusView } from './protocol';
+
+export interface ConnectResult {
+  readonly peer: NodeStatusView;
+  /** True when the peer was already wired: the existing link was kept. */
+  readonly already: boolean;
+}
+
+/** Emitted for monitors: a tunnel opened or closed on a peer, as its ProxyUpdate said. */
+export interface RemoteTunnelEvent {
+  readonly nodeId: string;
+  readonly target: string;
+  readonly operation: 'added' | 'removed';
+}
+
+/**
+ * The peers this node wired (booster connect), kept as sources with their live
+ * workload; dropped peers are probed and wired back unless disconnected on purpose.
+ */
+@injectable()
+export class Network implements Disposable {
+  private readonly peers = new Map<string, RemotePeer>();
+  private readonly sourceHandles = new Map<string, Disposable>();
+  private readonly log: Logger;
+  private readonly remoteTunnelListeners = new Set<(e: RemoteTunnelEvent) => void>();
+  private self?: { bport: number; pport: number };
+
+  constructor(
+    private readonly sources: SourceRegistry,
+    private readonly events: EventHub,
+    private readonly contributions: Contributions,
+    private readonly host: ExtensionHost,
+    @inject(TOKENS.Settings) private readonly settings: NodeSettings,
+    @inject(TOKENS.Logger) logger: Logger,
+  ) {
+    this.log = logger.child('network');
+  }
+
+  /** This node's bound ports, so it can refuse to wire itself. */
+  setSelf(bport: number, pport: number): void {
+    this.self = { bport, pport };
+  }
+
+  list(): RemotePeer[] {
+    return [...this.peers.values()];
+  }
+
+  get(id: string): RemotePeer | undefined {
+    return this.peers.get(id);
+  }
+
+  onRemoteTunnel(listener: (e: RemoteTunnelEvent) => void): Disposable {
+    this.remoteTunnelListeners.add(listener);
+    return { dispose: () => this.remoteTunnelListeners.delete(listener) };
+  }
+
+  async transport(): Promise<Transport> {
+    const id = this.settings.transport;
+    if (!(await this.host.activateContribution('transports', id))) {
+      throw new PeerError(`no plugin provides transport "${id}"`, 'unreachable');
+    }
+    return this.contributions.transports.get(id)!;
+  }
+
+  /** Wires the node at `target` ("host:port" of its booster endpoint). */
+  async connect(target: string): Promise<ConnectResult> {
+    const address = parseHostPort(target, 4884);
+    const transport = await this.transport();
+    const greeting = await greet(transport, address, Math.max(3000, this.settings.heartbeatMs * 3));
+    const host = normalizeHost(greeting.remoteHost ?? address.host);
+    const id = nodeIdOf(host, greeting.bport, greeting.pport);
+    if (this.isSelf(host, greeting.bport, greeting.pport)) {
+      greeting.link.close();
+      throw new PeerError(`${target} is this node itself`, 'self');
+    }
+    const existing = this.peers.get(id);
+    if (existing && existing.state === 'up') {
+      greeting.link.close();
+      return { peer: existing.status(), already: true };
+    }
+    const peer = existing ?? this.createPeer(id, host, greeting.bport, greeting.pport, transport);
+    peer.attach(greeting);
+    return { peer: peer.status(), already: false };
+  }
+
+  /** Drops a peer for good; throws if unknown. */
+  disconnect(id: string): NodeStatusView {
+    const peer = this.peers.get(id);
+    if (!peer) throw new PeerError(`no peer with id ${id} (known: ${[...this.peers.keys()].join(', ') || 'none'})`, 'unknown-peer');
+    peer.disconnect();
+    this.peers.delete(id);
+    this.sourceHandles.get(id)?.dispose();
+    this.sourceHandles.delete(id);
+    this.events.peerChanged.fire({ nodeId: id, address: peer.baddr, change: 'removed', reason: 'disconnected on request' });
+    return peer.status();
+  }
+
+  dispose(): void {
+    for (const peer of this.peers.values()) peer.dispose();
+    this.peers.clear();
+    for (const h of this.sourceHandles.values()) h.dispose();
+    this.sourceHandles.clear();
+  }
+
+  private createPeer(id: string, host: string, bport: number, pport: number, transport: Transport): RemotePeer {
+    const peer = new RemotePeer({
+      id, host, bport, pport, transport,
+      heartbeatMs: this.settings.heartbeatMs,
+      reconnectMs: this.settings.reconnectMs,
+      log: this.log,
+      callbacks: {
+        workload: (p) => this.sources.setReportedWorkload(p.id, p.workload.total),
+        proxyUpdate: (p, t, operation) => this.remoteTunnelListeners.forEach((l) => l({ nodeId: p.id, target: t, operation })),
+        state: (p, reason) => {
+          if (p.state === 'disconnected') return;
+          this.sources.setDown(p.id, p.state !== 'up', reason);
+          this.events.peerChanged.fire({ nodeId: p.id, address: p.baddr, change: p.state === 'up' ? 'up' : 'down', reason });
+        },
+      },
+    });
+    this.peers.set(id, peer);
+    this.sourceHandles.set(id, this.sources.add(peer.source));
+    this.events.peerChanged.fire({ nodeId: id, address: peer.baddr, change: 'added' });
+    this.log.info(`wired peer ${peer.baddr} (proxy ${peer.paddr})`, { id });
+    return peer;
+  }
+
+  private isSelf(host: string, bport: number, pport: number): boolean {
+    if (!this.self || this.self.bport !== bport || this.self.pport !== pport) return false;
+    const local = Object.values(os.networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address));
+    return host === 'localhost' || local.includes(host);
+  }
+}

@@ -1,0 +1,385 @@
+import type { Duplex } from 'node:stream';
+import type { Disposable } from '../api/disposable';
+import { Emitter, type Event } from '../api/event';
+import type { Logger } from '../api/logger';
+import type { Rule } from '../api/settings';
+import type { Transport, TransportAddress } from '../api/transport';
+import { silentLogger } from '../core/logger';
+import {
+  BOOSTER_EXTENSION, decodeMessage, encodeJsonMessage, encodeMessage, fromMillis, MessageId, messageName,
+  nodeId, PacketDecoder, toMillis, tunnelId, WireError, type Message,
+} from '../wire';
+import type { ControlReply, ControlRequest } from './control';
+import { formatHostPort, normalizeHost, PeerError } from './errors';
+import type { Beat } from './heartbeat';
+
+/** A node as NodeStatus describes it. */
+export interface NodeStatusView {
+  readonly id: string;
+  readonly baddr: string;
+  readonly paddr: string;
+  readonly active: boolean;
+  readonly tunnels: readonly { readonly target: string; readonly copies: number }[];
+}
+
+/** Messages as the network layer handles them, decoded from either encoding. */
+export type WireMessage =
+  | { readonly kind: 'hello'; readonly bport: number; readonly pport: number }
+  | { readonly kind: 'connect'; readonly target: string }
+  | { readonly kind: 'disconnect'; readonly id: string }
+  | { readonly kind: 'heartbeat'; readonly beat: Beat }
+  | { readonly kind: 'notify' }
+  | { readonly kind: 'monitor'; readonly feature: 'node' | 'net' | number }
+  | { readonly kind: 'ctrl'; readonly operation: 'stop' | 'restart' | number }
+  | { readonly kind: 'node-status'; readonly node: NodeStatusView }
+  | { readonly kind: 'proxy-update'; readonly target: string; readonly operation: 'added' | 'removed'; readonly nodeId: string }
+  | { readonly kind: 'network-update'; readonly operation: 'added' | 'removed'; readonly node: NodeStatusView; readonly nodeId: string }
+  | { readonly kind: 'bandwidth'; readonly nodeId: string; readonly type: string; readonly tot: number; readonly bandwidth: number }
+  | { readonly kind: 'result'; readonly code: number; readonly message: string }
+  | { readonly kind: 'control'; readonly request: ControlRequest }
+  | { readonly kind: 'control-reply'; readonly reply: ControlReply };
+
+const OPS = { 1: 'added', 2: 'removed' } as const;
+const opCode = (op: 'added' | 'removed') => (op === 'added' ? 1 : 2);
+
+/**
+ * A booster link over any byte stream (TCP today, an encrypted transport
+ * later): decodes packets into typed messages, encodes what we send. A
+ * protocol error is reported once, with the peer's address, and closes the
+ * stream; it never throws out of the data handler.
+ */
+export class ProtocolLink implements Disposable {
+  private readonly decoder = new PacketDecoder();
+  private readonly messages = new Emitter<WireMessage>();
+  private readonly closed = new Emitter<string>();
+  private closing = false;
+  private closeReason = '';
+  private ended = false;
+  /** The other side announced booster's extensions. */
+  peerExtended = false;
+  readonly onMessage: Event<WireMessage> = this.messages.event;
+  readonly onClose: Event<string> = (listener) => {
+    if (this.ended) {
+      queueMicrotask(() => listener(this.closeReason));
+      return { dispose: () => undefined };
+    }
+    return this.closed.event(listener);
+  };
+
+  constructor(
+    private readonly stream: Duplex,
+    readonly label: string,
+    private readonly log: Logger = silentLogger,
+  ) {
+    stream.on('data', (chunk: Buffer) => this.onData(chunk));
+    stream.on('end', () => {
+      try {
+        this.decoder.end();
+        this.finish('closed by the other side');
+      } catch (err) {
+        this.protocolError(err as Error);
+      }
+    });
+    stream.on('error', (err: Error) => this.finish(`stream error: ${(err as NodeJS.ErrnoException).code ?? err.message}`));
+    stream.on('close', () => this.finish(this.closeReason || 'closed'));
+  }
+
+  get localHost(): string | undefined {
+    const addr = (this.stream as { localAddress?: string }).localAddress;
+    return addr ? normalizeHost(addr) : undefined;
+  }
+
+  get remoteHost(): string | undefined {
+    const addr = (this.stream as { remoteAddress?: string }).remoteAddress;
+    return addr ? normalizeHost(addr) : undefined;
+  }
+
+  get isClosed(): boolean {
+    return this.ended || this.closing;
+  }
+
+  /** Flushes what was sent, then closes. */
+  close(reason = 'closed by this node'): void {
+    if (this.closing || this.ended) return;
+    this.closing = true;
+    this.closeReason ||= reason;
+    this.stream.end();
+    const t = setTimeout(() => this.stream.destroy(), 1000);
+    t.unref();
+  }
+
+  dispose(): void {
+    this.close();
+  }
+
+  // ---- sending ----
+
+  sendHello(bport: number, pport: number): void {
+    this.send(MessageId.HELLO, { bport: String(bport), pport: String(pport) });
+  }
+  sendConnect(target: string): void {
+    this.send(MessageId.CONNECT, { target });
+  }
+  sendDisconnect(id: string): void {
+    this.send(MessageId.DISCONNECT, { id });
+  }
+  sendNotify(): void {
+    this.send(MessageId.NOTIFY);
+  }
+  sendHeartbeat(beat: { hops: number; ttl: number }): void {
+    this.send(MessageId.HEARTBEAT, { id: 'heartbeat', hops: beat.hops, ttl: fromMillis(beat.ttl) });
+  }
+  sendMonitor(feature: 'node' | 'net'): void {
+    this.send(MessageId.MONITOR, { feature: feature === 'node' ? 1 : 2 });
+  }
+  sendCtrl(operation: 'stop' | 'restart'): void {
+    this.send(MessageId.CTRL, { operation: operation === 'stop' ? 1 : 2 });
+  }
+  sendNodeStatus(node: NodeStatusView): void {
+    this.send(MessageId.NODE_STATUS, toPayloadNode(node));
+  }
+  sendProxyUpdate(target: string, operation: 'added' | 'removed', nodeID: string): void {
+    this.send(MessageId.PROXY_UPDATE, { target, operation: opCode(operation), nodeID });
+  }
+  /** Booster extension: the outcome of a request. Only sent to a side that announced extensions. */
+  sendResult(code: number, message: string): void {
+    if (this.peerExtended) this.send(MessageId.RESULT, { code, message });
+  }
+  sendControl(request: ControlRequest): void {
+    const r = request as { op: string; policy?: string; rule?: Rule; index?: number };
+    this.send(MessageId.CONTROL_REQUEST, { op: r.op, policy: r.policy ?? '', rule: r.rule ? toWireRule(r.rule) : undefined, index: r.index ?? 0 });
+  }
+  sendControlReply(reply: ControlReply): void {
+    if (!this.peerExtended) return;
+    this.send(MessageId.CONTROL_REPLY, {
+      ok: reply.ok, error: reply.error ?? '', message: reply.message ?? '', policy: reply.policy,
+      available: [...reply.available], rules: reply.rules.map(toWireRule), faults: reply.faults,
+    });
+  }
+
+  // JSON monitor packets, byte-compatible with 0.3 (key order matters to some readers).
+  sendNodeStatusJson(node: NodeStatusView): void {
+    this.write(encodeJsonMessage(MessageId.NODE_STATUS, nodeJson(node)));
+  }
+  sendProxyUpdateJson(nodeID: string, target: string, operation: 'added' | 'removed'): void {
+    this.write(encodeJsonMessage(MessageId.PROXY_UPDATE, `{"node_id":${JSON.stringify(nodeID)},"target":${JSON.stringify(target)},"operation":${opCode(operation)}}`));
+  }
+  sendNetworkUpdateJson(nodeID: string, operation: 'added' | 'removed', remote: NodeStatusView): void {
+    this.write(encodeJsonMessage(MessageId.NETWORK_UPDATE, `{"node_id":${JSON.stringify(nodeID)},"operation":${opCode(operation)},"remote_node":${nodeJson(remote)}}`));
+  }
+  sendBandwidthJson(senderID: string, type: 'download' | 'upload', tot: number, bandwidth: number): void {
+    this.write(encodeJsonMessage(MessageId.NETWORK_USAGE_UPDATE, `{"sender_id":${JSON.stringify(senderID)},"data":{"tot":${tot},"bandwidth":${bandwidth},"type":"${type}"}}`));
+  }
+
+  private send(id: MessageId, payload?: object): void {
+    this.write(encodeMessage(id, payload, { extensions: [BOOSTER_EXTENSION] }));
+  }
+
+  private write(buf: Buffer): void {
+    if (this.isClosed || this.stream.destroyed) return;
+    this.stream.write(buf);
+  }
+
+  // ---- receiving ----
+
+  private onData(chunk: Buffer): void {
+    if (this.ended) return;
+    let packets;
+    try {
+      packets = this.decoder.push(chunk);
+    } catch (err) {
+      this.protocolError(err as Error);
+      return;
+    }
+    for (const packet of packets) {
+      let message: WireMessage;
+      try {
+        const decoded = decodeMessage(packet);
+        if (decoded.header.extensions.includes(BOOSTER_EXTENSION)) this.peerExtended = true;
+        message = toWireMessage(decoded);
+      } catch (err) {
+        this.protocolError(err as Error);
+        return;
+      }
+      this.messages.fire(message);
+      if (this.ended) return;
+    }
+  }
+
+  private protocolError(err: Error): void {
+    const message = `${this.label} sent a bad packet: ${err.message}; closing the link`;
+    this.log.warn(message);
+    this.closeReason = `protocol error: ${err.message}`;
+    this.stream.destroy();
+    this.finish(this.closeReason);
+  }
+
+  private finish(reason: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.closeReason ||= reason;
+    this.stream.destroy();
+    this.closed.fire(this.closeReason);
+    this.closed.dispose();
+    this.messages.dispose();
+  }
+}
+
+export interface Greeting {
+  readonly link: ProtocolLink;
+  readonly bport: number;
+  readonly pport: number;
+  /** The address the other side was reached at, as the socket reports it. */
+  readonly remoteHost?: string;
+}
+
+/** Dials a booster endpoint and reads its Hello (the accepting side speaks first). */
+export async function greet(transport: Transport, address: TransportAddress, timeoutMs: number, log?: Logger): Promise<Greeting> {
+  const label = formatHostPort(address.host, address.port);
+  let stream: Duplex;
+  try {
+    stream = await transport.connect(address, AbortSignal.timeout(timeoutMs));
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ECONNREFUSED') throw new PeerError(`${label} refused the connection (is a booster node listening there?)`, 'refused');
+    if (e.name === 'AbortError' || e.name === 'TimeoutError') throw new PeerError(`${label} did not answer within ${timeoutMs} ms`, 'timeout');
+    throw new PeerError(`cannot reach ${label}: ${e.code ?? e.message}`, 'unreachable');
+  }
+  const link = new ProtocolLink(stream, label, log);
+  return new Promise<Greeting>((resolve, reject) => {
+    const timer = setTimeout(() => fail(new PeerError(`${label} sent no Hello within ${timeoutMs} ms (not a booster node?)`, 'timeout')), timeoutMs);
+    const subs = [
+      link.onMessage((m) => {
+        if (m.kind === 'hello') {
+          cleanup();
+          resolve({ link, bport: m.bport, pport: m.pport, remoteHost: link.remoteHost });
+        } else {
+          fail(new PeerError(`${label} sent ${m.kind} before Hello`, 'protocol'));
+        }
+      }),
+      link.onClose((reason) => fail(new PeerError(`${label} closed the link before Hello: ${reason}`, 'protocol'))),
+    ];
+    function cleanup() {
+      clearTimeout(timer);
+      subs.forEach((s) => s.dispose());
+    }
+    function fail(err: PeerError) {
+      cleanup();
+      link.close();
+      reject(err);
+    }
+  });
+}
+
+export function nodeIdOf(host: string, bport: number, pport: number): string {
+  return nodeId(host, bport, pport);
+}
+
+function toWireMessage(m: Message): WireMessage {
+  const p = (m.payload ?? {}) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const id = m.header.id;
+  switch (id) {
+    case MessageId.HELLO: {
+      const bport = Number(p.bport);
+      const pport = Number(p.pport);
+      if (!isPort(bport) || !isPort(pport)) throw new WireError(`Hello carries invalid ports bport=${JSON.stringify(p.bport)} pport=${JSON.stringify(p.pport)}`);
+      return { kind: 'hello', bport, pport };
+    }
+    case MessageId.CONNECT:
+      if (!p.target) throw new WireError('Connect carries no target');
+      return { kind: 'connect', target: String(p.target) };
+    case MessageId.DISCONNECT:
+      return { kind: 'disconnect', id: String(p.id ?? '') };
+    case MessageId.HEARTBEAT:
+      if (!p.ttl) throw new WireError('Heartbeat carries no ttl');
+      return { kind: 'heartbeat', beat: { hops: Number(p.hops ?? 0), ttl: toMillis(p.ttl), sentAt: m.header.sentAt } };
+    case MessageId.NOTIFY:
+      return { kind: 'notify' };
+    case MessageId.MONITOR:
+      return { kind: 'monitor', feature: p.feature === 1 ? 'node' : p.feature === 2 ? 'net' : Number(p.feature) };
+    case MessageId.CTRL:
+      return { kind: 'ctrl', operation: p.operation === 1 ? 'stop' : p.operation === 2 ? 'restart' : Number(p.operation) };
+    case MessageId.NODE_STATUS:
+      return { kind: 'node-status', node: fromNode(p) };
+    case MessageId.PROXY_UPDATE:
+      return { kind: 'proxy-update', target: String(p.target ?? ''), operation: op(p.operation), nodeId: String(p.nodeID ?? p.node_id ?? '') };
+    case MessageId.NETWORK_UPDATE:
+      return { kind: 'network-update', operation: op(p.operation), node: fromNode(p.remoteNode ?? p.remote_node ?? {}), nodeId: String(p.nodeID ?? p.node_id ?? '') };
+    case MessageId.NETWORK_USAGE_UPDATE: {
+      const data = p.data ?? p;
+      return { kind: 'bandwidth', nodeId: String(p.sender_id ?? p.nodeID ?? ''), type: String(data.type ?? ''), tot: Number(data.tot ?? 0), bandwidth: Number(data.bandwidth ?? 0) };
+    }
+    case MessageId.RESULT:
+      return { kind: 'result', code: Number(p.code ?? 0), message: String(p.message ?? '') };
+    case MessageId.CONTROL_REQUEST:
+      return { kind: 'control', request: fromWireControl(p) };
+    case MessageId.CONTROL_REPLY:
+      return {
+        kind: 'control-reply',
+        reply: {
+          ok: Boolean(p.ok), error: p.error || undefined, message: p.message || undefined, policy: String(p.policy ?? ''),
+          available: p.available ?? [], rules: (p.rules ?? []).map(fromWireRule), faults: Object.fromEntries(Object.entries(p.faults ?? {}).map(([k, v]) => [k, Number(v)])),
+        },
+      };
+    default:
+      throw new WireError(`unexpected message ${messageName(id)}`);
+  }
+}
+
+function op(v: unknown): 'added' | 'removed' {
+  const r = OPS[v as 1 | 2];
+  if (!r) throw new WireError(`operation must be 1 (added) or 2 (removed), got ${JSON.stringify(v)}`);
+  return r;
+}
+
+function isPort(n: number): boolean {
+  return Number.isInteger(n) && n > 0 && n <= 65535;
+}
+
+function fromNode(p: Record<string, any>): NodeStatusView { // eslint-disable-line @typescript-eslint/no-explicit-any
+  return {
+    id: String(p.id ?? ''),
+    baddr: String(p.baddr ?? ''),
+    paddr: String(p.paddr ?? ''),
+    active: Boolean(p.active),
+    tunnels: ((p.tunnels ?? []) as Record<string, unknown>[]).map((t) => ({ target: String(t.target ?? ''), copies: Number(t.copies ?? 0) })),
+  };
+}
+
+function toPayloadNode(n: NodeStatusView): object {
+  return { id: n.id, baddr: n.baddr, paddr: n.paddr, active: n.active, tunnels: n.tunnels.map((t) => ({ id: tunnelId(t.target), target: t.target, copies: t.copies })) };
+}
+
+function nodeJson(n: NodeStatusView): string {
+  const tunnels = n.tunnels.map((t) => `{"target":${JSON.stringify(t.target)},"copies":${t.copies}}`).join(',');
+  return `{"id":${JSON.stringify(n.id)},"baddr":${JSON.stringify(n.baddr)},"paddr":${JSON.stringify(n.paddr)},"active":${n.active},"tunnels":[${tunnels}]}`;
+}
+
+function toWireRule(r: Rule): object {
+  return { type: r.type, source: 'source' in r ? r.source : '', hosts: 'hosts' in r && r.hosts ? [...r.hosts] : [], ttlMs: r.type === 'sticky' ? r.ttlMs : 0 };
+}
+
+function fromWireRule(w: Record<string, any>): Rule { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const hosts = (w.hosts ?? []) as string[];
+  switch (w.type) {
+    case 'sticky':
+      return { type: 'sticky', ttlMs: Number(w.ttlMs), hosts: hosts.length ? hosts : undefined };
+    case 'block':
+      return { type: 'block', source: w.source };
+    default:
+      return { type: w.type, source: w.source, hosts } as Rule;
+  }
+}
+
+function fromWireControl(p: Record<string, any>): ControlRequest { // eslint-disable-line @typescript-eslint/no-explicit-any
+  switch (p.op) {
+    case 'use':
+      return { op: 'use', policy: String(p.policy ?? '') };
+    case 'rules-add':
+      return { op: 'rules-add', rule: p.rule ? fromWireRule(p.rule) : undefined };
+    case 'rules-remove':
+      return { op: 'rules-remove', index: Number(p.index ?? -1) };
+    default:
+      return { op: 'status' };
+  }
+}

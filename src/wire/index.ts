@@ -1,0 +1,3 @@
+export * from './errors';
+export * from './framing';
+export * from './messages';
