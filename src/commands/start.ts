@@ -31,26 +31,32 @@ SIGINT/SIGTERM stop accepting, let open tunnels drain (drainTimeoutMs) and exit 
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Start);
-    let node;
-    try {
-      node = await startNode(this.config, {
-        configFile: flags.config,
-        logLevel: flags.verbose ? 'debug' : 'info',
-        overrides: {
-          pport: flags.pport,
-          bport: flags.bport,
-          bind: flags.bind,
-          policy: flags.policy,
-          interfaces: flags.interface,
-          heartbeatMs: flags.heartbeat,
-        },
-      });
-    } catch (err) {
-      this.error(err instanceof Error ? err.message : String(err), { exit: 1 });
+    const request = {
+      configFile: flags.config,
+      logLevel: flags.verbose ? ('debug' as const) : ('info' as const),
+      overrides: {
+        pport: flags.pport,
+        bport: flags.bport,
+        bind: flags.bind,
+        policy: flags.policy,
+        interfaces: flags.interface,
+        heartbeatMs: flags.heartbeat,
+      },
+    };
+    const signal = untilSignal();
+    for (;;) {
+      let node;
+      try {
+        node = await startNode(this.config, request);
+      } catch (err) {
+        this.error(err instanceof Error ? err.message : String(err), { exit: 1 });
+      }
+      const ctrl = new Promise<'stop' | 'restart'>((resolve) => node.onCtrl(resolve));
+      const reason = await Promise.race([signal, ctrl]);
+      process.stderr.write(`${reason === 'restart' ? 'restarting' : `stopping (${reason})`}; open tunnels may drain for ${node.settings.drainTimeoutMs} ms\n`);
+      await node.stop();
+      if (reason !== 'restart') break;
     }
-    const signal = await untilSignal();
-    process.stderr.write(`received ${signal}; stopping (open tunnels may drain for ${node.settings.drainTimeoutMs} ms)\n`);
-    await node.stop();
     this.exit(0);
   }
 }

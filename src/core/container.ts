@@ -8,6 +8,8 @@ import { SourceRegistry } from '../dispatch/sources';
 import { TunnelTable } from '../dispatch/tunnels';
 import { Contributions, ExtensionHost } from '../extensions/host';
 import type { PluginDescription } from '../extensions/manifest';
+import { Endpoint } from '../network/endpoint';
+import { Network } from '../network/network';
 import { EventHub } from './events';
 import { MonitorHost } from './monitors';
 import { systemClock, TOKENS, type Clock } from './tokens';
@@ -30,7 +32,7 @@ export function createNodeContainer(deps: NodeDependencies, parent: DependencyCo
   c.register(TOKENS.PluginDescriptions, { useValue: deps.plugins });
   c.register(TOKENS.Clock, { useValue: deps.clock ?? systemClock });
   c.register(RuleSet, { useFactory: instanceCachingFactory(() => new RuleSet(deps.settings.rules)) });
-  for (const singleton of [EventHub, SourceRegistry, TunnelTable, Contributions, ExtensionHost, PolicyManager, Dispatcher, MonitorHost]) {
+  for (const singleton of [EventHub, SourceRegistry, TunnelTable, Contributions, ExtensionHost, PolicyManager, Dispatcher, MonitorHost, Network, Endpoint]) {
     c.registerSingleton(singleton as new (...args: never[]) => unknown);
   }
   return c;

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { DependencyContainer } from 'tsyringe';
+import type { Event } from '../api/event';
 import type { Logger } from '../api/logger';
 import type { NodeSettings } from '../api/settings';
 import { Dispatcher } from '../dispatch/dispatcher';
@@ -9,7 +9,11 @@ import { SourceRegistry } from '../dispatch/sources';
 import { TunnelTable } from '../dispatch/tunnels';
 import { ExtensionHost } from '../extensions/host';
 import type { PluginDescription } from '../extensions/manifest';
+import { ControlHandler } from '../network/control';
+import { Endpoint, type CtrlOperation } from '../network/endpoint';
+import { Network } from '../network/network';
 import { ProxyServer } from '../proxy/server';
+import { nodeId } from '../wire';
 import { createNodeContainer } from './container';
 import { EventHub } from './events';
 import { MonitorHost } from './monitors';
@@ -35,6 +39,7 @@ export class BoosterNode {
   private proxy?: ProxyServer;
   private stopped?: Promise<void>;
   private proxyAddr?: Address;
+  private endpointAddr?: Address;
 
   private constructor(
     private readonly container: DependencyContainer,
@@ -55,14 +60,28 @@ export class BoosterNode {
     }
   }
 
-  /** This node's own id in the 0.3 sense: sha1("localhost" + bport + pport). */
+  /** This node's own id in the 0.3 sense: sha1("localhost" + bport + pport), with the bound ports. */
   get id(): string {
-    return createHash('sha1').update(`localhost${this.settings.bport}${this.settings.pport}`).digest('hex');
+    return nodeId('localhost', this.endpointAddr?.port ?? this.settings.bport, this.proxyAddr?.port ?? this.settings.pport);
   }
 
   get proxyAddress(): Address {
     if (!this.proxyAddr) throw new Error('node is not listening');
     return this.proxyAddr;
+  }
+
+  get endpointAddress(): Address {
+    if (!this.endpointAddr) throw new Error('node is not listening');
+    return this.endpointAddr;
+  }
+
+  /** A client asked this node to stop or restart (booster ctrl). */
+  get onCtrl(): Event<CtrlOperation> {
+    return this.container.resolve(Endpoint).onCtrl;
+  }
+
+  get network(): Network {
+    return this.container.resolve(Network);
   }
 
   get events(): EventHub {
@@ -89,7 +108,6 @@ export class BoosterNode {
     await host.activateStartup();
     await this.container.resolve(PolicyManager).use(this.settings.policy);
     this.container.resolve(SourceRegistry).startSampling();
-    this.container.resolve(MonitorHost).start(this.id);
 
     const events = this.container.resolve(EventHub);
     this.proxy = new ProxyServer(this.container.resolve(Dispatcher), this.log.child('proxy'), {
@@ -100,15 +118,36 @@ export class BoosterNode {
       onRejected: (e) => events.proxyRejected.fire(e),
     });
     this.proxyAddr = await this.proxy.listen();
+
+    const network = this.container.resolve(Network);
+    const endpoint = this.container.resolve(Endpoint);
+    // Filled in once the endpoint is bound (the id hashes the bound ports); no session starts before.
+    const identity = { id: '', bport: 0, pport: this.proxyAddr.port };
+    this.endpointAddr = await endpoint.listen({
+      network,
+      tunnels: this.container.resolve(TunnelTable),
+      sources: this.container.resolve(SourceRegistry),
+      events,
+      heartbeatMs: this.settings.heartbeatMs,
+      identity,
+      control: new ControlHandler(this.container.resolve(PolicyManager), this.container.resolve(RuleSet)),
+    });
+    identity.bport = this.endpointAddr.port;
+    identity.id = this.id;
+    network.setSelf(this.endpointAddr.port, this.proxyAddr.port);
+    this.container.resolve(MonitorHost).start(this.id);
     this.log.info(`proxy listening on ${this.proxyAddr.host}:${this.proxyAddr.port} (SOCKS5, SOCKS4/4a, HTTP)`, {
       policy: this.settings.policy,
       sources: this.container.resolve(SourceRegistry).list().map((s) => s.id),
     });
+    this.log.info(`booster endpoint listening on ${this.endpointAddr.host}:${this.endpointAddr.port}`, { id: this.id });
   }
 
   /** Stops accepting, lets open tunnels drain (bounded), deactivates plugins, releases everything. */
   stop(): Promise<void> {
     this.stopped ??= (async () => {
+      this.container.resolve(Endpoint).dispose();
+      this.container.resolve(Network).dispose();
       if (this.proxy) await this.proxy.close(this.settings.drainTimeoutMs);
       this.container.resolve(MonitorHost).dispose();
       await this.container.resolve(ExtensionHost).deactivateAll();

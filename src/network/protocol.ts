@@ -6,7 +6,7 @@ import type { Rule } from '../api/settings';
 import type { Transport, TransportAddress } from '../api/transport';
 import { silentLogger } from '../core/logger';
 import {
-  BOOSTER_EXTENSION, decodeMessage, encodeJsonMessage, encodeMessage, fromMillis, MessageId, messageName,
+  bandwidthJson, BOOSTER_EXTENSION, decodeMessage, networkUpdateJson, nodeStatusJson, proxyUpdateJson, encodeJsonMessage, encodeMessage, fromMillis, MessageId, messageName,
   nodeId, PacketDecoder, toMillis, tunnelId, WireError, type Message,
 } from '../wire';
 import type { ControlReply, ControlRequest } from './control';
@@ -40,7 +40,7 @@ export type WireMessage =
   | { readonly kind: 'control-reply'; readonly reply: ControlReply };
 
 const OPS = { 1: 'added', 2: 'removed' } as const;
-const opCode = (op: 'added' | 'removed') => (op === 'added' ? 1 : 2);
+const opCode = (op: 'added' | 'removed'): 1 | 2 => (op === 'added' ? 1 : 2);
 
 /**
  * A booster link over any byte stream (TCP today, an encrypted transport
@@ -159,16 +159,16 @@ export class ProtocolLink implements Disposable {
 
   // JSON monitor packets, byte-compatible with 0.3 (key order matters to some readers).
   sendNodeStatusJson(node: NodeStatusView): void {
-    this.write(encodeJsonMessage(MessageId.NODE_STATUS, nodeJson(node)));
+    this.write(encodeJsonMessage(MessageId.NODE_STATUS, nodeStatusJson(node)));
   }
   sendProxyUpdateJson(nodeID: string, target: string, operation: 'added' | 'removed'): void {
-    this.write(encodeJsonMessage(MessageId.PROXY_UPDATE, `{"node_id":${JSON.stringify(nodeID)},"target":${JSON.stringify(target)},"operation":${opCode(operation)}}`));
+    this.write(encodeJsonMessage(MessageId.PROXY_UPDATE, proxyUpdateJson(nodeID, target, opCode(operation))));
   }
   sendNetworkUpdateJson(nodeID: string, operation: 'added' | 'removed', remote: NodeStatusView): void {
-    this.write(encodeJsonMessage(MessageId.NETWORK_UPDATE, `{"node_id":${JSON.stringify(nodeID)},"operation":${opCode(operation)},"remote_node":${nodeJson(remote)}}`));
+    this.write(encodeJsonMessage(MessageId.NETWORK_UPDATE, networkUpdateJson(nodeID, opCode(operation), remote)));
   }
   sendBandwidthJson(senderID: string, type: 'download' | 'upload', tot: number, bandwidth: number): void {
-    this.write(encodeJsonMessage(MessageId.NETWORK_USAGE_UPDATE, `{"sender_id":${JSON.stringify(senderID)},"data":{"tot":${tot},"bandwidth":${bandwidth},"type":"${type}"}}`));
+    this.write(encodeJsonMessage(MessageId.NETWORK_USAGE_UPDATE, bandwidthJson(senderID, type, tot, bandwidth)));
   }
 
   private send(id: MessageId, payload?: object): void {
@@ -348,11 +348,6 @@ function fromNode(p: Record<string, any>): NodeStatusView { // eslint-disable-li
 
 function toPayloadNode(n: NodeStatusView): object {
   return { id: n.id, baddr: n.baddr, paddr: n.paddr, active: n.active, tunnels: n.tunnels.map((t) => ({ id: tunnelId(t.target), target: t.target, copies: t.copies })) };
-}
-
-function nodeJson(n: NodeStatusView): string {
-  const tunnels = n.tunnels.map((t) => `{"target":${JSON.stringify(t.target)},"copies":${t.copies}}`).join(',');
-  return `{"id":${JSON.stringify(n.id)},"baddr":${JSON.stringify(n.baddr)},"paddr":${JSON.stringify(n.paddr)},"active":${n.active},"tunnels":[${tunnels}]}`;
 }
 
 function toWireRule(r: Rule): object {

@@ -1,3 +1,4 @@
 export * from './errors';
 export * from './framing';
 export * from './messages';
+export * from './json';

@@ -25,7 +25,7 @@ describe('booster CLI: start, version, plugins', function () {
     expect(res.stdout).to.equal('hello\n');
     node.kill('SIGTERM');
     expect(await node.exited()).to.equal(0);
-    expect(node.stderr()).to.match(/received SIGTERM; stopping/);
+    expect(node.stderr()).to.match(/stopping \(SIGTERM\)/);
   });
 
   it('refuses an unknown policy with one clear line and a non-zero exit', async () => {

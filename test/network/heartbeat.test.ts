@@ -55,27 +55,34 @@ describe('heartbeat keeper', () => {
     expect(silence.calledOnceWith(sinon.match(/no heartbeat for 1500 ms/))).to.equal(true);
   });
 
-  it('keeps a live exchange going without reporting silence', () => {
-    const a = keeper(1000);
-    const b = keeper(1000);
-    a.k.start();
-    let delivered = 0;
-    for (let i = 0; i < 20; i++) {
-      // deliver whatever each side sent, 10 ms later
-      clock.tick(10);
-      while (a.sent.length > delivered) {
-        const beat = a.sent[delivered++];
-        b.k.receive({ ...beat, sentAt: Date.now() - 10 });
-      }
-      clock.tick(990);
-      const last = b.sent.shift();
-      if (last) a.k.receive({ ...last, sentAt: Date.now() - 10 });
-    }
-    expect(a.silence.called).to.equal(false);
-    expect(b.silence.called).to.equal(false);
-    expect(a.sent.length).to.be.greaterThan(5);
-    a.k.dispose();
-    b.k.dispose();
+  it('keeps a live exchange going without reporting silence, and notices when one side freezes', () => {
+    let a: HeartbeatKeeper;
+    let b: HeartbeatKeeper;
+    let frozen = false;
+    let beats = 0;
+    let silencedAt = 0;
+    const silenceA = sinon.spy(() => {
+      silencedAt = Date.now();
+    });
+    const deliver = (to: () => HeartbeatKeeper) => (beat: { hops: number; ttl: number }) => {
+      beats++;
+      const sentAt = Date.now();
+      setTimeout(() => !frozen && to().receive({ ...beat, sentAt }), 10);
+    };
+    a = new HeartbeatKeeper({ periodMs: 1000, send: deliver(() => b), onSilence: silenceA });
+    b = new HeartbeatKeeper({ periodMs: 1000, send: deliver(() => a), onSilence: sinon.spy() });
+    a.start();
+    clock.tick(30_000);
+    expect(silenceA.called).to.equal(false);
+    expect(beats).to.be.within(25, 31);
+    frozen = true;
+    const frozeAt = Date.now();
+    clock.tick(5000);
+    expect(silenceA.calledOnce).to.equal(true);
+    // Worst case: we just received a beat (hold T), send, then wait T + grace.
+    expect(silencedAt - frozeAt).to.be.at.most(2 * 1000 + 500 + 20);
+    a.dispose();
+    b.dispose();
   });
 
   it('caps the wait a peer may ask for', () => {

@@ -1,0 +1,19 @@
+/** 1536 → "1.5 KiB". */
+export function bytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let i = 0;
+  while (Math.abs(v) >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
+}
+
+export function clock(d = new Date()): string {
+  return d.toISOString().slice(11, 19);
+}
+
+export function shortId(id: string): string {
+  return id.slice(0, 8);
+}

@@ -1,0 +1,34 @@
+import { Flags } from '@oclif/core';
+import { NodeCommand } from '../../cli/base';
+import { clock, shortId } from '../../cli/format';
+import { streamMonitor } from '../../cli/monitor';
+import type { WireMessage } from '../../network/protocol';
+
+export default class MonitorNode extends NodeCommand {
+  static override description = 'Live view of a node: itself and its peers, then tunnels opening and closing and peers coming and going';
+  static override flags = {
+    target: Flags.string({ char: 't', description: 'the node\'s booster endpoint', default: 'localhost:4884' }),
+    json: Flags.boolean({ description: 'print each message as one JSON line' }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(MonitorNode);
+    const client = await this.openClient(flags.target, flags.timeout);
+    await streamMonitor(this, client, 'node', render, flags.json);
+  }
+}
+
+function render(m: WireMessage): string | undefined {
+  switch (m.kind) {
+    case 'node-status': {
+      const load = m.node.tunnels.reduce((s, t) => s + t.copies, 0);
+      return `${clock()} node ${shortId(m.node.id)} booster ${m.node.baddr} proxy ${m.node.paddr} ${m.node.active ? 'active' : 'inactive'} workload ${load}`;
+    }
+    case 'proxy-update':
+      return `${clock()} ${m.operation === 'added' ? '+' : '-'} tunnel ${m.target} on ${shortId(m.nodeId)}`;
+    case 'network-update':
+      return `${clock()} peer ${m.operation === 'added' ? 'added' : 'removed'}: ${shortId(m.node.id)} ${m.node.baddr}`;
+    default:
+      return undefined;
+  }
+}

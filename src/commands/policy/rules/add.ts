@@ -1,0 +1,48 @@
+import { Args, Flags } from '@oclif/core';
+import { NodeCommand } from '../../../cli/base';
+import { renderRules } from '../../../cli/policy';
+import type { ControlReply } from '../../../network/control';
+
+export default class RulesAdd extends NodeCommand {
+  static override description = `Add a routing rule to the running node.
+
+  block SOURCE              never use SOURCE
+  reserve SOURCE HOST...    SOURCE only for these hosts, and these hosts on SOURCE
+  avoid SOURCE HOST...      never use SOURCE for these hosts
+  sticky [HOST...]          keep each destination on the source it used (--ttl)
+
+Hosts are names or *.domain patterns; source ids are listed by "booster status" and "booster policy list".`;
+  static override examples = [
+    '<%= config.bin %> policy rules add block if:wlan0:192.168.1.5',
+    '<%= config.bin %> policy rules add reserve direct "*.bank.example"',
+    '<%= config.bin %> policy rules add sticky --ttl 600000',
+  ];
+  static override strict = false;
+  static override enableJsonFlag = true;
+  static override args = {
+    type: Args.string({ description: 'block | reserve | avoid | sticky', required: true, options: ['block', 'reserve', 'avoid', 'sticky'] }),
+  };
+  static override flags = {
+    target: Flags.string({ char: 't', description: 'the node\'s booster endpoint', default: 'localhost:4884' }),
+    ttl: Flags.integer({ description: 'sticky: how long a destination keeps its source, in ms', default: 600_000, min: 1 }),
+  };
+
+  async run(): Promise<ControlReply> {
+    const { args, argv, flags } = await this.parse(RulesAdd);
+    const rest = (argv as string[]).slice(1);
+    const rule =
+      args.type === 'sticky'
+        ? { type: 'sticky', ttlMs: flags.ttl, hosts: rest.length ? rest : undefined }
+        : args.type === 'block'
+          ? { type: 'block', source: rest[0] }
+          : { type: args.type, source: rest[0], hosts: rest.slice(1) };
+    const client = await this.openClient(flags.target, flags.timeout);
+    try {
+      const reply = await client.control({ op: 'rules-add', rule }, flags.timeout);
+      renderRules(this, reply);
+      return reply;
+    } finally {
+      client.close();
+    }
+  }
+}

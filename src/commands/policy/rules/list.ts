@@ -1,0 +1,22 @@
+import { Flags } from '@oclif/core';
+import { NodeCommand } from '../../../cli/base';
+import { renderRules } from '../../../cli/policy';
+import type { ControlReply } from '../../../network/control';
+
+export default class RulesList extends NodeCommand {
+  static override description = 'List the running node\'s routing rules, numbered';
+  static override enableJsonFlag = true;
+  static override flags = { target: Flags.string({ char: 't', description: 'the node\'s booster endpoint', default: 'localhost:4884' }) };
+
+  async run(): Promise<ControlReply> {
+    const { flags } = await this.parse(RulesList);
+    const client = await this.openClient(flags.target, flags.timeout);
+    try {
+      const reply = await client.control({ op: 'status' }, flags.timeout);
+      renderRules(this, reply);
+      return reply;
+    } finally {
+      client.close();
+    }
+  }
+}

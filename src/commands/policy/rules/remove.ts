@@ -1,0 +1,23 @@
+import { Args, Flags } from '@oclif/core';
+import { NodeCommand } from '../../../cli/base';
+import { renderRules } from '../../../cli/policy';
+import type { ControlReply } from '../../../network/control';
+
+export default class RulesRemove extends NodeCommand {
+  static override description = 'Remove the rule numbered N (see booster policy rules list) from the running node';
+  static override enableJsonFlag = true;
+  static override args = { index: Args.integer({ description: 'rule number', required: true, min: 0 }) };
+  static override flags = { target: Flags.string({ char: 't', description: 'the node\'s booster endpoint', default: 'localhost:4884' }) };
+
+  async run(): Promise<ControlReply> {
+    const { args, flags } = await this.parse(RulesRemove);
+    const client = await this.openClient(flags.target, flags.timeout);
+    try {
+      const reply = await client.control({ op: 'rules-remove', index: args.index }, flags.timeout);
+      renderRules(this, reply);
+      return reply;
+    } finally {
+      client.close();
+    }
+  }
+}

@@ -1,0 +1,24 @@
+import { Args, Flags } from '@oclif/core';
+import { NodeCommand } from '../../cli/base';
+import { renderPolicy } from '../../cli/policy';
+import type { ControlReply } from '../../network/control';
+
+export default class PolicyUse extends NodeCommand {
+  static override description = 'Switch the running node to another balancing policy (new connections only)';
+  static override examples = ['<%= config.bin %> policy use round-robin'];
+  static override enableJsonFlag = true;
+  static override args = { name: Args.string({ description: 'policy id (see booster policy list)', required: true }) };
+  static override flags = { target: Flags.string({ char: 't', description: 'the node\'s booster endpoint', default: 'localhost:4884' }) };
+
+  async run(): Promise<ControlReply> {
+    const { args, flags } = await this.parse(PolicyUse);
+    const client = await this.openClient(flags.target, flags.timeout);
+    try {
+      const reply = await client.control({ op: 'use', policy: args.name }, flags.timeout);
+      renderPolicy(this, reply);
+      return reply;
+    } finally {
+      client.close();
+    }
+  }
+}

@@ -1,0 +1,27 @@
+import { Args } from '@oclif/core';
+import { NodeCommand } from '../cli/base';
+import type { NodeStatusView } from '../network/protocol';
+
+export default class Status extends NodeCommand {
+  static override description = 'Show node x (default localhost:4884) and its active peers: workload and open tunnels';
+  static override enableJsonFlag = true;
+  static override args = {
+    node: Args.string({ description: 'x: host:port of the node\'s booster endpoint' }),
+  };
+
+  async run(): Promise<NodeStatusView[]> {
+    const { args, flags } = await this.parse(Status);
+    const client = await this.openClient(args.node, flags.timeout);
+    try {
+      const nodes = await client.status(300, flags.timeout);
+      nodes.forEach((n, i) => {
+        const load = n.tunnels.reduce((sum, t) => sum + t.copies, 0);
+        this.log(`${i === 0 ? 'node' : 'peer'} ${n.id}  booster ${n.baddr}  proxy ${n.paddr}  ${n.active ? 'active' : 'inactive'}  workload ${load}`);
+        for (const t of n.tunnels) this.log(`    ${t.target}${t.copies > 1 ? ` ×${t.copies}` : ''}`);
+      });
+      return nodes;
+    } finally {
+      client.close();
+    }
+  }
+}
