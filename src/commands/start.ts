@@ -49,7 +49,8 @@ SIGINT/SIGTERM stop accepting, let open tunnels drain (drainTimeoutMs) and exit 
       try {
         node = await startNode(this.config, request);
       } catch (err) {
-        this.error(err instanceof Error ? err.message : String(err), { exit: 1 });
+        this.logToStderr(`booster: cannot start: ${err instanceof Error ? err.message : String(err)}`);
+        return this.exit(1);
       }
       const ctrl = new Promise<'stop' | 'restart'>((resolve) => node.onCtrl(resolve));
       const reason = await Promise.race([signal, ctrl]);

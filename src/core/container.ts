@@ -1,3 +1,4 @@
+import 'reflect-metadata';
 import { container as rootContainer, instanceCachingFactory, type DependencyContainer } from 'tsyringe';
 import type { Logger } from '../api/logger';
 import type { NodeSettings } from '../api/settings';

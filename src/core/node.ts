@@ -1,3 +1,4 @@
+import 'reflect-metadata';
 import type { DependencyContainer } from 'tsyringe';
 import type { Event } from '../api/event';
 import type { Logger } from '../api/logger';

@@ -1,3 +1,4 @@
+import 'reflect-metadata';
 import type { InjectionToken } from 'tsyringe';
 import type { Logger } from '../api/logger';
 import type { NodeSettings } from '../api/settings';

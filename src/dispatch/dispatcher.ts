@@ -1,3 +1,4 @@
+import 'reflect-metadata';
 import { inject, injectable } from 'tsyringe';
 import type { Dialer, DialResult } from '../api/dialer';
 import type { Logger } from '../api/logger';

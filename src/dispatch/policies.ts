@@ -1,3 +1,4 @@
+import 'reflect-metadata';
 import { inject, injectable } from 'tsyringe';
 import type { Logger } from '../api/logger';
 import type { BalancingPolicy, PolicyRequest } from '../api/policy';

@@ -1,3 +1,4 @@
+import 'reflect-metadata';
 import { inject, injectable } from 'tsyringe';
 import { toDisposable, type Disposable } from '../api/disposable';
 import type { Candidate, SourceDescriptor, SourceHealth, SourceStats } from '../api/sources';

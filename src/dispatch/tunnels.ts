@@ -1,3 +1,4 @@
+import 'reflect-metadata';
 import { createHash } from 'node:crypto';
 import { injectable } from 'tsyringe';
 import type { InboundProtocol, TunnelInfo, WorkloadEntry } from '../api/events';

@@ -1,4 +1,5 @@
 import type { Config } from '@oclif/core';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isBoosterPlugin, type PluginDescription } from './manifest';
 
@@ -17,7 +18,7 @@ export function discoverPlugins(config: Pick<Config, 'getPluginsList'>): PluginD
     .map((p) => ({
       name: p.name,
       version: p.version,
-      root: p.root,
+      root: realRoot(p.root),
       origin: p.type === 'user' ? 'user' : p.type === 'link' ? 'link' : 'core',
       packageJson: p.pjson as unknown as Record<string, unknown>,
     }));
@@ -27,4 +28,13 @@ export function discoverPlugins(config: Pick<Config, 'getPluginsList'>): PluginD
 export async function discoverInstalledPlugins(root = PACKAGE_ROOT): Promise<PluginDescription[]> {
   const { Config } = await import('@oclif/core');
   return discoverPlugins(await Config.load(root));
+}
+
+/** Workspace and linked plugins are symlinks; their entry paths are relative to the real folder. */
+function realRoot(root: string): string {
+  try {
+    return fs.realpathSync(root);
+  } catch {
+    return root;
+  }
 }

@@ -1,3 +1,4 @@
+import 'reflect-metadata';
 import { inject, injectable } from 'tsyringe';
 import { DisposableStore, type Disposable } from '../api/disposable';
 import type { Dialer } from '../api/dialer';

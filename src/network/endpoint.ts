@@ -1,3 +1,4 @@
+import 'reflect-metadata';
 import { inject, injectable } from 'tsyringe';
 import type { Disposable } from '../api/disposable';
 import { Emitter } from '../api/event';

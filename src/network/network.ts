@@ -1,3 +1,4 @@
+import 'reflect-metadata';
 import * as os from 'node:os';
 import { inject, injectable } from 'tsyringe';
 import type { Disposable } from '../api/disposable';
