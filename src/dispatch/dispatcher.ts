@@ -56,6 +56,7 @@ export class Dispatcher implements Connector {
       }
       tried.push(choice.id);
       const started = this.clock.now();
+      const endDial = this.sources.beginDial(choice.id);
       try {
         const result = await this.dial(choice, request, signal);
         const latency = this.clock.now() - started;
@@ -63,8 +64,10 @@ export class Dispatcher implements Connector {
         this.events.dial.fire({ target, sourceId: choice.id, ok: true, latencyMs: latency });
         this.rules.remember(target.host, choice.id, this.clock.now());
         const tunnel = this.tunnels.add(target, choice.id, request.protocol, request.client, this.sources.meter(choice.id));
+        endDial();
         return { upstream: result.socket, bound: result.bound, source: choice, tunnel };
       } catch (err) {
+        endDial();
         const latency = this.clock.now() - started;
         const error = describeError(err);
         lastReply = replyFor(err);

@@ -19,6 +19,8 @@ interface Entry {
   /** The same object as candidate.stats, writable here only. */
   readonly stats: MutableStats;
   reportedWorkload?: number;
+  /** Dials under way through this source: load already decided, not yet a tunnel. */
+  pendingDials: number;
   failureTimes: number[];
   ejectedUntil: number;
   ejections: number;
@@ -48,6 +50,7 @@ const EWMA_ALPHA = 0.3;
 export class SourceRegistry implements Disposable {
   private readonly entries = new Map<string, Entry>();
   private totalOpen = 0;
+  private totalPending = 0;
   private readonly health: HealthOptions = DEFAULT_HEALTH;
   private readonly subscriptions: Disposable[];
   private sampler?: NodeJS.Timeout;
@@ -79,6 +82,7 @@ export class SourceRegistry implements Disposable {
     const entry: Entry = {
       candidate: { ...source, stats },
       stats,
+      pendingDials: 0,
       failureTimes: [], ejectedUntil: 0, ejections: 0, down: false, lastBytesDown: 0, lastBytesUp: 0,
     };
     this.entries.set(source.id, entry);
@@ -139,6 +143,28 @@ export class SourceRegistry implements Disposable {
     this.setHealth(entry, down ? 'down' : entry.ejectedUntil > this.clock.now() ? 'ejected' : 'healthy', reason);
   }
 
+  /**
+   * Counts a dial that is under way as load on its source until it ends, so
+   * that a burst of new connections does not all see the same stale counts.
+   * Call the returned function exactly once, when the dial has succeeded
+   * (after the tunnel is registered) or failed.
+   */
+  beginDial(id: string): () => void {
+    const entry = this.entries.get(id);
+    if (!entry) return () => undefined;
+    entry.pendingDials++;
+    this.totalPending++;
+    this.recomputeWorkloads();
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      entry.pendingDials--;
+      this.totalPending--;
+      this.recomputeWorkloads();
+    };
+  }
+
   recordDial(id: string, ok: boolean, latencyMs: number, error?: string): void {
     const entry = this.entries.get(id);
     if (!entry) return;
@@ -177,7 +203,8 @@ export class SourceRegistry implements Disposable {
   }
 
   /**
-   * 0.3 semantics: a peer's workload is its own reported count; the local
+   * 0.3 semantics: a peer's workload is its own reported count (never less
+   * than the tunnels we have open through it); the local
    * node's is its total minus its peers'. With several local sources, each
    * counts the tunnels that leave through it.
    */
@@ -188,14 +215,15 @@ export class SourceRegistry implements Disposable {
       if (e.candidate.local) {
         locals++;
       } else {
-        const w = e.reportedWorkload ?? e.stats.openTunnels;
+        // Our own tunnels through a peer are a lower bound of its count until its report catches up.
+        const w = Math.max(e.reportedWorkload ?? 0, e.stats.openTunnels + e.pendingDials);
         e.stats.workload = w;
         if (!e.down) peerSum += w;
       }
     }
     for (const e of this.entries.values()) {
       if (!e.candidate.local) continue;
-      e.stats.workload = locals === 1 ? this.totalOpen - peerSum : e.stats.openTunnels;
+      e.stats.workload = locals === 1 ? this.totalOpen + this.totalPending - peerSum : e.stats.openTunnels + e.pendingDials;
     }
   }
 

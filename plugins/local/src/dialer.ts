@@ -13,15 +13,20 @@ export class DirectDialer implements Dialer {
         port: target.port,
         localAddress,
         family: localAddress ? net.isIP(localAddress) : undefined,
-        signal,
         noDelay: true,
       });
+      // The signal bounds the dial only, never the tunnel's lifetime.
+      const onAbort = () => socket.destroy(Object.assign(new Error('dial aborted'), { name: 'AbortError', code: 'ABORT_ERR' }));
       const onError = (err: Error) => {
+        signal.removeEventListener('abort', onAbort);
         socket.destroy();
         reject(err);
       };
+      if (signal.aborted) onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
       socket.once('error', onError);
       socket.once('connect', () => {
+        signal.removeEventListener('abort', onAbort);
         socket.off('error', onError);
         resolve({ socket, bound: { host: socket.localAddress ?? '0.0.0.0', port: socket.localPort ?? 0 } });
       });

@@ -45,13 +45,18 @@ export class SocksChainDialer implements Dialer {
 
 function connectToProxy(proxy: { host: string; port: number }, signal: AbortSignal): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: proxy.host, port: proxy.port, signal, noDelay: true });
+    const socket = net.connect({ host: proxy.host, port: proxy.port, noDelay: true });
+    const onAbort = () => socket.destroy(Object.assign(new Error('dial aborted'), { name: 'AbortError', code: 'ABORT_ERR' }));
+    if (signal.aborted) onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
     socket.once('error', (err: NodeJS.ErrnoException) => {
+      signal.removeEventListener('abort', onAbort);
       socket.destroy();
       if (err.code === 'ABORT_ERR') reject(err);
       else reject(Object.assign(new Error(`cannot reach peer proxy ${proxy.host}:${proxy.port}: ${err.code ?? err.message}`), { socksReply: 1 }));
     });
     socket.once('connect', () => {
+      signal.removeEventListener('abort', onAbort);
       socket.removeAllListeners('error');
       resolve(socket);
     });

@@ -7,10 +7,18 @@ export const tcpTransport: Transport = {
 
   connect(address: TransportAddress, signal?: AbortSignal) {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: address.host, port: address.port, signal, noDelay: true });
-      socket.once('error', reject);
+      const socket = net.connect({ host: address.host, port: address.port, noDelay: true });
+      // The signal bounds the connect only, never the link's lifetime.
+      const onAbort = () => socket.destroy(Object.assign(new Error('connect aborted'), { name: 'AbortError', code: 'ABORT_ERR' }));
+      if (signal?.aborted) onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      socket.once('error', (err) => {
+        signal?.removeEventListener('abort', onAbort);
+        reject(err);
+      });
       socket.once('connect', () => {
-        socket.off('error', reject);
+        signal?.removeEventListener('abort', onAbort);
+        socket.removeAllListeners('error');
         resolve(socket);
       });
     });

@@ -1,0 +1,150 @@
+import { expect } from 'chai';
+import type { BoosterNode } from '../../src/core/node';
+import { run } from '../helpers/exec';
+import { BIN, spawnCli, type RunningCli } from '../helpers/cli';
+import { startHttpServer, type TestHttpServer } from '../helpers/http';
+import { startTestNode } from '../helpers/node';
+import { freePort, waitUntil } from '../helpers/ports';
+import { getViaSocks } from '../helpers/socks';
+import * as net from 'node:net';
+
+/** Three nodes on 127.0.0.1: A and C in this process, B a real child process (so it can be killed and frozen). */
+describe('peer-to-peer network: three nodes', function () {
+  this.timeout(60_000);
+  let origin: TestHttpServer;
+  let a: BoosterNode;
+  let c: BoosterNode;
+  let b: RunningCli | undefined;
+  let bPorts: { pport: number; bport: number };
+
+  const startB = async () => {
+    b = spawnCli(['start', '--pport', String(bPorts.pport), '--bport', String(bPorts.bport), '--bind', '127.0.0.1', '--heartbeat', '500']);
+    await b.waitFor(/booster endpoint listening/);
+  };
+  const bAddr = () => `127.0.0.1:${bPorts.bport}`;
+  const aAddr = () => `127.0.0.1:${a.endpointAddress.port}`;
+  const peerB = () => a.network.list().find((p) => p.bport === bPorts.bport);
+  const bySource = () => {
+    const counts: Record<string, number> = {};
+    for (const t of a.tunnels.list()) counts[t.sourceId] = (counts[t.sourceId] ?? 0) + 1;
+    return counts;
+  };
+  const slowGets = (n: number, ms: number) =>
+    Array.from({ length: n }, () => getViaSocks(a.proxyAddress.port, '127.0.0.1', origin.port, `/slow?ms=${ms}`).then((r) => r.status, (e: Error) => e.message));
+
+  before(async () => {
+    origin = await startHttpServer();
+    bPorts = { pport: await freePort(), bport: await freePort() };
+    a = await startTestNode({ settings: { heartbeatMs: 500, reconnectMs: 300 } });
+    c = await startTestNode({ settings: { heartbeatMs: 500 } });
+    await startB();
+  });
+
+  after(async () => {
+    b?.kill('SIGKILL');
+    await Promise.all([a?.stop(), c?.stop(), origin?.close()]);
+  });
+
+  it('connect (CLI): A wires B, and a second connect keeps the existing link', async () => {
+    const first = await run(process.execPath, [BIN, 'connect', aAddr(), bAddr()]);
+    expect(first.code, first.stderr).to.equal(0);
+    expect(first.stdout).to.match(/connected to 127\.0\.0\.1:\d+/);
+    expect(peerB()?.state).to.equal('up');
+    const again = await run(process.execPath, [BIN, 'connect', aAddr(), bAddr()]);
+    expect(again.code).to.equal(0);
+    expect(again.stdout).to.match(/already connected/);
+    expect(a.network.list()).to.have.length(1);
+  });
+
+  it('connect to an unreachable node fails with one clear line', async () => {
+    const port = await freePort();
+    const res = await run(process.execPath, [BIN, 'connect', aAddr(), `127.0.0.1:${port}`]);
+    expect(res.code).to.equal(1);
+    expect(res.stderr.trim().split('\n')).to.have.length(1);
+    expect(res.stderr).to.match(/refused the connection/);
+  });
+
+  it('spreads 30 concurrent downloads over A, B and C as least-busy says', async () => {
+    await a.network.connect(`127.0.0.1:${c.endpointAddress.port}`);
+    const done = slowGets(30, 1500);
+    await waitUntil('30 open tunnels on A', () => a.tunnels.size === 30);
+    const counts = bySource();
+    const ids = Object.keys(counts);
+    expect(ids).to.have.length(3);
+    for (const id of ids) expect(counts[id], JSON.stringify(counts)).to.be.within(9, 11);
+    // B and C report their load back over the wire (ProxyUpdate).
+    await waitUntil('peers to report their workload', () => a.network.list().every((p) => p.workload.total >= 9));
+    expect(await Promise.all(done)).to.deep.equal(Array(30).fill(200));
+  });
+
+  it('status (CLI) shows the node and both peers with workloads', async () => {
+    const res = await run(process.execPath, [BIN, 'status', aAddr(), '--json']);
+    expect(res.code, res.stderr).to.equal(0);
+    const nodes = JSON.parse(res.stdout) as { id: string; active: boolean }[];
+    expect(nodes).to.have.length(3);
+    expect(nodes[0].id).to.equal(a.id);
+    expect(nodes.every((n) => n.active)).to.equal(true);
+  });
+
+  it('a killed peer: its tunnels fail, it is dropped at once, new requests succeed, and it is wired back when it returns', async () => {
+    const done = slowGets(12, 3000);
+    await waitUntil('12 tunnels', () => a.tunnels.size === 12);
+    const throughB = bySource()[peerB()!.id] ?? 0;
+    expect(throughB).to.be.greaterThan(0);
+    const killedAt = Date.now();
+    b!.kill('SIGKILL');
+    const detectMs = await waitUntil('B marked down', () => peerB()?.state === 'down', 3000, 5);
+    expect(Date.now() - killedAt).to.be.below(1000);
+    expect(detectMs).to.be.below(1000);
+    const results = await Promise.all(done);
+    expect(results.filter((r) => r !== 200)).to.have.length(throughB);
+    // New connections avoid B.
+    await waitUntil('the tunnels to close', () => a.tunnels.size === 0);
+    const used: string[] = [];
+    const sub = a.events.onTunnelOpened((t) => used.push(t.sourceId));
+    const fresh = await Promise.all(slowGets(6, 10));
+    sub.dispose();
+    expect(fresh).to.deep.equal(Array(6).fill(200));
+    expect(used).to.have.length(6);
+    expect(used).to.not.include(peerB()!.id);
+    expect(a.sources.get(peerB()!.id)?.stats.health).to.equal('down');
+    // B returns on the same ports: A wires it back.
+    await startB();
+    await waitUntil('B wired back', () => peerB()?.state === 'up', 10_000);
+    expect(a.sources.get(peerB()!.id)?.stats.health).to.equal('healthy');
+  });
+
+  it('a frozen peer (SIGSTOP) is detected by heartbeats', async () => {
+    b!.child.kill('SIGSTOP');
+    try {
+      const ms = await waitUntil('frozen B marked down', () => peerB()?.state === 'down', 5000, 10);
+      expect(ms).to.be.below(3000);
+    } finally {
+      b!.child.kill('SIGCONT');
+    }
+    await waitUntil('B wired back after SIGCONT', () => peerB()?.state === 'up', 10_000);
+  });
+
+  it('disconnect (CLI) drops the peer and stops reconnection', async () => {
+    const id = peerB()!.id;
+    const res = await run(process.execPath, [BIN, 'disconnect', aAddr(), id]);
+    expect(res.code, res.stderr).to.equal(0);
+    expect(peerB()).to.equal(undefined);
+    expect(a.sources.get(id)).to.equal(undefined);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(peerB()).to.equal(undefined);
+  });
+
+  it('garbage and truncated packets on the booster port close that link only', async () => {
+    for (const bytes of [Buffer.from('GET / HTTP/1.1\r\n\r\n'), Buffer.from([0x3e, 0x01, 0x3a, 0x01]), Buffer.from([0x3e, 9, 9, 9, 9, 9, 9, 9, 9])]) {
+      const s = net.connect(a.endpointAddress.port, '127.0.0.1');
+      await new Promise((r) => s.once('connect', r));
+      s.resume();
+      s.write(bytes);
+      s.end();
+      await new Promise((r) => s.once('close', r));
+    }
+    const res = await run(process.execPath, [BIN, 'status', aAddr()]);
+    expect(res.code, res.stderr).to.equal(0);
+  });
+});
