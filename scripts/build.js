@@ -22,6 +22,11 @@ if (protos.length > 0) {
 }
 
 run(bin('tsc'), ['-p', 'tsconfig.json']);
+// Examples compile against the API's declarations in dist/, as an external plugin would.
+for (const example of fs.existsSync(path.join(root, 'examples')) ? fs.readdirSync(path.join(root, 'examples')) : []) {
+  const tsconfig = path.join('examples', example, 'tsconfig.json');
+  if (fs.existsSync(path.join(root, tsconfig))) run(bin('tsc'), ['-p', tsconfig]);
+}
 if (!process.argv.includes('--no-manifest')) {
   run(bin('oclif'), ['manifest']);
 }
