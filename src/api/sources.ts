@@ -73,6 +73,11 @@ export interface SourcesApi {
   add(source: SourceDescriptor): import('./disposable').Disposable;
   list(): readonly Candidate[];
   get(id: string): Candidate | undefined;
+  /**
+   * Result of an active health probe of a source this plugin added: a failed
+   * probe takes the source out of rotation until a probe succeeds again.
+   */
+  reportProbe(id: string, ok: boolean, reason: string): void;
   readonly onDidChange: Event<SourceChange>;
   readonly onDidChangeHealth: Event<SourceHealthChange>;
 }

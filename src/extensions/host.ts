@@ -178,6 +178,7 @@ export class ExtensionHost implements Disposable {
         add: (source) => store.add(this.sources.add(source)),
         list: () => this.sources.list(),
         get: (id) => this.sources.get(id),
+        reportProbe: (id, ok, reason) => this.sources.setDown(id, !ok, `probe: ${reason}`),
         onDidChange: this.events.onSourceChanged,
         onDidChangeHealth: this.events.onSourceHealthChanged,
       },
