@@ -41,6 +41,7 @@ export interface HealthOptions {
 
 const DEFAULT_HEALTH: HealthOptions = { ejectAfter: 3, baseBackoffMs: 5_000, maxBackoffMs: 300_000, failureWindowMs: 60_000 };
 const EWMA_ALPHA = 0.3;
+const CAPACITY_DECAY = 0.98;
 
 /**
  * Every source the node can dial through, with the live statistics policies
@@ -261,8 +262,9 @@ export class SourceRegistry implements Disposable {
       e.lastBytesUp = s.bytesUp;
       s.throughputDown += EWMA_ALPHA * (down - s.throughputDown);
       s.throughputUp += EWMA_ALPHA * (up - s.throughputUp);
-      // Capacity: the best rate seen while the source was busy enough to be the bottleneck.
-      if (s.openTunnels > 0 && s.throughputDown > s.capacity) s.capacity = s.throughputDown;
+      // Capacity: the best recent rate while the source carried traffic; it decays
+      // slowly (~2 %/s) so that a link that got slower is noticed.
+      if (s.openTunnels > 0) s.capacity = Math.max(s.throughputDown, s.capacity * CAPACITY_DECAY);
       this.pruneFailures(e, now);
     }
   }
