@@ -18,19 +18,27 @@ export function bandwidthWeighted(options: BandwidthWeightedOptions = {}): Balan
   return {
     id: 'bandwidth-weighted',
     choose(_request, candidates) {
-      let known = 0;
-      for (const c of candidates) if (c.stats.capacity > known) known = c.stats.capacity;
-      const fallback = known > 0 ? known : assumed;
-      let best: Candidate | undefined;
-      let bestCost = Infinity;
+      // One pass: the best measured source, the least loaded unmeasured one, the fastest capacity.
+      let known: Candidate | undefined;
+      let knownCost = Infinity;
+      let unknown: Candidate | undefined;
+      let fastest = 0;
       for (const c of candidates) {
-        const cost = (c.stats.openTunnels + 1) / (c.stats.capacity > 0 ? c.stats.capacity : fallback);
-        if (cost < bestCost) {
-          best = c;
-          bestCost = cost;
+        const { capacity, openTunnels } = c.stats;
+        if (capacity > 0) {
+          if (capacity > fastest) fastest = capacity;
+          const cost = (openTunnels + 1) / capacity;
+          if (cost < knownCost) {
+            known = c;
+            knownCost = cost;
+          }
+        } else if (!unknown || openTunnels < unknown.stats.openTunnels) {
+          unknown = c;
         }
       }
-      return best;
+      if (!unknown) return known;
+      const unknownCost = (unknown.stats.openTunnels + 1) / (fastest > 0 ? fastest : assumed);
+      return known && knownCost <= unknownCost ? known : unknown;
     },
   };
 }
