@@ -1,0 +1,92 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { BIN } from './cli';
+
+/** Why namespace tests cannot run here, or undefined when they can (root, iproute2, tc). */
+export function netnsUnavailable(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root (network namespaces); CI runs as root';
+  try {
+    execFileSync('ip', ['-V'], { stdio: 'ignore' });
+    execFileSync('tc', ['-V'], { stdio: 'ignore' });
+  } catch {
+    return 'needs iproute2 (ip, tc); bash .ci/run installs it';
+  }
+  return undefined;
+}
+
+function sh(args: string[]): void {
+  execFileSync(args[0], args.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+/**
+ * A host in its own network namespace, joined to this (host) namespace by a
+ * veth pair; its "uplink" is the host side of the pair, shaped with tbf, so
+ * what it downloads from the host arrives at `rateMbit`.
+ */
+export class NamespaceHost {
+  readonly hostAddress: string;
+  readonly address: string;
+  private readonly children: ChildProcess[] = [];
+
+  constructor(
+    readonly name: string,
+    subnet: number,
+    private readonly rateMbit: number,
+  ) {
+    this.hostAddress = `10.231.${subnet}.1`;
+    this.address = `10.231.${subnet}.2`;
+  }
+
+  private get hostIf(): string {
+    return `${this.name}-h`;
+  }
+
+  create(): void {
+    this.destroy();
+    const ns = this.name;
+    sh(['ip', 'netns', 'add', ns]);
+    sh(['ip', 'link', 'add', this.hostIf, 'type', 'veth', 'peer', 'name', `${ns}-n`]);
+    sh(['ip', 'link', 'set', `${ns}-n`, 'netns', ns]);
+    sh(['ip', 'addr', 'add', `${this.hostAddress}/24`, 'dev', this.hostIf]);
+    sh(['ip', 'link', 'set', this.hostIf, 'up']);
+    sh(['ip', '-n', ns, 'addr', 'add', `${this.address}/24`, 'dev', `${ns}-n`]);
+    sh(['ip', '-n', ns, 'link', 'set', `${ns}-n`, 'up']);
+    sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
+    sh(['ip', '-n', ns, 'route', 'add', 'default', 'via', this.hostAddress]);
+    sh(['tc', 'qdisc', 'add', 'dev', this.hostIf, 'root', 'tbf', 'rate', `${this.rateMbit}mbit`, 'burst', '32kb', 'latency', '200ms']);
+  }
+
+  /** Starts a booster node inside the namespace; resolves once it listens. */
+  startNode(args: readonly string[]): Promise<ChildProcess> {
+    const child = spawn('ip', ['netns', 'exec', this.name, process.execPath, BIN, 'start', '--bind', '0.0.0.0', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.children.push(child);
+    return new Promise((resolve, reject) => {
+      let err = '';
+      const timer = setTimeout(() => reject(new Error(`node in ${this.name} did not start: ${err}`)), 15_000);
+      child.stderr!.on('data', (d: Buffer) => {
+        err += d.toString();
+        if (err.includes('booster endpoint listening')) {
+          clearTimeout(timer);
+          resolve(child);
+        }
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`node in ${this.name} exited ${code}: ${err}`));
+      });
+    });
+  }
+
+  destroy(): void {
+    for (const c of this.children.splice(0)) c.kill('SIGKILL');
+    try {
+      sh(['ip', 'netns', 'del', this.name]);
+    } catch {
+      // not there
+    }
+    try {
+      sh(['ip', 'link', 'del', this.hostIf]);
+    } catch {
+      // went with the namespace
+    }
+  }
+}
