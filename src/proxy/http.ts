@@ -1,93 +1,104 @@
+import * as net from 'node:net';
 import type { Socket } from 'node:net';
 import { Socks5Reply } from '../dispatch/errors';
+import { sameSecret } from './credentials';
 import { HandshakeError, type HandshakeReader } from './reader';
-import { targetOf, type HandshakeOptions, type InboundRequest } from './request';
+import { targetOf, type HandshakeContext, type InboundRequest } from './request';
 
-const MAX_HEAD = 64 * 1024;
-const CRLF2 = Buffer.from('\r\n\r\n');
-/** Headers that concern only this hop; never forwarded. */
+/** Largest request head (request line + headers + blank line) accepted. */
+export const MAX_HEAD = 64 * 1024;
+const END_OF_HEAD = Buffer.from('\r\n\r\n');
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Headers that concern only the hop to this proxy; never forwarded. Transfer-Encoding stays: the body is relayed as is. */
 const HOP_BY_HOP = new Set(['connection', 'proxy-connection', 'keep-alive', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'upgrade']);
 
+interface Header {
+  readonly name: string;
+  readonly value: string;
+}
+
 /**
- * HTTP proxy requests: CONNECT host:port (tunnels, e.g. HTTPS), and
- * absolute-URI requests (GET http://host/path ...) forwarded in origin form
- * with `Connection: close`, one request per client connection.
+ * HTTP proxy requests: `CONNECT host:port` (a raw tunnel, e.g. HTTPS), and
+ * absolute-URI requests (`GET http://host/path`) forwarded in origin form with
+ * `Connection: close`, one request per client connection.
  */
-export async function httpHandshake(reader: HandshakeReader, client: Socket, options: HandshakeOptions): Promise<InboundRequest | undefined> {
-  const head = (
-    await reader.readUntil(CRLF2, MAX_HEAD, () => {
-      respond(client, 431, 'Request Header Fields Too Large');
-      return new HandshakeError(`HTTP request head is larger than ${MAX_HEAD} bytes`);
-    })
-  ).toString('latin1');
-  const lines = head.slice(0, -4).split('\r\n');
-  const match = /^([A-Z]+) (\S+) HTTP\/(1\.[01])$/.exec(lines[0]);
-  if (!match) {
-    respond(client, 400, 'Bad Request');
-    throw new HandshakeError(`malformed HTTP request line "${lines[0].slice(0, 80)}"`);
-  }
-  const [, method, uri, version] = match;
-  const headers = lines.slice(1).map((l) => {
-    const i = l.indexOf(':');
-    if (i <= 0) {
-      respond(client, 400, 'Bad Request');
-      throw new HandshakeError(`malformed HTTP header line "${l.slice(0, 80)}"`);
-    }
-    return { name: l.slice(0, i).trim(), value: l.slice(i + 1).trim() };
+export async function httpHandshake(reader: HandshakeReader, client: Socket, ctx: HandshakeContext): Promise<InboundRequest> {
+  const raw = await reader.readUntil(END_OF_HEAD, MAX_HEAD, () => {
+    respond(client, 431, 'Request Header Fields Too Large');
+    return new HandshakeError(`HTTP request head is larger than ${MAX_HEAD} bytes`);
+  });
+  const lines = raw.toString('latin1', 0, raw.length - END_OF_HEAD.length).split('\r\n');
+  const line = /^(\S+) (\S+) HTTP\/(1\.[01])$/.exec(lines[0]);
+  if (!line || !TOKEN.test(line[1])) throw badRequest(client, `malformed HTTP request line "${printable(lines[0])}"`);
+  const [, method, uri, version] = line;
+  const headers = lines.slice(1).map((l): Header => {
+    const colon = l.indexOf(':');
+    const name = l.slice(0, colon);
+    if (colon <= 0 || !TOKEN.test(name) || /[\r\n\0]/.test(l)) throw badRequest(client, `malformed HTTP header line "${printable(l)}"`);
+    return { name, value: l.slice(colon + 1).trim() };
   });
 
-  if (options.auth && !authorized(headers, options.auth)) {
+  if (ctx.auth && !authorized(headers, ctx.auth)) {
     respond(client, 407, 'Proxy Authentication Required', 'Proxy-Authenticate: Basic realm="booster"\r\n');
     throw new HandshakeError('HTTP proxy request without valid Proxy-Authorization');
   }
 
   if (method === 'CONNECT') {
-    const hp = /^\[([0-9a-fA-F:.]+)\]:(\d+)$/.exec(uri) ?? /^([^:\s]+):(\d+)$/.exec(uri);
-    const port = Number(hp?.[2]);
-    if (!hp || !(port > 0 && port < 65536)) {
-      respond(client, 400, 'Bad Request');
-      throw new HandshakeError(`HTTP CONNECT target "${uri.slice(0, 80)}" is not host:port`);
-    }
+    const authority = parseAuthority(uri);
+    if (!authority || authority.port === undefined) throw badRequest(client, `HTTP CONNECT target "${printable(uri)}" is not host:port`);
     return {
-      target: targetOf(hp[1], port),
+      target: targetOf(authority.host, authority.port),
       protocol: 'http-connect',
       succeed(socket) {
-        socket.write(`HTTP/${version} 200 Connection established\r\n\r\n`);
+        socket.write('HTTP/1.1 200 Connection established\r\n\r\n');
         return undefined;
       },
-      fail: (socket, reply, message) => failHttp(socket, reply, message),
+      fail: failHttp,
     };
   }
 
-  let url: URL;
-  try {
-    url = new URL(uri);
-  } catch {
-    respond(client, 400, 'Bad Request');
-    throw new HandshakeError(`HTTP proxy request for "${uri.slice(0, 80)}" is not an absolute URI`);
+  const absolute = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)([^#]*)/.exec(uri);
+  if (!absolute) throw badRequest(client, `HTTP request for "${printable(uri)}" is not an absolute URI (this is a proxy, not a web server)`);
+  const [, scheme, rawAuthority, rawPath] = absolute;
+  if (scheme.toLowerCase() !== 'http') throw badRequest(client, `HTTP proxy request for scheme "${printable(scheme)}" (only http:// is forwarded; use CONNECT for https)`);
+  const hostPart = rawAuthority.slice(rawAuthority.lastIndexOf('@') + 1);
+  const authority = parseAuthority(hostPart);
+  if (!authority) throw badRequest(client, `HTTP request URI "${printable(uri)}" has an invalid host`);
+  const path = rawPath === '' ? '/' : rawPath.startsWith('?') ? `/${rawPath}` : rawPath;
+
+  const dropped = new Set(HOP_BY_HOP);
+  for (const h of headers) {
+    if (h.name.toLowerCase() === 'connection') for (const t of h.value.split(',')) dropped.add(t.trim().toLowerCase());
   }
-  if (url.protocol !== 'http:') {
-    respond(client, 400, 'Bad Request');
-    throw new HandshakeError(`HTTP proxy request for scheme "${url.protocol}" (only http: is forwarded; use CONNECT for https)`);
-  }
-  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-  const port = url.port ? Number(url.port) : 80;
-  const kept = headers.filter((h) => !HOP_BY_HOP.has(h.name.toLowerCase()));
-  if (!kept.some((h) => h.name.toLowerCase() === 'host')) kept.unshift({ name: 'Host', value: url.host });
-  const rewritten = `${method} ${url.pathname}${url.search} HTTP/${version}\r\n${kept.map((h) => `${h.name}: ${h.value}\r\n`).join('')}Connection: close\r\n\r\n`;
+  dropped.add('host');
+  let head = `${method} ${path} HTTP/${version}\r\nHost: ${hostPart}\r\n`;
+  for (const h of headers) if (!dropped.has(h.name.toLowerCase())) head += `${h.name}: ${h.value}\r\n`;
+  head += 'Connection: close\r\n\r\n';
   return {
-    target: targetOf(host, port),
+    target: targetOf(authority.host, authority.port ?? 80),
     protocol: 'http-forward',
-    succeed: () => Buffer.from(rewritten, 'latin1'),
-    fail: (socket, reply, message) => failHttp(socket, reply, message),
+    succeed: () => Buffer.from(head, 'latin1'),
+    fail: failHttp,
   };
 }
 
-function authorized(headers: { name: string; value: string }[], auth: { username: string; password: string }): boolean {
+/** `host`, `host:port`, `[v6]` or `[v6]:port`; undefined when malformed. */
+function parseAuthority(text: string): { host: string; port?: number } | undefined {
+  const m = /^\[([^\]]+)\](?::(\d*))?$/.exec(text) ?? /^([^:[\]\s/@]+)(?::(\d*))?$/.exec(text);
+  if (!m) return undefined;
+  const host = m[1];
+  if (text.startsWith('[') && !net.isIPv6(host)) return undefined;
+  if (!m[2]) return { host };
+  const port = Number(m[2]);
+  return port > 0 && port < 65536 ? { host, port } : undefined;
+}
+
+function authorized(headers: readonly Header[], auth: { username: string; password: string }): boolean {
   const h = headers.find((x) => x.name.toLowerCase() === 'proxy-authorization');
-  const m = h && /^Basic\s+(\S+)$/i.exec(h.value);
+  const m = h && /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(h.value);
   if (!m) return false;
-  return Buffer.from(m[1], 'base64').toString('utf8') === `${auth.username}:${auth.password}`;
+  const given = Buffer.from(m[1], 'base64');
+  return sameSecret(given, Buffer.from(`${auth.username}:${auth.password}`, 'utf8')) === 1;
 }
 
 function failHttp(socket: Socket, reply: Socks5Reply, message: string): void {
@@ -95,7 +106,18 @@ function failHttp(socket: Socket, reply: Socks5Reply, message: string): void {
   else respond(socket, 502, 'Bad Gateway', '', message);
 }
 
-function respond(socket: Socket, code: number, reason: string, extra = '', body = `${code} ${reason}`): void {
-  const text = `${body}\n`;
-  socket.end(`HTTP/1.1 ${code} ${reason}\r\n${extra}Content-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
+function badRequest(client: Socket, reason: string): HandshakeError {
+  respond(client, 400, 'Bad Request');
+  return new HandshakeError(reason);
+}
+
+function respond(socket: Socket, code: number, reason: string, extraHeaders = '', detail?: string): void {
+  const body = `${code} ${reason}${detail ? `: ${detail}` : ''}\n`;
+  socket.end(`HTTP/1.1 ${code} ${reason}\r\n${extraHeaders}Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
+
+/** A client-supplied string, shortened and made safe for one log line. */
+function printable(s: string): string {
+  const cut = s.length > 80 ? `${s.slice(0, 80)}…` : s;
+  return cut.replace(/[^\x20-\x7e]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }

@@ -8,16 +8,24 @@ export class HandshakeError extends Error {
   }
 }
 
+/** Past this many buffered bytes the socket is paused until the handshake asks for more. */
+const PAUSE_ABOVE = 256 * 1024;
+
 /**
  * Reads a handshake off a socket in exact amounts, then hands back whatever
  * the client sent beyond it (pipelined data must reach the upstream).
+ * Buffering is bounded: a client that floods during the handshake or the dial
+ * is paused, not stored.
  */
 export class HandshakeReader {
-  private buffer: Buffer = Buffer.alloc(0);
-  private waiter?: { n: number; resolve: (b: Buffer) => void; reject: (e: Error) => void };
+  private buf: Buffer = Buffer.alloc(0);
+  private start = 0;
+  private end = 0;
+  private waiter?: { ready: () => boolean; resolve: () => void; reject: (e: Error) => void };
   private failure?: Error;
   private readonly onData = (chunk: Buffer) => {
-    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    this.append(chunk);
+    if (this.end - this.start >= PAUSE_ABOVE) this.socket.pause();
     this.settle();
   };
   private readonly onEnd = () => this.fail(new HandshakeError('client closed the connection in the middle of the handshake'));
@@ -27,60 +35,88 @@ export class HandshakeReader {
     socket.on('end', this.onEnd);
   }
 
-  /** The next n bytes. */
-  read(n: number): Promise<Buffer> {
-    return new Promise((resolve, reject) => {
-      this.waiter = { n, resolve, reject };
-      this.settle();
-    });
+  get buffered(): number {
+    return this.end - this.start;
   }
 
-  /** The next byte, without consuming it. */
+  /** The next byte, not consumed. */
   async peek(): Promise<number> {
-    const b = await this.read(1);
-    this.buffer = this.buffer.length === 0 ? b : Buffer.concat([b, this.buffer]);
-    return b[0];
+    await this.until(() => this.buffered >= 1);
+    return this.buf[this.start];
   }
 
-  /** Reads up to and including `delimiter`, at most `max` bytes in all. */
+  /** The next n bytes (a view, valid until the next read). */
+  async read(n: number): Promise<Buffer> {
+    await this.until(() => this.buffered >= n);
+    return this.take(n);
+  }
+
+  /** Reads up to and including `delimiter`; throws `tooLong()` if it is not within the first `max` bytes. */
   async readUntil(delimiter: Buffer, max: number, tooLong: () => Error): Promise<Buffer> {
-    for (;;) {
-      const at = this.buffer.indexOf(delimiter);
-      if (at >= 0) return this.take(at + delimiter.length);
-      if (this.buffer.length >= max) throw tooLong();
-      await this.read(this.buffer.length + 1).then((b) => {
-        this.buffer = b;
-      });
-    }
+    let scanned = 0;
+    let at = -1;
+    await this.until(() => {
+      const from = Math.max(0, scanned - delimiter.length + 1);
+      const limit = Math.min(this.end, this.start + max);
+      at = this.buf.subarray(this.start, limit).indexOf(delimiter, from);
+      scanned = limit - this.start;
+      return at >= 0 || scanned >= max;
+    });
+    if (at < 0) throw tooLong();
+    return this.take(at + delimiter.length);
   }
 
-  /** Stops reading; returns the bytes received beyond the handshake. */
+  /** Stops reading (the socket is left paused); returns the bytes received beyond the handshake. */
   detach(): Buffer {
     this.socket.off('data', this.onData);
     this.socket.off('end', this.onEnd);
     this.socket.pause();
-    const rest = this.buffer;
-    this.buffer = Buffer.alloc(0);
+    const rest = this.buf.subarray(this.start, this.end);
+    this.buf = Buffer.alloc(0);
+    this.start = this.end = 0;
     return rest;
   }
 
+  /** Makes the pending (and any later) read fail, unless its bytes are already here. */
   fail(err: Error): void {
     this.failure ??= err;
     this.settle();
   }
 
+  private until(ready: () => boolean): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.waiter = { ready, resolve, reject };
+      if (this.socket.isPaused() && !this.failure) this.socket.resume();
+      this.settle();
+    });
+  }
+
+  private append(chunk: Buffer): void {
+    const have = this.end - this.start;
+    if (this.end + chunk.length > this.buf.length) {
+      // Grow geometrically (amortised O(n) even for a byte-at-a-time client), dropping consumed bytes.
+      const next = Buffer.allocUnsafe(Math.max(512, 2 * (have + chunk.length)));
+      this.buf.copy(next, 0, this.start, this.end);
+      this.buf = next;
+      this.start = 0;
+      this.end = have;
+    }
+    chunk.copy(this.buf, this.end);
+    this.end += chunk.length;
+  }
+
   private take(n: number): Buffer {
-    const out = this.buffer.subarray(0, n);
-    this.buffer = this.buffer.subarray(n);
+    const out = this.buf.subarray(this.start, this.start + n);
+    this.start += n;
     return out;
   }
 
   private settle(): void {
     const w = this.waiter;
     if (!w) return;
-    if (this.buffer.length >= w.n) {
+    if (w.ready()) {
       this.waiter = undefined;
-      w.resolve(this.take(w.n));
+      w.resolve();
     } else if (this.failure) {
       this.waiter = undefined;
       w.reject(this.failure);

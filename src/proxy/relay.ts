@@ -1,46 +1,94 @@
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TunnelHandle } from '../dispatch/types';
 
+export interface Relay {
+  /** Settles once both sides are closed and the tunnel is closed. */
+  readonly done: Promise<void>;
+  /** Cuts both sides now; `reason` becomes the tunnel's error. */
+  destroy(reason: string): void;
+}
+
 /**
- * Moves bytes both ways between the client and the upstream until both
- * sockets are closed. pipe() gives backpressure end to end (a slow reader
- * pauses the other side instead of growing buffers); an end on one side is
- * passed on as a half-close, so a client that shuts its write side still gets
- * the whole response. A reset or error on either side ends both.
+ * Moves bytes both ways between the client and the upstream until both are
+ * closed, counting them on the tunnel.
+ * - Backpressure end to end: a side whose peer cannot take more is paused
+ *   until the peer drains, so a slow reader never makes the node buffer.
+ * - Half-close: an end on one side ends the other's write side; the reverse
+ *   direction keeps flowing until it ends too.
+ * - An error or abrupt close on either side cuts both (TCP reset), and the
+ *   tunnel is closed with that reason; otherwise it is closed without error.
+ * `first` (pipelined client bytes, a rewritten HTTP head) goes upstream before anything else.
  */
-export function relay(client: Socket, upstream: Duplex, tunnel: TunnelHandle, head?: Buffer): Promise<void> {
-  return new Promise((resolve) => {
-    let error: string | undefined;
-    let open = 2;
-    const onClose = (self: Duplex, other: Duplex) => () => {
-      // Closed without its read side ending: the peer vanished (reset, destroy).
-      if (!self.readableEnded) {
-        error ??= self === client ? 'client went away' : 'upstream closed abruptly';
-        other.destroy();
+export function relay(client: Socket, upstream: Duplex, tunnel: TunnelHandle, first?: Buffer): Relay {
+  let error: string | undefined;
+  let open = 2;
+  let settle!: () => void;
+  const done = new Promise<void>((resolve) => (settle = resolve));
+
+  const destroy = (reason: string) => {
+    error ??= reason;
+    cut(client);
+    cut(upstream);
+  };
+
+  const sides = [
+    { stream: client as Duplex, name: 'client', peer: upstream, count: (n: number) => tunnel.countUp(n) },
+    { stream: upstream, name: 'upstream', peer: client as Duplex, count: (n: number) => tunnel.countDown(n) },
+  ];
+  // Half-close needs each side to stay writable after its read side ends.
+  upstream.allowHalfOpen = true;
+  client.allowHalfOpen = true;
+
+  for (const { stream, name, peer, count } of sides) {
+    stream.on('data', (chunk: Buffer) => {
+      count(chunk.length);
+      if (!peer.writable) {
+        destroy(`${name} sent data after the other side had closed`);
+      } else if (!peer.write(chunk)) {
+        stream.pause();
       }
+    });
+    peer.on('drain', () => stream.resume());
+    stream.on('end', () => peer.end());
+    stream.on('error', (err: NodeJS.ErrnoException) => destroy(`${name}: ${err.code ?? err.message}`));
+    const onClose = () => {
+      // A clean close has both directions finished; anything else is a reset or a destroy.
+      if (!(stream.readableEnded && stream.writableFinished)) destroy(`${name} connection closed abruptly`);
       if (--open === 0) {
         tunnel.close(error);
-        resolve();
+        settle();
       }
     };
-    const onError = (side: string, other: Duplex) => (err: NodeJS.ErrnoException) => {
-      error ??= `${side}: ${err.code ?? err.message}`;
-      other.destroy();
-    };
-    client.on('error', onError('client', upstream));
-    upstream.on('error', onError('upstream', client));
-    client.on('close', onClose(client, upstream));
-    upstream.on('close', onClose(upstream, client));
-    client.on('data', (chunk: Buffer) => tunnel.countUp(chunk.length));
-    upstream.on('data', (chunk: Buffer) => tunnel.countDown(chunk.length));
+    if (stream.closed) process.nextTick(onClose);
+    else stream.on('close', onClose);
+  }
 
-    if (head && head.length > 0) {
-      tunnel.countUp(head.length);
-      upstream.write(head);
+  if (first && first.length > 0) {
+    tunnel.countUp(first.length);
+    if (!upstream.write(first)) client.pause();
+  }
+  // The client may have ended its write side while the upstream was being dialed.
+  if (client.readableEnded) upstream.end();
+  else if (!upstream.writableNeedDrain) client.resume();
+  upstream.resume();
+  return { done, destroy };
+}
+
+/**
+ * Destroys a stream; a TCP socket is reset rather than ended, so a failure on
+ * the other side is not mistaken for a clean end (a truncated download must
+ * not look complete).
+ */
+function cut(stream: Duplex): void {
+  if (stream.destroyed) return;
+  if (stream instanceof Socket) {
+    try {
+      stream.resetAndDestroy();
+      return;
+    } catch {
+      // Not a TCP handle (a pipe, say): a plain destroy below.
     }
-    client.pipe(upstream);
-    upstream.pipe(client);
-    client.resume();
-  });
+  }
+  stream.destroy();
 }

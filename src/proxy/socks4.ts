@@ -1,29 +1,37 @@
 import type { Socket } from 'node:net';
 import { HandshakeError, type HandshakeReader } from './reader';
-import { targetOf, type InboundRequest } from './request';
+import { targetOf, type HandshakeContext, type InboundRequest } from './request';
 
 const GRANTED = 0x5a;
 const REJECTED = 0x5b;
+const CMD_CONNECT = 0x01;
+/** Longest USERID or SOCKS4a domain name accepted, without the terminating null. */
 const MAX_FIELD = 255;
 
-/** SOCKS4 and SOCKS4a CONNECT. No authentication (SOCKS4's USERID is read and ignored). */
-export async function socks4Handshake(reader: HandshakeReader, client: Socket): Promise<InboundRequest> {
-  const head = await reader.read(8);
-  const [version, cmd] = head;
-  if (version !== 0x04) throw new HandshakeError(`SOCKS4 request has version ${version}`);
+/**
+ * SOCKS4 and SOCKS4a CONNECT (DSTIP 0.0.0.x, x ≠ 0, means a domain name
+ * follows the USERID). SOCKS4 has no authentication: when the proxy requires
+ * it, SOCKS4 clients are refused.
+ */
+export async function socks4Handshake(reader: HandshakeReader, client: Socket, ctx: HandshakeContext): Promise<InboundRequest> {
+  const head = Buffer.from(await reader.read(8));
+  const cmd = head[1];
   const port = head.readUInt16BE(2);
   const ip = [...head.subarray(4, 8)];
-  await readField(reader, 'USERID');
-  let host: string;
-  if (ip[0] === 0 && ip[1] === 0 && ip[2] === 0 && ip[3] !== 0) {
-    host = (await readField(reader, 'domain name')).toString('latin1');
-    if (!host) throw new HandshakeError('SOCKS4a request has an empty domain name');
-  } else {
-    host = ip.join('.');
+  await readField(reader, client, 'USERID');
+  const socks4a = ip[0] === 0 && ip[1] === 0 && ip[2] === 0 && ip[3] !== 0;
+  const host = socks4a ? (await readField(reader, client, 'domain name')).toString('latin1') : ip.join('.');
+  if (socks4a && !host) {
+    client.end(reply(REJECTED));
+    throw new HandshakeError('SOCKS4a request has an empty domain name');
   }
-  if (cmd !== 0x01) {
+  if (cmd !== CMD_CONNECT) {
     client.end(reply(REJECTED));
     throw new HandshakeError(`SOCKS4 command ${cmd === 0x02 ? 'BIND' : cmd} is not supported (CONNECT only)`);
+  }
+  if (ctx.auth) {
+    client.end(reply(REJECTED));
+    throw new HandshakeError('SOCKS4 has no authentication and this proxy requires it; use SOCKS5 or HTTP with credentials');
   }
   return {
     target: targetOf(host, port),
@@ -38,8 +46,11 @@ export async function socks4Handshake(reader: HandshakeReader, client: Socket): 
   };
 }
 
-async function readField(reader: HandshakeReader, name: string): Promise<Buffer> {
-  const field = await reader.readUntil(Buffer.from([0]), MAX_FIELD + 1, () => new HandshakeError(`SOCKS4 ${name} is longer than ${MAX_FIELD} bytes`));
+async function readField(reader: HandshakeReader, client: Socket, name: string): Promise<Buffer> {
+  const field = await reader.readUntil(Buffer.from([0]), MAX_FIELD + 1, () => {
+    client.end(reply(REJECTED));
+    return new HandshakeError(`SOCKS4 ${name} is longer than ${MAX_FIELD} bytes`);
+  });
   return field.subarray(0, -1);
 }
 
