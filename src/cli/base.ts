@@ -13,6 +13,16 @@ export abstract class NodeCommand extends Command {
     return BoosterClient.open(transport, address ?? DEFAULT_NODE, timeoutMs);
   }
 
+  /** Opens a client to the node, runs `fn`, and always closes the client. */
+  protected async withClient<T>(address: string | undefined, timeoutMs: number, fn: (client: BoosterClient) => Promise<T>): Promise<T> {
+    const client = await this.openClient(address, timeoutMs);
+    try {
+      return await fn(client);
+    } finally {
+      client.close();
+    }
+  }
+
   protected override async catch(err: Error & { exitCode?: number; oclif?: unknown }): Promise<unknown> {
     if (err.oclif) return super.catch(err);
     this.logToStderr(`booster: ${err.message}`);

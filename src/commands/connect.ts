@@ -14,14 +14,11 @@ export default class Connect extends NodeCommand {
   async run(): Promise<{ node?: NodeStatusView; message?: string }> {
     const { args, flags } = await this.parse(Connect);
     const [x, y] = args.second === undefined ? [undefined, args.first] : [args.first, args.second];
-    const client = await this.openClient(x, flags.timeout);
-    try {
+    return this.withClient(x, flags.timeout, async (client) => {
       const outcome = await client.connect(y, Math.max(flags.timeout, 15_000));
       this.log(outcome.message ?? `connected`);
       if (outcome.node) this.log(`peer id ${outcome.node.id} (booster ${outcome.node.baddr}, proxy ${outcome.node.paddr})`);
       return outcome;
-    } finally {
-      client.close();
-    }
+    });
   }
 }

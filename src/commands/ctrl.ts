@@ -13,12 +13,9 @@ export default class Ctrl extends NodeCommand {
     const { args, flags } = await this.parse(Ctrl);
     const [x, op] = args.second === undefined ? [undefined, args.first] : [args.first, args.second];
     if (op !== 'stop' && op !== 'restart') this.error(`unknown operation "${op}": use stop or restart`, { exit: 2 });
-    const client = await this.openClient(x, flags.timeout);
-    try {
+    return this.withClient(x, flags.timeout, async (client) => {
       const outcome = await client.ctrl(op, flags.timeout);
       this.log(outcome.message ?? `${op} sent to ${client.address}`);
-    } finally {
-      client.close();
-    }
+    });
   }
 }

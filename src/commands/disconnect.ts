@@ -14,13 +14,10 @@ export default class Disconnect extends NodeCommand {
   async run(): Promise<{ node?: NodeStatusView; message?: string }> {
     const { args, flags } = await this.parse(Disconnect);
     const [x, id] = args.second === undefined ? [undefined, args.first] : [args.first, args.second];
-    const client = await this.openClient(x, flags.timeout);
-    try {
+    return this.withClient(x, flags.timeout, async (client) => {
       const outcome = await client.disconnect(id, flags.timeout);
       this.log(outcome.message ?? `disconnected ${outcome.node?.baddr ?? id}`);
       return outcome;
-    } finally {
-      client.close();
-    }
+    });
   }
 }

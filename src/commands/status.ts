@@ -11,8 +11,7 @@ export default class Status extends NodeCommand {
 
   async run(): Promise<NodeStatusView[]> {
     const { args, flags } = await this.parse(Status);
-    const client = await this.openClient(args.node, flags.timeout);
-    try {
+    return this.withClient(args.node, flags.timeout, async (client) => {
       const nodes = await client.status(300, flags.timeout);
       nodes.forEach((n, i) => {
         const load = n.tunnels.reduce((sum, t) => sum + t.copies, 0);
@@ -20,8 +19,6 @@ export default class Status extends NodeCommand {
         for (const t of n.tunnels) this.log(`    ${t.target}${t.copies > 1 ? ` ×${t.copies}` : ''}`);
       });
       return nodes;
-    } finally {
-      client.close();
-    }
+    });
   }
 }

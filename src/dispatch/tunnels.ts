@@ -1,9 +1,9 @@
 import 'reflect-metadata';
-import { createHash } from 'node:crypto';
 import { injectable } from 'tsyringe';
 import type { InboundProtocol, TunnelInfo, WorkloadEntry } from '../api/events';
 import { formatTarget, type Target } from '../api/target';
 import { EventHub } from '../core/events';
+import { tunnelId } from '../wire';
 import type { TunnelHandle } from './types';
 import type { SourceMeter } from './sources';
 
@@ -73,9 +73,4 @@ export class TunnelTable {
     this.events.tunnelClosed.fire({ tunnel: info, closedAt: Date.now(), error });
     this.events.workloadChanged.fire({ total: this.open.size, target: info.targetAddress, operation: 'removed' });
   }
-}
-
-/** 0.3 tunnel id: lowercase hex SHA-1 of the target string. */
-export function tunnelId(target: string): string {
-  return createHash('sha1').update(target).digest('hex');
 }

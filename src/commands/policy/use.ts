@@ -12,13 +12,10 @@ export default class PolicyUse extends NodeCommand {
 
   async run(): Promise<ControlReply> {
     const { args, flags } = await this.parse(PolicyUse);
-    const client = await this.openClient(flags.target, flags.timeout);
-    try {
+    return this.withClient(flags.target, flags.timeout, async (client) => {
       const reply = await client.control({ op: 'use', policy: args.name }, flags.timeout);
       renderPolicy(this, reply);
       return reply;
-    } finally {
-      client.close();
-    }
+    });
   }
 }

@@ -36,13 +36,10 @@ Hosts are names or *.domain patterns; source ids are listed by "booster status" 
         : args.type === 'block'
           ? { type: 'block', source: rest[0] }
           : { type: args.type, source: rest[0], hosts: rest.slice(1) };
-    const client = await this.openClient(flags.target, flags.timeout);
-    try {
+    return this.withClient(flags.target, flags.timeout, async (client) => {
       const reply = await client.control({ op: 'rules-add', rule }, flags.timeout);
       renderRules(this, reply);
       return reply;
-    } finally {
-      client.close();
-    }
+    });
   }
 }

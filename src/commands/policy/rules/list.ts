@@ -10,13 +10,10 @@ export default class RulesList extends NodeCommand {
 
   async run(): Promise<ControlReply> {
     const { flags } = await this.parse(RulesList);
-    const client = await this.openClient(flags.target, flags.timeout);
-    try {
+    return this.withClient(flags.target, flags.timeout, async (client) => {
       const reply = await client.control({ op: 'status' }, flags.timeout);
       renderRules(this, reply);
       return reply;
-    } finally {
-      client.close();
-    }
+    });
   }
 }

@@ -11,13 +11,10 @@ export default class RulesRemove extends NodeCommand {
 
   async run(): Promise<ControlReply> {
     const { args, flags } = await this.parse(RulesRemove);
-    const client = await this.openClient(flags.target, flags.timeout);
-    try {
+    return this.withClient(flags.target, flags.timeout, async (client) => {
       const reply = await client.control({ op: 'rules-remove', index: args.index }, flags.timeout);
       renderRules(this, reply);
       return reply;
-    } finally {
-      client.close();
-    }
+    });
   }
 }
