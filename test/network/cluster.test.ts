@@ -7,6 +7,7 @@ import { startTestNode } from '../helpers/node';
 import { freePort, waitUntil } from '../helpers/ports';
 import { getViaSocks } from '../helpers/socks';
 import * as net from 'node:net';
+import { decodeMessage, encodeMessage, MessageId, PacketDecoder } from '../../src/wire';
 
 /** Three nodes on 127.0.0.1: A and C in this process, B a real child process (so it can be killed and frozen). */
 describe('peer-to-peer network: three nodes', function () {
@@ -112,6 +113,8 @@ describe('peer-to-peer network: three nodes', function () {
     await startB();
     await waitUntil('B wired back', () => peerB()?.state === 'up', 10_000);
     expect(a.sources.get(peerB()!.id)?.stats.health).to.equal('healthy');
+    // The tunnels B had when it died are not counted any more (no phantom load).
+    expect(peerB()!.workload.total).to.equal(0);
   });
 
   it('a frozen peer (SIGSTOP) is detected by heartbeats', async () => {
@@ -133,6 +136,33 @@ describe('peer-to-peer network: three nodes', function () {
     expect(a.sources.get(id)).to.equal(undefined);
     await new Promise((r) => setTimeout(r, 1000));
     expect(peerB()).to.equal(undefined);
+  });
+
+  it('counts the tunnels a peer already has open when it is wired (resync)', async () => {
+    const d = await startTestNode();
+    try {
+      const held = [getViaSocks(d.proxyAddress.port, '127.0.0.1', origin.port, '/slow?ms=1500'), getViaSocks(d.proxyAddress.port, '127.0.0.1', origin.port, '/slow?ms=1500')];
+      await waitUntil('two tunnels on D', () => d.tunnels.size === 2);
+      const { peer } = await a.network.connect(`127.0.0.1:${d.endpointAddress.port}`);
+      await waitUntil('A to count D\'s tunnels', () => a.network.get(peer.id)?.workload.total === 2, 3000);
+      await Promise.all(held);
+      await waitUntil('A to see them close', () => a.network.get(peer.id)?.workload.total === 0, 3000);
+      a.network.disconnect(peer.id);
+    } finally {
+      await d.stop();
+    }
+  });
+
+  it('never sends booster extension messages to a 0.3-style client', async () => {
+    const s = net.connect(a.endpointAddress.port, '127.0.0.1');
+    const packets: number[] = [];
+    const decoder = new PacketDecoder();
+    s.on('data', (chunk: Buffer) => decoder.push(chunk).forEach((p) => packets.push(decodeMessage(p).header.id)));
+    await new Promise((r) => s.once('connect', r));
+    // No "extensions" in the header, as a 0.3 CLI sends it; the target does not answer.
+    s.write(encodeMessage(MessageId.CONNECT, { target: `127.0.0.1:${await freePort()}` }));
+    await new Promise((r) => s.once('close', r));
+    expect(packets).to.deep.equal([MessageId.HELLO]);
   });
 
   it('garbage and truncated packets on the booster port close that link only', async () => {
