@@ -15,3 +15,4 @@ export * from './api/logger';
 export * from './api/monitor';
 export * from './api/settings';
 export * from './api/plugin';
+export * from './api/read-buffer';

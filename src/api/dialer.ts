@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import type { ReadBufferOption } from './read-buffer';
 import type { SourceDescriptor } from './sources';
 import type { Target } from './target';
 
@@ -7,6 +8,8 @@ export interface DialRequest {
   readonly source: SourceDescriptor;
   /** Aborted when the dial times out or the client goes away. */
   readonly signal: AbortSignal;
+  /** Optional: pass as `onread` when creating a net.Socket (see ReadBufferOption). */
+  readonly onread?: ReadBufferOption;
 }
 
 export interface DialResult {

@@ -83,7 +83,7 @@ export class Dispatcher implements Connector {
   private async dial(source: Candidate, request: DispatchRequest, clientSignal: AbortSignal): Promise<DialResult> {
     const dialer = await this.dialerFor(source.dialer);
     const signal = AbortSignal.any([clientSignal, AbortSignal.timeout(this.settings.dialTimeoutMs)]);
-    const result = await dialer.dial({ target: request.target, source, signal });
+    const result = await dialer.dial({ target: request.target, source, signal, onread: request.onread });
     if (signal.aborted) {
       result.socket.destroy();
       throw Object.assign(new Error(`dial timed out after ${this.settings.dialTimeoutMs} ms`), { code: 'ETIMEDOUT' });

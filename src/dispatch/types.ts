@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { InboundProtocol, TunnelInfo } from '../api/events';
+import type { ReadBufferOption } from '../api/read-buffer';
 import type { SourceDescriptor } from '../api/sources';
 import type { Target } from '../api/target';
 
@@ -9,6 +10,8 @@ export interface DispatchRequest {
   readonly protocol: InboundProtocol;
   /** "ip:port" of the application that asked. */
   readonly client: string;
+  /** Handed to the dialer: lets it read the upstream into a reused buffer. */
+  readonly onread?: ReadBufferOption;
 }
 
 /** Live accounting for one open tunnel; the proxy reports bytes and the end. */

@@ -1,6 +1,7 @@
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TunnelHandle } from '../dispatch/types';
+import type { UpstreamReader } from './upstream-reader';
 
 export interface Relay {
   /** Settles once both sides are closed and the tunnel is closed. */
@@ -20,7 +21,7 @@ export interface Relay {
  *   tunnel is closed with that reason; otherwise it is closed without error.
  * `first` (pipelined client bytes, a rewritten HTTP head) goes upstream before anything else.
  */
-export function relay(client: Socket, upstream: Duplex, tunnel: TunnelHandle, first?: Buffer): Relay {
+export function relay(client: Socket, upstream: Duplex, tunnel: TunnelHandle, first?: Buffer, reader?: UpstreamReader): Relay {
   let error: string | undefined;
   let open = 2;
   let settle!: () => void;
@@ -63,6 +64,28 @@ export function relay(client: Socket, upstream: Duplex, tunnel: TunnelHandle, fi
     if (stream.closed) process.nextTick(onClose);
     else stream.on('close', onClose);
   }
+
+  // An upstream read through a reused buffer (see UpstreamReader) delivers here instead of 'data'.
+  let waiting = false;
+  const resumeUpstream = () => {
+    if (waiting) {
+      waiting = false;
+      upstream.resume();
+    }
+  };
+  reader?.attach((chunk) => {
+    tunnel.countDown(chunk.length);
+    if (!client.writable) {
+      destroy('upstream sent data after the other side had closed');
+      return false;
+    }
+    client.write(chunk, resumeUpstream);
+    if (client.writableLength === 0) return true;
+    // The chunk is a view of the reused buffer and still queued: read nothing more until it is written.
+    waiting = true;
+    upstream.pause();
+    return false;
+  });
 
   if (first && first.length > 0) {
     tunnel.countUp(first.length);

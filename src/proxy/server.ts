@@ -5,6 +5,7 @@ import type { Connector } from '../dispatch/types';
 import { httpHandshake } from './http';
 import { HandshakeError, HandshakeReader } from './reader';
 import { relay, type Relay } from './relay';
+import { UpstreamReader } from './upstream-reader';
 import type { HandshakeContext, InboundRequest } from './request';
 import { socks4Handshake } from './socks4';
 import { socks5Handshake } from './socks5';
@@ -138,8 +139,9 @@ export class ProxyServer {
     const onGone = () => abort.abort();
     client.once('close', onGone);
     let opened;
+    const upstreamReader = new UpstreamReader();
     try {
-      opened = await this.connector.open({ target: request.target, protocol: request.protocol, client: peer }, abort.signal);
+      opened = await this.connector.open({ target: request.target, protocol: request.protocol, client: peer, onread: upstreamReader.option }, abort.signal);
     } catch (err) {
       this.log.info(`${request.protocol} ${peer} → ${target} failed: ${describeError(err)}`);
       if (!client.destroyed) {
@@ -163,7 +165,7 @@ export class ProxyServer {
     const pipelined = reader.detach();
     const first = head && pipelined.length > 0 ? Buffer.concat([head, pipelined]) : head ?? pipelined;
     this.log.debug(`${request.protocol} ${peer} → ${target} via ${opened.source.label}`);
-    conn.relay = relay(client, upstream, tunnel, first);
+    conn.relay = relay(client, upstream, tunnel, first, upstreamReader);
     await conn.relay.done;
   }
 

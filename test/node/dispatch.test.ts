@@ -1,5 +1,8 @@
 import { expect } from 'chai';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { DialAttempt } from '../../src/api/events';
@@ -9,6 +12,7 @@ import { run } from '../helpers/exec';
 import { startHttpServer, type TestHttpServer } from '../helpers/http';
 import { startTestNode } from '../helpers/node';
 import { freePort } from '../helpers/ports';
+import { getViaSocks } from '../helpers/socks';
 
 describe('dispatch through a running node', function () {
   this.timeout(20_000);
@@ -35,6 +39,54 @@ describe('dispatch through a running node', function () {
     expect(dials.map((d) => [d.sourceId, d.ok])).to.deep.equal([['dead-peer', false], ['direct', true]]);
     expect(dials[0].error).to.match(/cannot reach peer proxy 127\.0\.0\.1:\d+: ECONNREFUSED/);
     expect(node.sources.get('dead-peer')!.stats.consecutiveFailures).to.equal(1);
+  });
+
+  it('direct dialer: a download arrives intact, and a paused client holds the upstream back (reused read buffer)', async () => {
+    node = await startTestNode();
+    const closedWith: string[] = [];
+    node.events.onTunnelClosed((c) => closedWith.push(`${c.error} down=${c.tunnel.bytesDown} up=${c.tunnel.bytesUp} after ${c.closedAt - c.tunnel.openedAt} ms`));
+    const blob = await getViaSocks(node.proxyAddress.port, '127.0.0.1', origin.port, '/blob');
+    expect(crypto.createHash('sha256').update(blob.body).digest('hex')).to.equal(origin.blobSha256);
+
+    const total = 200 * 1024 * 1024;
+    const chunk = Buffer.alloc(1024 * 1024, 0x61);
+    const big = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-length': total });
+      let sent = 0;
+      const pump = () => {
+        while (sent < total) {
+          sent += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+        res.end();
+      };
+      pump();
+    });
+    await new Promise<void>((r) => big.listen(0, '127.0.0.1', r));
+    try {
+      const { SocksClient } = await import('socks');
+      const { socket } = await SocksClient.createConnection({
+        proxy: { host: '127.0.0.1', port: node.proxyAddress.port, type: 5 },
+        command: 'connect',
+        destination: { host: '127.0.0.1', port: (big.address() as AddressInfo).port },
+      });
+      // The socks package resumes the socket just after it resolves: pause after that.
+      await new Promise((r) => setImmediate(r));
+      socket.pause();
+      expect(socket.isPaused()).to.equal(true);
+      socket.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(node.tunnels.list(), `tunnel closed early: ${JSON.stringify(closedWith)}`).to.have.length(1);
+      const moved = node.tunnels.list()[0].bytesDown;
+      expect(moved, 'bytes the node moved while the client did not read').to.be.below(32 * 1024 * 1024);
+      let received = 0;
+      socket.on('data', (d: Buffer) => (received += d.length));
+      socket.resume();
+      await new Promise((r) => socket.once('close', r));
+      expect(received).to.be.greaterThan(total);
+    } finally {
+      big.close();
+    }
   });
 
   it('answers 0x05 (refused) when every source was tried and the target refuses', async () => {

@@ -5,7 +5,7 @@ import type { Dialer, DialRequest, DialResult } from 'booster';
 export class DirectDialer implements Dialer {
   readonly id = 'direct';
 
-  dial({ target, source, signal }: DialRequest): Promise<DialResult> {
+  dial({ target, source, signal, onread }: DialRequest): Promise<DialResult> {
     return new Promise((resolve, reject) => {
       const localAddress = source.localAddress;
       const socket = net.connect({
@@ -14,6 +14,7 @@ export class DirectDialer implements Dialer {
         localAddress,
         family: localAddress ? net.isIP(localAddress) : undefined,
         noDelay: true,
+        onread,
       });
       // The signal bounds the dial only, never the tunnel's lifetime.
       const onAbort = () => socket.destroy(Object.assign(new Error('dial aborted'), { name: 'AbortError', code: 'ABORT_ERR' }));
