@@ -1,4 +1,5 @@
 import * as net from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Logger } from '../api/logger';
 import { describeError, replyFor, Socks5Reply } from '../dispatch/errors';
 import type { Connector } from '../dispatch/types';
@@ -138,10 +139,26 @@ export class ProxyServer {
     const abort = new AbortController();
     const onGone = () => abort.abort();
     client.once('close', onGone);
-    let opened;
     const upstreamReader = new UpstreamReader();
+    let upstream: Duplex | undefined;
     try {
-      opened = await this.connector.open({ target: request.target, protocol: request.protocol, client: peer, onread: upstreamReader.option }, abort.signal);
+      await this.dialAndRelay(conn, peer, request, reader, target, upstreamReader, abort.signal, (u) => (upstream = u));
+    } finally {
+      client.off('close', onGone);
+      // The pooled read buffer may be reused only once nothing can read into it.
+      upstream?.destroy();
+      upstreamReader.release();
+    }
+  }
+
+  private async dialAndRelay(
+    conn: Connection, peer: string, request: InboundRequest, reader: HandshakeReader, target: string,
+    upstreamReader: UpstreamReader, signal: AbortSignal, onUpstream: (upstream: Duplex) => void,
+  ): Promise<void> {
+    const { client } = conn;
+    let opened;
+    try {
+      opened = await this.connector.open({ target: request.target, protocol: request.protocol, client: peer, onread: upstreamReader.option }, signal);
     } catch (err) {
       this.log.info(`${request.protocol} ${peer} → ${target} failed: ${describeError(err)}`);
       if (!client.destroyed) {
@@ -150,11 +167,9 @@ export class ProxyServer {
         this.linger(client);
       }
       return;
-    } finally {
-      client.off('close', onGone);
     }
-
     const { upstream, tunnel } = opened;
+    onUpstream(upstream);
     if (client.destroyed) {
       upstream.destroy();
       tunnel.close('client went away while the upstream was being dialed');
