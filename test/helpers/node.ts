@@ -1,7 +1,6 @@
 import type { NodeSettings } from '../../src/api/settings';
 import { resolveSettings } from '../../src/core/config';
-import { silentLogger } from '../../src/core/logger';
-import { ConsoleLogger } from '../../src/core/logger';
+import { ConsoleLogger, silentLogger } from '../../src/core/logger';
 import { BoosterNode } from '../../src/core/node';
 import { discoverInstalledPlugins } from '../../src/extensions/discovery';
 import { readDescription, type PluginDescription } from '../../src/extensions/manifest';
