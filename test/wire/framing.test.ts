@@ -102,3 +102,27 @@ describe('message validation', () => {
     expect(m.payload).to.deep.equal({ feature: 0 });
   });
 });
+
+describe('decoder robustness', () => {
+  it('property: any bytes, in any chunks, either decode or fail with a WireError (never anything else)', () => {
+    const hello = encodeMessage(MessageId.HELLO, { bport: '4884', pport: '1080' });
+    const mutated = fc.tuple(fc.nat(hello.length - 1), fc.integer({ min: 0, max: 255 })).map(([at, byte]) => {
+      const b = Buffer.from(hello);
+      b[at] = byte;
+      return b;
+    });
+    const bytes = fc.oneof(fc.uint8Array({ maxLength: 200 }).map((a) => Buffer.from(a)), mutated);
+    fc.assert(
+      fc.property(bytes, fc.integer({ min: 1, max: 16 }), (input, step) => {
+        const d = new PacketDecoder();
+        try {
+          for (let at = 0; at < input.length; at += step) for (const p of d.push(input.subarray(at, at + step))) decodeMessage(p);
+          d.end();
+        } catch (err) {
+          expect(err).to.be.instanceOf(WireError);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
