@@ -175,7 +175,6 @@ export class ProxyServer {
       tunnel.close('client went away while the upstream was being dialed');
       return;
     }
-    if (upstream instanceof net.Socket) upstream.setNoDelay(true);
     const head = request.succeed(client, opened.bound);
     const pipelined = reader.detach();
     const first = head && pipelined.length > 0 ? Buffer.concat([head, pipelined]) : head ?? pipelined;
