@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 
 export interface TestHttpServer {
   readonly port: number;
+  readonly host: string;
   readonly url: string;
   /** The bytes served at /blob, and their sha256. */
   readonly blob: Buffer;
@@ -13,11 +14,12 @@ export interface TestHttpServer {
 
 /**
  * A local origin server: /blob (a random file), /hello (small), /slow (drips
- * for `ms`), /echo (POST body back). Listens on `host` (127.0.0.1 or ::1).
+ * for `ms`), /echo (POST body back), /headers (the request line and headers it
+ * received, as JSON). Listens on `host` (127.0.0.1 or ::1).
  */
 export async function startHttpServer(host = '127.0.0.1', blobSize = 4 * 1024 * 1024): Promise<TestHttpServer> {
   const blob = crypto.randomBytes(blobSize);
-  const server = http.createServer((req, res) => {
+  const server = http.createServer({ maxHeaderSize: 128 * 1024 }, (req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname === '/blob') {
       res.writeHead(200, { 'content-length': blob.length, 'content-type': 'application/octet-stream' });
@@ -32,6 +34,8 @@ export async function startHttpServer(host = '127.0.0.1', blobSize = 4 * 1024 * 
       res.on('close', () => clearTimeout(t));
     } else if (url.pathname === '/echo') {
       req.pipe(res);
+    } else if (url.pathname.startsWith('/headers')) {
+      res.end(JSON.stringify({ method: req.method, url: req.url, headers: req.headers }));
     } else {
       res.writeHead(404).end();
     }
@@ -40,6 +44,7 @@ export async function startHttpServer(host = '127.0.0.1', blobSize = 4 * 1024 * 
   const port = (server.address() as AddressInfo).port;
   return {
     port,
+    host,
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     blob,
     blobSha256: crypto.createHash('sha256').update(blob).digest('hex'),

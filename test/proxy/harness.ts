@@ -1,7 +1,6 @@
 // Shared fixtures for the proxy tests: a direct Connector, origin servers, raw clients, curl.
 import { execFile } from 'node:child_process';
 import * as crypto from 'node:crypto';
-import * as http from 'node:http';
 import * as net from 'node:net';
 import type { TunnelInfo } from '../../src/api/events';
 import type { Logger } from '../../src/api/logger';
@@ -9,6 +8,7 @@ import { ConsoleLogger, silentLogger } from '../../src/core/logger';
 import { describeError, DialFailure, replyFor } from '../../src/dispatch/errors';
 import type { Connector, DispatchRequest, OpenedUpstream } from '../../src/dispatch/types';
 import { ProxyServer, type ProxyServerOptions } from '../../src/proxy/server';
+import { startHttpServer, type TestHttpServer } from '../helpers/http';
 
 /** What the connector saw of one tunnel. */
 export interface TunnelRecord {
@@ -118,46 +118,9 @@ export async function startProxy(options: Partial<ProxyServerOptions> = {}, conn
   };
 }
 
-export interface Origin {
-  readonly port: number;
-  readonly host: string;
-  readonly url: string;
-  readonly blob: Buffer;
-  readonly blobSha256: string;
-  close(): Promise<void>;
-}
-
-/**
- * An HTTP origin: /hello, /blob (random bytes), /echo (POST body back),
- * /headers (the request line and headers it received, as JSON).
- */
-export async function startOrigin(host = '127.0.0.1', blobSize = 4 * 1024 * 1024): Promise<Origin> {
-  const blob = crypto.randomBytes(blobSize);
-  const server = http.createServer({ maxHeaderSize: 128 * 1024 }, (req, res) => {
-    const path = req.url ?? '/';
-    if (path === '/hello') res.end('hello\n');
-    else if (path === '/blob') {
-      res.writeHead(200, { 'content-length': blob.length, 'content-type': 'application/octet-stream' });
-      res.end(blob);
-    } else if (path === '/echo') req.pipe(res);
-    else if (path.startsWith('/headers')) res.end(JSON.stringify({ method: req.method, url: req.url, headers: req.headers }));
-    else res.writeHead(404).end();
-  });
-  await new Promise<void>((resolve) => server.listen(0, host, resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  return {
-    port,
-    host,
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
-    blob,
-    blobSha256: sha256(blob),
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
+/** The HTTP origin the proxy tests fetch from (shared with the other suites). */
+export type Origin = TestHttpServer;
+export const startOrigin = startHttpServer;
 
 /** A raw TCP origin; `onSocket` decides what each connection does. Closing destroys every socket. */
 export async function startTcpOrigin(onSocket: (s: net.Socket) => void, host = '127.0.0.1'): Promise<{ port: number; sockets: net.Socket[]; close(): Promise<void> }> {
@@ -352,4 +315,34 @@ export async function expectNoLeaks(baseline: Record<string, number>): Promise<v
   while (extra().length > 0 && Date.now() < deadline) await delay(20);
   const left = extra();
   if (left.length > 0) throw new Error(`handles left open: ${left.map(([k, n]) => `${k} ${n - (baseline[k] ?? 0)}`).join(', ')}`);
+}
+
+/**
+ * Registers the hooks every proxy suite needs: a handle baseline before each
+ * test, then `teardown` (the suite's own cleanup) and the leak check after it.
+ */
+export function checkLeaksAround(teardown: () => unknown): void {
+  let baseline: Record<string, number>;
+  beforeEach(async () => {
+    baseline = await handleBaseline();
+  });
+  afterEach(async () => {
+    await teardown();
+    await expectNoLeaks(baseline);
+  });
+}
+
+/** Raw clients opened by a test, destroyed together at teardown. */
+export class RawClients {
+  private readonly open: RawClient[] = [];
+
+  async connect(port: number): Promise<RawClient> {
+    const c = await RawClient.connect(port);
+    this.open.push(c);
+    return c;
+  }
+
+  destroyAll(): void {
+    this.open.splice(0).forEach((c) => c.destroy());
+  }
 }

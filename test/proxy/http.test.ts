@@ -6,34 +6,25 @@ import * as path from 'node:path';
 import { DialFailure, Socks5Reply } from '../../src/dispatch/errors';
 import type { DispatchRequest, OpenedUpstream } from '../../src/dispatch/types';
 import { MAX_HEAD } from '../../src/proxy/http';
-import { curl, DirectConnector, expectNoLeaks, handleBaseline, RawClient, sha256, startOrigin, startProxy, startTcpOrigin, type Origin, type TestProxy } from './harness';
+import { checkLeaksAround, curl, DirectConnector, type Origin, RawClients, sha256, startOrigin, startProxy, startTcpOrigin, type TestProxy } from './harness';
 
 describe('proxy: HTTP', function () {
   this.timeout(10_000);
   let origin: Origin;
   let proxy: TestProxy | undefined;
-  const clients: RawClient[] = [];
-  let baseline: Record<string, number>;
+  const clients = new RawClients();
 
   before(async () => {
     origin = await startOrigin();
   });
   after(() => origin.close());
-  beforeEach(async () => {
-    baseline = await handleBaseline();
-  });
-  afterEach(async () => {
-    clients.splice(0).forEach((c) => c.destroy());
+  checkLeaksAround(async () => {
+    clients.destroyAll();
     await proxy?.server.close(0);
     proxy = undefined;
-    await expectNoLeaks(baseline);
   });
 
-  async function raw(): Promise<RawClient> {
-    const c = await RawClient.connect(proxy!.port);
-    clients.push(c);
-    return c;
-  }
+  const raw = () => clients.connect(proxy!.port);
 
   /** Sends `text` on a fresh connection and returns everything the proxy answers until it closes. */
   async function exchange(text: string | Buffer): Promise<string> {

@@ -1,21 +1,15 @@
 import { expect } from 'chai';
 import * as net from 'node:net';
-import { delay, eventually, expectNoLeaks, handleBaseline, RawClient, socks5Connect, socks5Open, startProxy, startTcpOrigin, type TestProxy } from './harness';
+import { checkLeaksAround, delay, eventually, RawClient, socks5Connect, socks5Open, startProxy, startTcpOrigin, type TestProxy } from './harness';
 
 describe('proxy: relay', function () {
   this.timeout(15_000);
   let proxy: TestProxy | undefined;
   const cleanup: (() => unknown)[] = [];
-  let baseline: Record<string, number>;
-
-  beforeEach(async () => {
-    baseline = await handleBaseline();
-  });
-  afterEach(async () => {
+  checkLeaksAround(async () => {
     for (const fn of cleanup.splice(0).reverse()) await fn();
     await proxy?.server.close(0);
     proxy = undefined;
-    await expectNoLeaks(baseline);
   });
 
   async function origin(onSocket: (s: net.Socket) => void): Promise<number> {

@@ -4,23 +4,17 @@ import * as sinon from 'sinon';
 import { Socks5Reply } from '../../src/dispatch/errors';
 import type { DispatchRequest, OpenedUpstream } from '../../src/dispatch/types';
 import { ProxyServer } from '../../src/proxy/server';
-import { DirectConnector, eventually, expectNoLeaks, handleBaseline, RawClient, socks5Connect, socks5Open, startProxy, startTcpOrigin, testLogger, type TestProxy } from './harness';
+import { checkLeaksAround, DirectConnector, eventually, RawClient, socks5Connect, socks5Open, startProxy, startTcpOrigin, testLogger, type TestProxy } from './harness';
 
 describe('proxy: server lifecycle', function () {
   this.timeout(10_000);
   let proxy: TestProxy | undefined;
   const cleanup: (() => unknown)[] = [];
-  let baseline: Record<string, number>;
-
-  beforeEach(async () => {
-    baseline = await handleBaseline();
-  });
-  afterEach(async () => {
+  checkLeaksAround(async () => {
     for (const fn of cleanup.splice(0).reverse()) await fn();
     await proxy?.server.close(0);
     proxy = undefined;
     sinon.restore();
-    await expectNoLeaks(baseline);
   });
 
   async function echoOrigin(): Promise<number> {

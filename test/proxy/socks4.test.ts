@@ -1,33 +1,24 @@
 import { expect } from 'chai';
 import { SocksClient } from 'socks';
-import { curl, expectNoLeaks, handleBaseline, RawClient, startOrigin, startProxy, startTcpOrigin, type Origin, type TestProxy } from './harness';
+import { checkLeaksAround, curl, type Origin, RawClients, startOrigin, startProxy, startTcpOrigin, type TestProxy } from './harness';
 
 describe('proxy: SOCKS4 and SOCKS4a', function () {
   this.timeout(10_000);
   let origin: Origin;
   let proxy: TestProxy | undefined;
-  const clients: RawClient[] = [];
-  let baseline: Record<string, number>;
+  const clients = new RawClients();
 
   before(async () => {
     origin = await startOrigin();
   });
   after(() => origin.close());
-  beforeEach(async () => {
-    baseline = await handleBaseline();
-  });
-  afterEach(async () => {
-    clients.splice(0).forEach((c) => c.destroy());
+  checkLeaksAround(async () => {
+    clients.destroyAll();
     await proxy?.server.close(0);
     proxy = undefined;
-    await expectNoLeaks(baseline);
   });
 
-  async function raw(): Promise<RawClient> {
-    const c = await RawClient.connect(proxy!.port);
-    clients.push(c);
-    return c;
-  }
+  const raw = () => clients.connect(proxy!.port);
 
   function request(cmd: number, port: number, ip: number[], userid = 'me', domain?: string): Buffer {
     const tail = domain === undefined ? [] : [...Buffer.from(domain), 0];

@@ -2,34 +2,25 @@ import { expect } from 'chai';
 import * as net from 'node:net';
 import { SocksClient } from 'socks';
 import { Socks5Reply } from '../../src/dispatch/errors';
-import { curl, eventually, expectNoLeaks, handleBaseline, RawClient, sha256, socks5Open, startOrigin, startProxy, startTcpOrigin, type Origin, type TestProxy } from './harness';
+import { checkLeaksAround, curl, eventually, type Origin, RawClients, sha256, socks5Open, startOrigin, startProxy, startTcpOrigin, type TestProxy } from './harness';
 
 describe('proxy: SOCKS5', function () {
   this.timeout(10_000);
   let origin: Origin;
   let proxy: TestProxy | undefined;
-  const clients: RawClient[] = [];
-  let baseline: Record<string, number>;
+  const clients = new RawClients();
 
   before(async () => {
     origin = await startOrigin();
   });
   after(() => origin.close());
-  beforeEach(async () => {
-    baseline = await handleBaseline();
-  });
-  afterEach(async () => {
-    clients.splice(0).forEach((c) => c.destroy());
+  checkLeaksAround(async () => {
+    clients.destroyAll();
     await proxy?.server.close(0);
     proxy = undefined;
-    await expectNoLeaks(baseline);
   });
 
-  async function raw(): Promise<RawClient> {
-    const c = await RawClient.connect(proxy!.port);
-    clients.push(c);
-    return c;
-  }
+  const raw = () => clients.connect(proxy!.port);
 
   /** Sends a greeting + request and returns the reply code (after checking the method reply). */
   async function replyTo(request: number[]): Promise<number> {
