@@ -16,3 +16,4 @@ export * from './api/monitor';
 export * from './api/settings';
 export * from './api/plugin';
 export * from './api/read-buffer';
+export * from './api/security';

@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { ReadBufferOption } from './read-buffer';
+import type { AddressGuard } from './security';
 import type { SourceDescriptor } from './sources';
 import type { Target } from './target';
 
@@ -10,6 +11,12 @@ export interface DialRequest {
   readonly signal: AbortSignal;
   /** Optional: pass as `onread` when creating a net.Socket (see ReadBufferOption). */
   readonly onread?: ReadBufferOption;
+  /**
+   * Set when the client is not on this machine: a dialer that resolves names
+   * or connects to addresses itself must check every address with it and fail
+   * with `socksReply: 2` (not allowed) when it returns a reason.
+   */
+  readonly guard?: AddressGuard;
 }
 
 export interface DialResult {

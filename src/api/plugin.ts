@@ -4,6 +4,7 @@ import type { NodeEvents } from './events';
 import type { Logger } from './logger';
 import type { Monitor } from './monitor';
 import type { PolicyFactory } from './policy';
+import type { LinkSecurity } from './security';
 import type { NodeSettings } from './settings';
 import type { SourcesApi } from './sources';
 import type { Transport } from './transport';
@@ -50,6 +51,8 @@ export interface PluginContext {
   readonly monitors: Registry<Monitor>;
   readonly sources: SourcesApi;
   readonly events: NodeEvents;
+  /** TLS keyed by the network key (never the key itself). */
+  readonly security: LinkSecurity;
 }
 
 /** A plugin's entry module. */

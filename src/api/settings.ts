@@ -5,6 +5,42 @@ export type Rule =
   | { readonly type: 'avoid'; readonly source: string; readonly hosts: readonly string[] }
   | { readonly type: 'sticky'; readonly ttlMs: number; readonly hosts?: readonly string[] };
 
+/**
+ * Bounds on what the outside world can make a node hold. Defaults are far
+ * above what a household uses; each is configurable (`limits` in the config).
+ */
+export interface Limits {
+  /** An endpoint connection must finish authenticating (or, if trusted by address, send its first request) within this. */
+  readonly authTimeoutMs: number;
+  /** An authenticated endpoint connection that is neither a peer link nor a monitor stream is closed after this long without a request. */
+  readonly sessionIdleMs: number;
+  /** Endpoint connections open at once, in total (a reserve of 16 is kept for loopback), and from one non-loopback address. */
+  readonly maxSessions: number;
+  readonly maxSessionsPerIp: number;
+  /** Peers this node wires. */
+  readonly maxPeers: number;
+  /** Routing rules, and hosts in one rule. */
+  readonly maxRules: number;
+  readonly maxHostsPerRule: number;
+  /** Distinct targets tracked for one peer's workload, and the longest target accepted; a peer that goes over is dropped. */
+  readonly maxPeerTargets: number;
+  readonly maxTargetLength: number;
+  /** Largest packet accepted on an authenticated link, and before authentication. */
+  readonly maxPacketBytes: number;
+  readonly maxUnauthenticatedPacketBytes: number;
+  /** Bytes queued to one endpoint connection that does not read before it is dropped (a stalled monitor client). */
+  readonly maxLinkBufferBytes: number;
+  /** Proxy connections open at once; 0 derives it from RLIMIT_NOFILE, keeping `fdReserve` descriptors for the endpoint and the CLI. */
+  readonly maxProxyConnections: number;
+  readonly fdReserve: number;
+  /** Proxy username/password failures from one address: the first few are delayed more and more, then the address is locked out. */
+  readonly authFailuresBeforeLockout: number;
+  readonly authFailureDelayMs: number;
+  readonly authLockoutMs: number;
+  /** A limit being hit is logged at most once per interval (with a count). */
+  readonly limitLogIntervalMs: number;
+}
+
 /** A node's settings, from flags and the config file (flags win). */
 export interface NodeSettings {
   /** Proxy (SOCKS5/SOCKS4/HTTP) port. */
@@ -38,4 +74,17 @@ export interface NodeSettings {
   readonly plugins: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   /** Per-policy options, keyed by policy id. */
   readonly policyOptions: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /** Where the node keeps its state (the network key, `network.key`). */
+  readonly dataDir: string;
+  /**
+   * CIDRs whose 0.3 nodes (which cannot authenticate) may wire this node, send
+   * Notify and heartbeats and chain through its proxy; this node may also use
+   * 0.3 peers at those addresses. Empty: 0.3 nodes are refused.
+   */
+  readonly allowLegacyPeers: readonly string[];
+  /** CIDRs of LAN clients that are not peers (a TV, a console) allowed to use the proxy without credentials. */
+  readonly allowClients: readonly string[];
+  /** Serve the proxy to anyone who reaches it (still no access to this node's own addresses). */
+  readonly openProxy: boolean;
+  readonly limits: Limits;
 }

@@ -18,8 +18,13 @@ export interface SourceDescriptor {
   readonly dialer: string;
   /** Local address to bind (interface sources). */
   readonly localAddress?: string;
-  /** Proxy endpoint to chain through (peer sources). */
-  readonly proxy?: { readonly host: string; readonly port: number };
+  /**
+   * Proxy endpoint to chain through (peer sources). `secure`: the peer proved
+   * it holds the network key, and its proxy is reached through TLS (SOCKS5
+   * method 0x86, README "Security"); otherwise it is a 0.3 peer and its proxy
+   * is plain SOCKS5.
+   */
+  readonly proxy?: { readonly host: string; readonly port: number; readonly secure?: boolean };
   /** True for sources that live on this machine (direct and interface). */
   readonly local: boolean;
 }

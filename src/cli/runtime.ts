@@ -14,7 +14,7 @@ export interface StartRequest {
 
 /** What `booster start` does, minus parsing and rendering: settings, plugins, node. */
 export async function startNode(config: Config, request: StartRequest): Promise<BoosterNode> {
-  const fromFile = request.configFile ? readConfigFile(request.configFile) : {};
+  const fromFile = request.configFile ? readConfigFile(request.configFile).settings : {};
   const settings = resolveSettings(fromFile, request.overrides);
   const logger = new ConsoleLogger(request.logLevel);
   return BoosterNode.start({ settings, logger, plugins: discoverPlugins(config) });

@@ -1,6 +1,29 @@
 import * as fs from 'node:fs';
-import type { NodeSettings } from '../api/settings';
+import * as net from 'node:net';
+import type { Limits, NodeSettings } from '../api/settings';
 import { validateRule } from '../dispatch/rules';
+import { defaultDataDir } from './data-dir';
+
+export const DEFAULT_LIMITS: Limits = {
+  authTimeoutMs: 10_000,
+  sessionIdleMs: 300_000,
+  maxSessions: 256,
+  maxSessionsPerIp: 16,
+  maxPeers: 64,
+  maxRules: 256,
+  maxHostsPerRule: 64,
+  maxPeerTargets: 10_000,
+  maxTargetLength: 255,
+  maxPacketBytes: 1024 * 1024,
+  maxUnauthenticatedPacketBytes: 4096,
+  maxLinkBufferBytes: 4 * 1024 * 1024,
+  maxProxyConnections: 0,
+  fdReserve: 64,
+  authFailuresBeforeLockout: 10,
+  authFailureDelayMs: 250,
+  authLockoutMs: 300_000,
+  limitLogIntervalMs: 10_000,
+};
 
 export const DEFAULT_SETTINGS: NodeSettings = {
   pport: 1080,
@@ -19,7 +42,23 @@ export const DEFAULT_SETTINGS: NodeSettings = {
   transport: 'tcp',
   plugins: {},
   policyOptions: {},
+  dataDir: defaultDataDir(),
+  allowLegacyPeers: [],
+  allowClients: [],
+  openProxy: false,
+  limits: DEFAULT_LIMITS,
 };
+
+/** Config-file keys that are not NodeSettings: the network key never becomes a setting (plugins see settings). */
+const SECRET_KEYS = ['key', 'keyFile'] as const;
+
+/** What a config file holds: settings, plus where the network key comes from. */
+export interface ConfigFile {
+  readonly settings: Partial<NodeSettings>;
+  /** The network key as text (hex or base64), if the file carries it. */
+  readonly key?: string;
+  readonly keyFile?: string;
+}
 
 /** A setting that cannot be used; says which and why. */
 export class ConfigError extends Error {
@@ -31,8 +70,12 @@ export class ConfigError extends Error {
 
 const NUMERIC: (keyof NodeSettings)[] = ['handshakeTimeoutMs', 'dialTimeoutMs', 'drainTimeoutMs', 'heartbeatMs', 'reconnectMs', 'policyDeadlineMs'];
 
-/** Reads a JSON config file; its keys are NodeSettings' (unknown keys are an error, to catch typos). */
-export function readConfigFile(file: string): Partial<NodeSettings> {
+/**
+ * Reads a JSON config file; its keys are NodeSettings' plus `key`/`keyFile`
+ * (unknown keys are an error, to catch typos). A parse error names the line and
+ * column only: the file may hold the network key, which must never be echoed.
+ */
+export function readConfigFile(file: string): ConfigFile {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -43,15 +86,28 @@ export function readConfigFile(file: string): Partial<NodeSettings> {
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new ConfigError(`config file ${file} is not valid JSON: ${(err as Error).message}`);
+    throw new ConfigError(`config file ${file} is not valid JSON (${jsonErrorPosition(text, err as Error)})`);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`config file ${file} must hold a JSON object`);
-  for (const key of Object.keys(raw)) {
-    if (!(key in DEFAULT_SETTINGS) && key !== 'auth') {
-      throw new ConfigError(`config file ${file}: unknown setting "${key}" (known: ${[...Object.keys(DEFAULT_SETTINGS), 'auth'].join(', ')})`);
-    }
+  const known = [...Object.keys(DEFAULT_SETTINGS), 'auth', ...SECRET_KEYS];
+  const settings: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if (!known.includes(key)) throw new ConfigError(`config file ${file}: unknown setting "${key.slice(0, 64)}" (known: ${known.join(', ')})`);
+    if (!(SECRET_KEYS as readonly string[]).includes(key)) settings[key] = value;
   }
-  return raw as Partial<NodeSettings>;
+  const r = raw as Record<string, unknown>;
+  if (r.key !== undefined && typeof r.key !== 'string') throw new ConfigError(`config file ${file}: "key" must be a string (the network key, as "booster key show" prints it)`);
+  if (r.keyFile !== undefined && typeof r.keyFile !== 'string') throw new ConfigError(`config file ${file}: "keyFile" must be a path`);
+  return { settings: settings as Partial<NodeSettings>, key: r.key as string | undefined, keyFile: r.keyFile as string | undefined };
+}
+
+/** "line L, column C" of a JSON.parse error, without any of the text (V8's message quotes it). */
+function jsonErrorPosition(text: string, err: Error): string {
+  const m = /position (\d+)/.exec(err.message);
+  if (!m) return 'unexpected end of input or invalid token';
+  const pos = Number(m[1]);
+  const before = text.slice(0, pos).split('\n');
+  return `syntax error at line ${before.length}, column ${before[before.length - 1].length + 1}`;
 }
 
 /** Defaults, then the config file, then flags; validated. */
@@ -60,7 +116,25 @@ export function resolveSettings(...layers: Partial<NodeSettings>[]): NodeSetting
   for (const layer of layers) {
     for (const [k, v] of Object.entries(layer)) if (v !== undefined) merged[k] = v;
   }
+  merged.limits = { ...DEFAULT_LIMITS };
+  for (const layer of layers) {
+    if (layer.limits === undefined) continue;
+    if (typeof layer.limits !== 'object' || layer.limits === null) throw new ConfigError('limits must be an object, e.g. {"maxPeers": 32}');
+    for (const [k, v] of Object.entries(layer.limits)) if (v !== undefined) (merged.limits as Record<string, unknown>)[k] = v;
+  }
   const s = merged as unknown as NodeSettings;
+  for (const [k, v] of Object.entries(s.limits)) {
+    if (!(k in DEFAULT_LIMITS)) throw new ConfigError(`unknown limit "${k.slice(0, 64)}" (known: ${Object.keys(DEFAULT_LIMITS).join(', ')})`);
+    const zeroOk = k === 'maxProxyConnections' || k === 'fdReserve';
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < (zeroOk ? 0 : 1)) throw new ConfigError(`limits.${k} must be a ${zeroOk ? 'non-negative' : 'positive'} integer, got ${JSON.stringify(v)}`);
+  }
+  for (const key of ['allowLegacyPeers', 'allowClients'] as const) {
+    const list = s[key];
+    if (!Array.isArray(list)) throw new ConfigError(`${key} must be a list of CIDRs such as "192.168.1.0/24"`);
+    for (const cidr of list) if (!isCidr(cidr)) throw new ConfigError(`${key}: "${String(cidr).slice(0, 64)}" is not an address or CIDR (e.g. 192.168.1.0/24, 10.0.0.7, fd00::/8)`);
+  }
+  if (typeof s.openProxy !== 'boolean') throw new ConfigError('openProxy must be true or false');
+  if (typeof s.dataDir !== 'string' || s.dataDir.length === 0) throw new ConfigError('dataDir must be a directory path');
   checkPort('pport', s.pport);
   checkPort('bport', s.bport);
   for (const key of NUMERIC) {
@@ -81,6 +155,17 @@ export function resolveSettings(...layers: Partial<NodeSettings>[]): NodeSetting
     throw new ConfigError('auth must be {"username": "...", "password": "..."}');
   }
   return { ...s, rules };
+}
+
+/** "10.0.0.0/8", "fd00::/8", or a bare address (a /32 or /128). */
+export function isCidr(v: unknown): v is string {
+  if (typeof v !== 'string') return false;
+  const [addr, bits, extra] = v.split('/');
+  const family = net.isIP(addr);
+  if (family === 0 || extra !== undefined) return false;
+  if (bits === undefined) return true;
+  const n = Number(bits);
+  return /^\d{1,3}$/.test(bits) && n >= 0 && n <= (family === 4 ? 32 : 128);
 }
 
 function checkPort(name: string, v: unknown): void {

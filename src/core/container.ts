@@ -10,6 +10,8 @@ import { TunnelTable } from '../dispatch/tunnels';
 import { Contributions, ExtensionHost } from '../extensions/host';
 import type { PluginDescription } from '../extensions/manifest';
 import { Endpoint } from '../network/endpoint';
+import { NetworkKey } from '../security/key';
+import { NodeSecurity } from '../security/node-security';
 import { Network } from '../network/network';
 import { EventHub } from './events';
 import { MonitorHost } from './monitors';
@@ -17,6 +19,8 @@ import { systemClock, TOKENS, type Clock } from './tokens';
 
 export interface NodeDependencies {
   readonly settings: NodeSettings;
+  /** The network key; a node without one gets a random key of its own (it can then pair with nobody). */
+  readonly key?: NetworkKey;
   readonly logger: Logger;
   readonly plugins: readonly PluginDescription[];
   readonly clock?: Clock;
@@ -32,8 +36,9 @@ export function createNodeContainer(deps: NodeDependencies, parent: DependencyCo
   c.register(TOKENS.Logger, { useValue: deps.logger });
   c.register(TOKENS.PluginDescriptions, { useValue: deps.plugins });
   c.register(TOKENS.Clock, { useValue: deps.clock ?? systemClock });
+  c.register(TOKENS.NetworkKey, { useValue: deps.key ?? NetworkKey.generate('ephemeral') });
   c.register(RuleSet, { useFactory: instanceCachingFactory(() => new RuleSet(deps.settings.rules)) });
-  for (const singleton of [EventHub, SourceRegistry, TunnelTable, Contributions, ExtensionHost, PolicyManager, Dispatcher, MonitorHost, Network, Endpoint]) {
+  for (const singleton of [EventHub, SourceRegistry, TunnelTable, Contributions, ExtensionHost, PolicyManager, Dispatcher, MonitorHost, Network, Endpoint, NodeSecurity]) {
     c.registerSingleton(singleton as new (...args: never[]) => unknown);
   }
   return c;

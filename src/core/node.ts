@@ -14,6 +14,7 @@ import { ControlHandler } from '../network/control';
 import { Endpoint, type CtrlOperation } from '../network/endpoint';
 import { Network } from '../network/network';
 import { ProxyServer } from '../proxy/server';
+import type { NetworkKey } from '../security/key';
 import { nodeId } from '../wire';
 import { createNodeContainer } from './container';
 import { EventHub } from './events';
@@ -22,6 +23,8 @@ import type { Clock } from './tokens';
 
 export interface NodeOptions {
   readonly settings: NodeSettings;
+  /** The network key (see NodeDependencies). */
+  readonly key?: NetworkKey;
   readonly logger: Logger;
   readonly plugins: readonly PluginDescription[];
   readonly clock?: Clock;

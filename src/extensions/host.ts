@@ -11,6 +11,7 @@ import type { Transport } from '../api/transport';
 import { EventHub } from '../core/events';
 import { TOKENS } from '../core/tokens';
 import { SourceRegistry } from '../dispatch/sources';
+import { NodeSecurity } from '../security/node-security';
 import { ContributionRegistry } from './contributions';
 import { PluginError } from './errors';
 import { declaredContributions, inspectPlugins, pluginState, type InspectedPlugin, type PluginState, type PluginStatus } from './inventory';
@@ -53,6 +54,7 @@ export class ExtensionHost implements Disposable {
     private readonly contributions: Contributions,
     private readonly sources: SourceRegistry,
     private readonly events: EventHub,
+    private readonly security: NodeSecurity,
   ) {
     this.log = logger.child('plugins');
     for (const inspected of inspectPlugins(descriptions)) {
@@ -168,7 +170,7 @@ export class ExtensionHost implements Disposable {
       plugin: { name, version: description.version, root: description.root },
       subscriptions,
       log,
-      settings: this.settings,
+      settings: pluginSettings(this.settings),
       options: this.settings.plugins[name] ?? {},
       policies: { register: (id, factory) => register('policies', id, factory) },
       dialers: { register: (dialer) => register('dialers', dialer.id, dialer) },
@@ -183,6 +185,7 @@ export class ExtensionHost implements Disposable {
         onDidChangeHealth: this.events.onSourceHealthChanged,
       },
       events: this.events,
+      security: this.security,
     };
   }
 
@@ -200,3 +203,9 @@ function safeDispose(d: Disposable, log: Logger): void {
   }
 }
 
+
+/** Settings as plugins see them: without the proxy password (the network key is never a setting). */
+function pluginSettings(settings: NodeSettings): Readonly<NodeSettings> {
+  const { auth, ...rest } = settings;
+  return Object.freeze(auth ? { ...rest, auth: { username: auth.username, password: '(redacted)' } } : rest);
+}

@@ -30,6 +30,10 @@ const PAYLOADS = {
   [MessageId.RESULT]: internal.PayloadResult,
   [MessageId.CONTROL_REQUEST]: internal.PayloadControlRequest,
   [MessageId.CONTROL_REPLY]: internal.PayloadControlReply,
+  [MessageId.START_TLS]: undefined,
+  [MessageId.AUTH_INIT]: internal.PayloadAuthInit,
+  [MessageId.AUTH_CHALLENGE]: internal.PayloadAuthChallenge,
+  [MessageId.AUTH_PROOF]: internal.PayloadAuthProof,
 } as const;
 
 type PayloadCodec = { encode(m: object): { finish(): Uint8Array }; decode(b: Uint8Array): object; toObject(m: object, o?: object): Record<string, unknown> };

@@ -5,6 +5,8 @@ import { BoosterNode } from '../../src/core/node';
 import { discoverInstalledPlugins } from '../../src/extensions/discovery';
 import { readDescription, type PluginDescription } from '../../src/extensions/manifest';
 import type { Clock } from '../../src/core/tokens';
+import type { NetworkKey } from '../../src/security/key';
+import { TEST_KEY } from './key';
 import { REPO_ROOT } from './paths';
 
 let builtins: Promise<PluginDescription[]> | undefined;
@@ -20,6 +22,8 @@ export interface TestNodeOptions {
   /** Extra plugin folders (fixtures), loaded after the built-ins. */
   readonly extraPlugins?: readonly string[];
   readonly clock?: Clock;
+  /** Defaults to TEST_KEY, shared by every test node. */
+  readonly key?: NetworkKey;
 }
 
 /** Starts a node on 127.0.0.1 with ephemeral ports; set BOOSTER_TEST_LOG=debug to see its log. */
@@ -27,5 +31,5 @@ export async function startTestNode(options: TestNodeOptions = {}): Promise<Boos
   const settings = resolveSettings({ bind: '127.0.0.1', pport: 0, bport: 0, drainTimeoutMs: 200 }, options.settings ?? {});
   const plugins = [...(await builtinPlugins()), ...(options.extraPlugins ?? []).map((root) => readDescription(root, 'link'))];
   const level = process.env.BOOSTER_TEST_LOG as 'debug' | 'info' | undefined;
-  return BoosterNode.start({ settings, logger: level ? new ConsoleLogger(level) : silentLogger, plugins, clock: options.clock });
+  return BoosterNode.start({ settings, logger: level ? new ConsoleLogger(level) : silentLogger, plugins, clock: options.clock, key: options.key ?? TEST_KEY });
 }
