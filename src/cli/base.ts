@@ -1,16 +1,41 @@
 import { Command, Flags } from '@oclif/core';
-import { BoosterClient, DEFAULT_NODE } from '../client/client';
+import { BoosterClient, ClientError, DEFAULT_NODE } from '../client/client';
+import { defaultDataDir } from '../core/data-dir';
+import { parseHostPort } from '../network/errors';
+import { isLoopback } from '../security/addresses';
+import { Authenticator } from '../security/auth';
+import { loadKey, type NetworkKey } from '../security/key';
 import { cliTransport } from './transport';
 
 /** A command that talks to a node's booster endpoint: one clear line and exit 1 on failure. */
 export abstract class NodeCommand extends Command {
   static override baseFlags = {
     timeout: Flags.integer({ description: 'how long to wait for the node, in ms', default: 5000, min: 1 }),
+    'key-file': Flags.file({ description: 'network key file, to talk to a node on another machine [default: $BOOSTER_KEY, then DATA_DIR/network.key]' }),
+    'data-dir': Flags.directory({ description: 'where the network key is kept [default: $BOOSTER_HOME or ~/.local/share/booster]' }),
   };
 
+  /**
+   * A node on this machine is talked to in the clear (it trusts its own
+   * machine); any other node over TLS, proving we hold the network key.
+   */
   protected async openClient(address: string | undefined, timeoutMs: number): Promise<BoosterClient> {
-    const transport = await cliTransport(this.config);
-    return BoosterClient.open(transport, address ?? DEFAULT_NODE, timeoutMs);
+    const target = address ?? DEFAULT_NODE;
+    const { host } = parseHostPort(target, 4884);
+    if (host === 'localhost' || isLoopback(host)) {
+      return BoosterClient.open(await cliTransport(this.config, 'tcp'), target, timeoutMs);
+    }
+    const key = await this.networkKey();
+    if (!key) {
+      throw new ClientError(`node ${target} is on another machine: talking to it needs the network key ("booster key show" on one of your nodes, then BOOSTER_KEY=... or --key-file here)`);
+    }
+    return BoosterClient.open(await cliTransport(this.config, 'tls', key), target, timeoutMs, new Authenticator(key));
+  }
+
+  private async networkKey(): Promise<NetworkKey | undefined> {
+    const { flags } = await this.parse(this.constructor as typeof NodeCommand);
+    const f = flags as { 'key-file'?: string; 'data-dir'?: string };
+    return loadKey({ keyFile: f['key-file'], env: process.env.BOOSTER_KEY, dataDir: f['data-dir'] ?? defaultDataDir() }, (w) => this.warn(w));
   }
 
   /** Opens a client to the node, runs `fn`, and always closes the client. */

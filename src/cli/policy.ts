@@ -13,5 +13,5 @@ export function renderPolicy(command: Command, reply: ControlReply): void {
 export function renderRules(command: Command, reply: ControlReply): void {
   if (reply.message) command.log(reply.message);
   if (reply.rules.length === 0) command.log('no rules');
-  reply.rules.forEach((r, i) => command.log(`#${i} ${describeRule(r)}`));
+  reply.rules.forEach((r, i) => command.log(`#${reply.rulesOffset + i} ${describeRule(r)}`));
 }

@@ -1,23 +1,84 @@
+import * as path from 'node:path';
 import type { Config } from '@oclif/core';
-import type { LogLevel } from '../api/logger';
+import type { Logger, LogLevel } from '../api/logger';
 import type { NodeSettings } from '../api/settings';
-import { readConfigFile, resolveSettings } from '../core/config';
+import { readConfigFile, resolveSettings, type ConfigFile } from '../core/config';
+import { defaultDataDir } from '../core/data-dir';
 import { ConsoleLogger } from '../core/logger';
 import { BoosterNode } from '../core/node';
 import { discoverPlugins } from '../extensions/discovery';
+import { createKeyFile, KeyError, keyFileIn, loadKey, NetworkKey } from '../security/key';
 
 export interface StartRequest {
   readonly configFile?: string;
+  /** --key-file: the network key file, before BOOSTER_KEY and the config file. */
+  readonly keyFile?: string;
   readonly overrides: Partial<NodeSettings>;
   readonly logLevel: LogLevel;
 }
 
-/** What `booster start` does, minus parsing and rendering: settings, plugins, node. */
+/** What `booster start` does, minus parsing and rendering: settings, network key, plugins, node. */
 export async function startNode(config: Config, request: StartRequest): Promise<BoosterNode> {
-  const fromFile = request.configFile ? readConfigFile(request.configFile).settings : {};
-  const settings = resolveSettings(fromFile, request.overrides);
+  const file = request.configFile ? readConfigFile(request.configFile) : undefined;
+  const settings = resolveSettings(file?.settings ?? {}, request.overrides);
   const logger = new ConsoleLogger(request.logLevel);
-  return BoosterNode.start({ settings, logger, plugins: discoverPlugins(config) });
+  const key = nodeKey(request, file, settings.dataDir, logger);
+  return BoosterNode.start({ settings, key, logger, plugins: discoverPlugins(config) });
+}
+
+/**
+ * The node's network key (see loadKey for the order); without one, a new key
+ * in the data directory. Logs one line with the fingerprint and its origin,
+ * never the key.
+ */
+function nodeKey(request: StartRequest, file: ConfigFile | undefined, dataDir: string, logger: Logger): NetworkKey {
+  const warn = (message: string) => logger.warn(message);
+  const configKeyFile = file?.keyFile && request.configFile ? path.resolve(path.dirname(request.configFile), file.keyFile) : undefined;
+  const found = loadKey({ keyFile: request.keyFile, env: process.env.BOOSTER_KEY, configKey: file?.key, configKeyFile, dataDir: path.resolve(dataDir) }, warn);
+  if (found) {
+    logger.info(`network key ${found.fingerprint} (from ${found.origin})`);
+    return found;
+  }
+  const { key, created } = createKeyFile(keyFileIn(path.resolve(dataDir)), warn);
+  if (created) logger.info(`created a network key in ${key.origin} (fingerprint ${key.fingerprint}); run "booster key show --qr" to add other devices`);
+  else logger.info(`network key ${key.fingerprint} (from ${key.origin})`);
+  return key;
+}
+
+/** Where `booster key new|show` look: --key-file, else the data directory's network.key. */
+export interface KeyLocation {
+  readonly keyFile?: string;
+  readonly dataDir?: string;
+}
+
+export function keyFilePath(location: KeyLocation): string {
+  return path.resolve(location.keyFile ?? keyFileIn(location.dataDir ?? defaultDataDir()));
+}
+
+/** `booster key new`: a fresh key written to the key file; `replaced` tells whether an old one was overwritten (needs `force`). */
+export function newNetworkKey(location: KeyLocation, force: boolean): { key: NetworkKey; file: string; replaced: boolean } {
+  const file = keyFilePath(location);
+  const key = NetworkKey.generate(file);
+  try {
+    key.write(file, false);
+    return { key, file, replaced: false };
+  } catch (err) {
+    if (!(force && err instanceof KeyError && err.code === 'exists')) throw err;
+  }
+  key.write(file, true);
+  return { key, file, replaced: true };
+}
+
+/**
+ * `booster key show`: --key-file, else BOOSTER_KEY, else the data directory's
+ * key (the order `booster start` uses, without a config file).
+ */
+export function currentNetworkKey(location: KeyLocation, onWarning?: (message: string) => void): { key: NetworkKey; file?: string } {
+  const file = location.keyFile ? path.resolve(location.keyFile) : undefined;
+  const dataDir = path.resolve(location.dataDir ?? defaultDataDir());
+  const key = loadKey({ keyFile: file, env: process.env.BOOSTER_KEY, dataDir }, onWarning);
+  if (!key) throw new KeyError(`no network key yet: run "booster key new" (looked in ${keyFileIn(dataDir)})`, 'missing');
+  return { key, file: key.origin === 'BOOSTER_KEY' ? undefined : key.origin };
 }
 
 /** Resolves when the process is asked to stop (SIGINT or SIGTERM). */

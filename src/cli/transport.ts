@@ -5,10 +5,11 @@ import { createNodeContainer } from '../core/container';
 import { silentLogger } from '../core/logger';
 import { Contributions, ExtensionHost } from '../extensions/host';
 import { discoverPlugins } from '../extensions/discovery';
+import type { NetworkKey } from '../security/key';
 
 /** The transport a CLI command talks to a node over, contributed by a plugin like everything else. */
-export async function cliTransport(config: Config, id = 'tcp'): Promise<Transport> {
-  const container = createNodeContainer({ settings: resolveSettings({ transport: id }), logger: silentLogger, plugins: discoverPlugins(config) });
+export async function cliTransport(config: Config, id = 'tcp', key?: NetworkKey): Promise<Transport> {
+  const container = createNodeContainer({ settings: resolveSettings({ transport: id }), logger: silentLogger, plugins: discoverPlugins(config), key });
   const host = container.resolve(ExtensionHost);
   if (!(await host.activateContribution('transports', id))) {
     throw new Error(`no plugin provides transport "${id}" (see "booster plugins")`);

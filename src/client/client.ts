@@ -1,7 +1,9 @@
 import type { Transport } from '../api/transport';
 import { formatHostPort, parseHostPort } from '../network/errors';
 import type { ControlReply, ControlRequest } from '../network/control';
-import { greet, type NodeStatusView, type ProtocolLink, type WireMessage } from '../network/protocol';
+import { greet } from '../network/handshake';
+import type { NodeStatusView, ProtocolLink, WireMessage } from '../network/protocol';
+import type { Authenticator } from '../security/auth';
 
 export const DEFAULT_NODE = 'localhost:4884';
 
@@ -31,11 +33,21 @@ export class BoosterClient {
     readonly address: string,
   ) {}
 
-  static async open(transport: Transport, address: string = DEFAULT_NODE, timeoutMs = 5000): Promise<BoosterClient> {
+  /**
+   * Connects to a node's endpoint. With an authenticator (a CLI holding the
+   * network key) the link is secured and authenticated as a CLI; without one it
+   * is plain, which a node accepts from its own machine only.
+   */
+  static async open(transport: Transport, address: string = DEFAULT_NODE, timeoutMs = 5000, authenticator?: Authenticator): Promise<BoosterClient> {
     const target = parseHostPort(address, 4884);
     const label = formatHostPort(target.host, target.port);
     try {
-      const greeting = await greet(transport, target, timeoutMs);
+      const greeting = await greet({
+        transport, address: target, timeoutMs,
+        auth: authenticator ? { role: 'cli', authenticator } : undefined,
+        // The user named this node; a 0.3 node gets no secret from us either way.
+        allowLegacy: () => true,
+      });
       return new BoosterClient(greeting.link, label);
     } catch (err) {
       throw new ClientError(`cannot talk to node ${label}: ${(err as Error).message}`);
@@ -111,8 +123,34 @@ export class BoosterClient {
     });
   }
 
+  /**
+   * Sends a policy/rules request. The reply lists all the node's rules, which
+   * come a packet-sized page at a time; with `request.rulesOffset` set, just
+   * that page.
+   */
   async control(request: ControlRequest, timeoutMs = 10_000): Promise<ControlReply> {
     if (!this.extended) throw new ClientError(`node ${this.address} does not support policy control (a 0.3 node?)`);
+    const reply = await this.controlPage(request, timeoutMs);
+    if (request.rulesOffset !== undefined) return reply;
+    // A node from before paging sends every rule and no total.
+    let total = reply.rulesTotal || reply.rules.length;
+    let rules = [...reply.rules];
+    for (let restarts = 0; rules.length < total; ) {
+      const page = await this.controlPage({ op: 'status', rulesOffset: rules.length }, timeoutMs);
+      if (page.rulesTotal !== total || page.rulesOffset !== rules.length) {
+        // Someone changed the rules between two pages: list them again from the start.
+        if (++restarts > 3) throw new ClientError(`the rules of node ${this.address} kept changing while they were listed; try again`);
+        total = page.rulesTotal;
+        rules = [];
+        continue;
+      }
+      if (page.rules.length === 0) throw new ClientError(`node ${this.address} sent no rules from #${rules.length} on, but says it has ${total}`);
+      rules.push(...page.rules);
+    }
+    return { ...reply, rules, rulesOffset: 0, rulesTotal: total };
+  }
+
+  private async controlPage(request: ControlRequest, timeoutMs: number): Promise<ControlReply> {
     this.link.sendControl(request);
     const reply = await this.next((m) => (m.kind === 'control-reply' ? m.reply : undefined), `policy request`, timeoutMs);
     if (!reply.ok) throw new ClientError(reply.error ?? 'request failed');

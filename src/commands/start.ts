@@ -1,18 +1,23 @@
 import { Command, Flags } from '@oclif/core';
 import { DEFAULT_SETTINGS } from '../core/config';
+import { DATA_DIR_HELP } from '../core/data-dir';
 import { startNode, untilSignal } from '../cli/runtime';
 
 export default class Start extends Command {
   static override description = `Start a booster node: a proxy (SOCKS5, SOCKS4/4a and HTTP on one port) and a booster endpoint.
 
 Flags override the config file; the config file overrides the defaults. Logs go to stderr.
-SIGINT/SIGTERM stop accepting, let open tunnels drain (drainTimeoutMs) and exit 0.`;
+SIGINT/SIGTERM stop accepting, let open tunnels drain (drainTimeoutMs) and exit 0.
+
+The network key comes from --key-file, else BOOSTER_KEY, else the config file ("key" or "keyFile"),
+else DIR/network.key; without any, a new key is made there (see "booster key show --qr").`;
 
   static override examples = [
     '<%= config.bin %> start',
     '<%= config.bin %> start --pport 1081 --bport 4885 --policy round-robin',
     '<%= config.bin %> start --interface wlan0 --interface usb0',
     '<%= config.bin %> start --config booster.json --verbose',
+    '<%= config.bin %> start --allow-clients 192.168.1.0/24 --allow-legacy-peers 192.168.1.20',
   ];
 
   static override flags = {
@@ -26,6 +31,19 @@ SIGINT/SIGTERM stop accepting, let open tunnels drain (drainTimeoutMs) and exit 
     }),
     heartbeat: Flags.integer({ description: `heartbeat period in ms [default: ${DEFAULT_SETTINGS.heartbeatMs}]`, min: 1 }),
     config: Flags.file({ char: 'c', description: 'JSON config file (keys as in the README)', exists: true }),
+    'data-dir': Flags.string({ description: `where the node keeps its state, such as network.key [default: ${DATA_DIR_HELP}]` }),
+    'key-file': Flags.string({ description: 'network key file (instead of BOOSTER_KEY, the config file, or DIR/network.key)' }),
+    'allow-legacy-peers': Flags.string({
+      description: 'CIDR or address of 0.3 nodes (which cannot hold the key) allowed to peer with this node; repeatable or comma-separated',
+      multiple: true,
+      delimiter: ',',
+    }),
+    'allow-clients': Flags.string({
+      description: 'CIDR or address of LAN devices (a TV, a console) allowed to use the proxy without the key; repeatable or comma-separated',
+      multiple: true,
+      delimiter: ',',
+    }),
+    'open-proxy': Flags.boolean({ description: 'serve the proxy to anyone who reaches it (never to this node\'s own addresses)', allowNo: true }),
     verbose: Flags.boolean({ char: 'v', description: 'log debug details' }),
   };
 
@@ -33,6 +51,7 @@ SIGINT/SIGTERM stop accepting, let open tunnels drain (drainTimeoutMs) and exit 
     const { flags } = await this.parse(Start);
     const request = {
       configFile: flags.config,
+      keyFile: flags['key-file'],
       logLevel: flags.verbose ? ('debug' as const) : ('info' as const),
       overrides: {
         pport: flags.pport,
@@ -41,6 +60,10 @@ SIGINT/SIGTERM stop accepting, let open tunnels drain (drainTimeoutMs) and exit 
         policy: flags.policy,
         interfaces: flags.interface,
         heartbeatMs: flags.heartbeat,
+        dataDir: flags['data-dir'],
+        allowLegacyPeers: flags['allow-legacy-peers'],
+        allowClients: flags['allow-clients'],
+        openProxy: flags['open-proxy'],
       },
     };
     const signal = untilSignal();

@@ -39,7 +39,7 @@ export const DEFAULT_SETTINGS: NodeSettings = {
   heartbeatMs: 1_000,
   reconnectMs: 1_000,
   policyDeadlineMs: 5,
-  transport: 'tcp',
+  transport: 'tls',
   plugins: {},
   policyOptions: {},
   dataDir: defaultDataDir(),
@@ -104,10 +104,39 @@ export function readConfigFile(file: string): ConfigFile {
 /** "line L, column C" of a JSON.parse error, without any of the text (V8's message quotes it). */
 function jsonErrorPosition(text: string, err: Error): string {
   const m = /position (\d+)/.exec(err.message);
-  if (!m) return 'unexpected end of input or invalid token';
-  const pos = Number(m[1]);
+  const pos = m ? Number(m[1]) : firstBadCharacter(text);
+  if (pos === undefined) return 'unexpected end of the file';
   const before = text.slice(0, pos).split('\n');
   return `syntax error at line ${before.length}, column ${before[before.length - 1].length + 1}`;
+}
+
+/**
+ * Where JSON.parse gives up, for the errors whose message has no position
+ * ("Unexpected token 'x', <the text> is not valid JSON"): every prefix before
+ * the bad character is valid or merely cut short (an error at its very end),
+ * every longer one is not, so a binary search finds it. Undefined when the
+ * text is only cut short.
+ */
+function firstBadCharacter(text: string): number | undefined {
+  const bad = (length: number) => {
+    try {
+      JSON.parse(text.slice(0, length));
+      return false;
+    } catch (err) {
+      const message = (err as Error).message;
+      const at = /position (\d+)/.exec(message);
+      return !/Unexpected end of JSON input/.test(message) && !(at && Number(at[1]) >= length);
+    }
+  };
+  if (!bad(text.length)) return undefined;
+  let lo = 0;
+  let hi = text.length; // bad(hi) holds; find the shortest bad prefix
+  while (lo + 1 < hi) {
+    const mid = (lo + hi) >> 1;
+    if (bad(mid)) hi = mid;
+    else lo = mid;
+  }
+  return hi - 1;
 }
 
 /** Defaults, then the config file, then flags; validated. */

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { container as rootContainer, instanceCachingFactory, type DependencyContainer } from 'tsyringe';
+import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import type { Logger } from '../api/logger';
 import type { NodeSettings } from '../api/settings';
 import { Dispatcher } from '../dispatch/dispatcher';
@@ -37,7 +37,8 @@ export function createNodeContainer(deps: NodeDependencies, parent: DependencyCo
   c.register(TOKENS.PluginDescriptions, { useValue: deps.plugins });
   c.register(TOKENS.Clock, { useValue: deps.clock ?? systemClock });
   c.register(TOKENS.NetworkKey, { useValue: deps.key ?? NetworkKey.generate('ephemeral') });
-  c.register(RuleSet, { useFactory: instanceCachingFactory(() => new RuleSet(deps.settings.rules)) });
+  // Built now, so rules over the limits stop the node before it listens.
+  c.register(RuleSet, { useValue: new RuleSet(deps.settings.rules, deps.settings.limits) });
   for (const singleton of [EventHub, SourceRegistry, TunnelTable, Contributions, ExtensionHost, PolicyManager, Dispatcher, MonitorHost, Network, Endpoint, NodeSecurity]) {
     c.registerSingleton(singleton as new (...args: never[]) => unknown);
   }

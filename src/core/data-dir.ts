@@ -10,3 +10,6 @@ export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
   const base = env.XDG_DATA_HOME || path.join(os.homedir(), '.local', 'share');
   return path.join(base, 'booster');
 }
+
+/** defaultDataDir's rule for --help (the manifest is built once, so it must not hold the builder's home). */
+export const DATA_DIR_HELP = '$BOOSTER_HOME, else $XDG_DATA_HOME/booster, else ~/.local/share/booster';

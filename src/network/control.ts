@@ -1,13 +1,20 @@
 import type { Rule } from '../api/settings';
 import { PolicyManager } from '../dispatch/policies';
 import { describeRule, RuleSet, validateRule } from '../dispatch/rules';
+import { estimateControlReplyBytes, estimateRuleBytes, PACKET_BUDGET_BYTES } from './packet-budget';
 
-/** A control request from `booster policy ...` (a booster extension; never sent to 0.3 nodes). */
-export type ControlRequest =
+type ControlOperation =
   | { readonly op: 'status' }
   | { readonly op: 'use'; readonly policy: string }
   | { readonly op: 'rules-add'; readonly rule: unknown }
   | { readonly op: 'rules-remove'; readonly index: number };
+
+/**
+ * A control request from `booster policy ...` (a booster extension; never sent
+ * to 0.3 nodes). The reply lists the rules from `rulesOffset` (default 0) on,
+ * as many as fit in one packet.
+ */
+export type ControlRequest = ControlOperation & { readonly rulesOffset?: number };
 
 export interface ControlReply {
   readonly ok: boolean;
@@ -15,9 +22,16 @@ export interface ControlReply {
   readonly message?: string;
   readonly policy: string;
   readonly available: readonly string[];
+  /** One page of the node's rules: `rules[0]` is rule #rulesOffset. */
   readonly rules: readonly Rule[];
+  readonly rulesOffset: number;
+  /** How many rules the node has; more than `rulesOffset + rules.length` means there are further pages. */
+  readonly rulesTotal: number;
   readonly faults: Readonly<Record<string, number>>;
 }
+
+/** Error and info texts can echo user input; a reply must stay far below the packet limit whatever they hold. */
+const MAX_TEXT_LENGTH = 2000;
 
 /** Changes a running node's policy and rules. */
 export class ControlHandler {
@@ -27,11 +41,13 @@ export class ControlHandler {
   ) {}
 
   async handle(request: ControlRequest): Promise<ControlReply> {
+    const offset = request.rulesOffset ?? 0;
     try {
+      if (!Number.isInteger(offset) || offset < 0) throw new Error(`rulesOffset must be a rule number (0 or more), got ${offset}`);
       const message = await this.apply(request);
-      return this.reply(true, message);
+      return this.reply(offset, true, message);
     } catch (err) {
-      return this.reply(false, undefined, (err as Error).message);
+      return this.reply(0, false, undefined, (err as Error).message);
     }
   }
 
@@ -54,13 +70,28 @@ export class ControlHandler {
     }
   }
 
-  private reply(ok: boolean, message?: string, error?: string): ControlReply {
-    return {
-      ok, message, error,
+  private reply(offset: number, ok: boolean, message?: string, error?: string): ControlReply {
+    const head = {
+      ok,
+      message: clip(message),
+      error: clip(error),
       policy: this.policies.current ?? '',
       available: this.policies.available(),
-      rules: this.rules.list(),
       faults: Object.fromEntries(this.policies.faults),
     };
+    const all = this.rules.list();
+    const rules: Rule[] = [];
+    let bytes = estimateControlReplyBytes(head);
+    // At least one rule per page, so a client paging through always gets somewhere (RuleSet keeps every rule well under a page).
+    for (let i = offset; i < all.length; i++) {
+      bytes += estimateRuleBytes(all[i]);
+      if (rules.length > 0 && bytes > PACKET_BUDGET_BYTES) break;
+      rules.push(all[i]);
+    }
+    return { ...head, rules, rulesOffset: offset, rulesTotal: all.length };
   }
+}
+
+function clip(text: string | undefined): string | undefined {
+  return text !== undefined && text.length > MAX_TEXT_LENGTH ? `${text.slice(0, MAX_TEXT_LENGTH)}…` : text;
 }

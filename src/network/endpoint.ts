@@ -5,33 +5,43 @@ import { Emitter } from '../api/event';
 import type { Logger } from '../api/logger';
 import type { NodeSettings } from '../api/settings';
 import type { TransportListener } from '../api/transport';
+import { LimitLog } from '../core/limit-log';
 import { TOKENS } from '../core/tokens';
-import { Network } from './network';
-import { ProtocolLink } from './protocol';
-import { InboundSession, type SessionServices } from './session';
+import { isLoopback, unmapped } from '../security/addresses';
+import { NodeSecurity } from '../security/node-security';
+import type { Principal } from './access';
 import { formatHostPort } from './errors';
+import { Network } from './network';
+import { InboundSession, type SessionServices } from './session';
 
 export type CtrlOperation = 'stop' | 'restart';
 
+/** Sessions kept free for this machine's own CLI, whatever strangers do. */
+const LOOPBACK_RESERVE = 16;
+
 /**
  * The booster endpoint (bport): greets every connection with Hello and serves
- * peers and the CLI (connect, disconnect, notify, heartbeat, ctrl, monitor, and
- * booster's extensions for clients that announce them).
+ * peers and the CLI through an InboundSession each. Connections are bounded
+ * in total and per address before any byte is read.
  */
 @injectable()
 export class Endpoint implements Disposable {
   private listener?: TransportListener;
   private readonly sessions = new Set<InboundSession>();
+  private readonly perAddress = new Map<string, number>();
   private readonly ctrl = new Emitter<CtrlOperation>();
   readonly onCtrl = this.ctrl.event;
   private readonly log: Logger;
+  private readonly limitLog: LimitLog;
 
   constructor(
     private readonly network: Network,
+    private readonly security: NodeSecurity,
     @inject(TOKENS.Settings) private readonly settings: NodeSettings,
     @inject(TOKENS.Logger) logger: Logger,
   ) {
     this.log = logger.child('endpoint');
+    this.limitLog = new LimitLog(this.log, settings.limits.limitLogIntervalMs);
   }
 
   get address(): { host: string; port: number } {
@@ -39,20 +49,42 @@ export class Endpoint implements Disposable {
     return this.listener.address;
   }
 
-  async listen(services: Omit<SessionServices, 'ctrl' | 'log'>): Promise<{ host: string; port: number }> {
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  async listen(services: Omit<SessionServices, 'ctrl' | 'log' | 'limits' | 'authenticator' | 'secure'>): Promise<{ host: string; port: number }> {
     const transport = await this.network.transport();
+    const secure = transport.secure ? (stream: import('node:stream').Duplex) => transport.secure!(stream, 'server') : undefined;
+    const { limits } = this.settings;
     this.listener = await transport.listen({ host: this.settings.bind, port: this.settings.bport }, (stream, remote) => {
-      const label = formatHostPort(remote.host, remote.port);
-      const link = new ProtocolLink(stream, label, this.log);
-      const session = new InboundSession(link, remote, {
+      const host = unmapped(remote.host);
+      const label = formatHostPort(host, remote.port);
+      const local = isLoopback(host);
+      const fromHere = this.perAddress.get(host) ?? 0;
+      const total = this.sessions.size;
+      if (total >= limits.maxSessions || (!local && (total >= limits.maxSessions - LOOPBACK_RESERVE || fromHere >= limits.maxSessionsPerIp))) {
+        const which = total >= limits.maxSessions - (local ? 0 : LOOPBACK_RESERVE) ? `limits.maxSessions ${limits.maxSessions}` : `limits.maxSessionsPerIp ${limits.maxSessionsPerIp} from ${host}`;
+        this.limitLog.hit(`sessions:${which}`, `endpoint refused a connection from ${label}: ${which} reached`);
+        stream.destroy();
+        return;
+      }
+      const principal: Principal = local ? 'local' : this.security.legacyPeers.has(host) ? 'legacy-peer' : 'anonymous';
+      const session = new InboundSession(stream, remote, label, principal, {
         ...services,
         ctrl: (op) => this.ctrl.fire(op),
         log: this.log,
+        limits,
+        authenticator: this.security.authenticator,
+        secure,
       });
       this.sessions.add(session);
-      link.onClose(() => {
-        session.dispose();
+      this.perAddress.set(host, fromHere + 1);
+      session.onClose(() => {
         this.sessions.delete(session);
+        const left = (this.perAddress.get(host) ?? 1) - 1;
+        if (left > 0) this.perAddress.set(host, left);
+        else this.perAddress.delete(host);
       });
       session.start();
     });
@@ -61,7 +93,7 @@ export class Endpoint implements Disposable {
 
   dispose(): void {
     this.listener?.dispose();
-    for (const s of this.sessions) s.dispose();
+    for (const s of [...this.sessions]) s.dispose();
     this.sessions.clear();
     this.ctrl.dispose();
   }

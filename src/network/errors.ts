@@ -2,7 +2,7 @@
 export class PeerError extends Error {
   constructor(
     message: string,
-    readonly code: 'unreachable' | 'refused' | 'protocol' | 'timeout' | 'self' | 'unknown-peer',
+    readonly code: 'unreachable' | 'refused' | 'protocol' | 'timeout' | 'self' | 'unknown-peer' | 'auth' | 'legacy' | 'limit',
   ) {
     super(message);
     this.name = 'PeerError';

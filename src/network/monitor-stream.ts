@@ -3,6 +3,7 @@ import { EventHub } from '../core/events';
 import { SourceRegistry } from '../dispatch/sources';
 import { TunnelTable } from '../dispatch/tunnels';
 import { Network } from './network';
+import { fitNodeStatus } from './node-status-fit';
 import type { NodeStatusView, ProtocolLink } from './protocol';
 
 export interface MonitorSources {
@@ -17,6 +18,10 @@ export interface MonitorSources {
  * A `monitor` request's stream, JSON-encoded as 0.3 does. Feature "node": a
  * NodeStatus for this node and each active peer, then NetworkUpdate and
  * ProxyUpdate events. Feature "net": a NetworkUsageUpdate per direction every second.
+ *
+ * A NodeStatus must fit in one packet: a node with more targets than fit
+ * lists its busiest, and the closing Result (booster clients) says how many
+ * targets of which node were left out.
  */
 export class MonitorStream implements Disposable {
   private readonly disposables: Disposable[] = [];
@@ -50,15 +55,21 @@ export class MonitorStream implements Disposable {
 
   private streamNode(): void {
     const { link, s } = this;
-    link.sendNodeStatusJson(this.selfStatus());
-    for (const peer of s.network.list()) if (peer.state === 'up') link.sendNodeStatusJson(peer.status());
-    link.sendResult(0, 'snapshot complete');
+    const omissions: string[] = [];
+    const fit = (node: NodeStatusView): NodeStatusView => {
+      const fitted = fitNodeStatus(node, 'json');
+      if (fitted.omittedTargets > 0) omissions.push(`node ${node.id}: … and ${fitted.omittedTargets} more targets (${fitted.omittedCopies} tunnels)`);
+      return fitted.node;
+    };
+    link.sendNodeStatusJson(fit(this.selfStatus()));
+    for (const peer of s.network.list()) if (peer.state === 'up') link.sendNodeStatusJson(fit(peer.status()));
+    link.sendResult(0, omissions.length ? `snapshot complete; only the busiest targets are listed for ${omissions.join('; ')}` : 'snapshot complete');
     this.disposables.push(
       s.events.onPeerChanged((e) => {
         if (e.change === 'up' || e.change === 'down') return;
         const peer = s.network.get(e.nodeId);
         const remote: NodeStatusView = peer?.status() ?? { id: e.nodeId, baddr: e.address, paddr: '', active: false, tunnels: [] };
-        link.sendNetworkUpdateJson(s.identity.id, e.change === 'added' ? 'added' : 'removed', { ...remote, active: false });
+        link.sendNetworkUpdateJson(s.identity.id, e.change === 'added' ? 'added' : 'removed', { ...fitNodeStatus(remote, 'json').node, active: false });
       }),
       s.events.onTunnelOpened((t) => link.sendProxyUpdateJson(s.identity.id, t.targetAddress, 'added')),
       s.events.onTunnelClosed((c) => link.sendProxyUpdateJson(s.identity.id, c.tunnel.targetAddress, 'removed')),

@@ -8,10 +8,13 @@ import type { Transport } from '../api/transport';
 import { EventHub } from '../core/events';
 import { TOKENS } from '../core/tokens';
 import { SourceRegistry } from '../dispatch/sources';
+import { TunnelTable } from '../dispatch/tunnels';
 import { Contributions, ExtensionHost } from '../extensions/host';
+import { NodeSecurity } from '../security/node-security';
 import { normalizeHost, parseHostPort, PeerError } from './errors';
+import { greet, type Greeting } from './handshake';
 import { RemotePeer } from './peer';
-import { greet, nodeIdOf, type NodeStatusView } from './protocol';
+import { nodeIdOf, type NodeStatusView } from './protocol';
 
 export interface ConnectResult {
   readonly peer: NodeStatusView;
@@ -43,6 +46,8 @@ export class Network implements Disposable {
     private readonly events: EventHub,
     private readonly contributions: Contributions,
     private readonly host: ExtensionHost,
+    private readonly security: NodeSecurity,
+    private readonly tunnels: TunnelTable,
     @inject(TOKENS.Settings) private readonly settings: NodeSettings,
     @inject(TOKENS.Logger) logger: Logger,
   ) {
@@ -79,7 +84,7 @@ export class Network implements Disposable {
   async connect(target: string): Promise<ConnectResult> {
     const address = parseHostPort(target, 4884);
     const transport = await this.transport();
-    const greeting = await greet(transport, address, Math.max(3000, this.settings.heartbeatMs * 3));
+    const greeting = await this.dial(transport, address);
     const host = normalizeHost(greeting.remoteHost ?? address.host);
     const id = nodeIdOf(host, greeting.bport, greeting.pport);
     if (this.isSelf(host, greeting.bport, greeting.pport)) {
@@ -91,7 +96,11 @@ export class Network implements Disposable {
       greeting.link.close();
       return { peer: existing.status(), already: true };
     }
-    const peer = existing ?? this.createPeer(id, host, greeting.bport, greeting.pport, transport);
+    if (!existing && this.peers.size >= this.settings.limits.maxPeers) {
+      greeting.link.close();
+      throw new PeerError(`this node already has ${this.peers.size} peers (limits.maxPeers ${this.settings.limits.maxPeers}); disconnect one first`, 'limit');
+    }
+    const peer = existing ?? this.createPeer(id, host, greeting.bport, greeting.pport, transport, !greeting.legacy);
     peer.attach(greeting);
     return { peer: peer.status(), already: false };
   }
@@ -101,11 +110,23 @@ export class Network implements Disposable {
     const peer = this.peers.get(id);
     if (!peer) throw new PeerError(`no peer with id ${id} (known: ${[...this.peers.keys()].join(', ') || 'none'})`, 'unknown-peer');
     peer.disconnect();
+    this.remove(id, 'disconnected on request');
+    return peer.status();
+  }
+
+  private remove(id: string, reason: string): void {
+    const peer = this.peers.get(id);
+    if (!peer) return;
     this.peers.delete(id);
     this.sourceHandles.get(id)?.dispose();
     this.sourceHandles.delete(id);
-    this.events.peerChanged.fire({ nodeId: id, address: peer.baddr, change: 'removed', reason: 'disconnected on request' });
-    return peer.status();
+    this.events.peerChanged.fire({ nodeId: id, address: peer.baddr, change: 'removed', reason });
+  }
+
+  /** Tunnels through a peer that died are reset, so their clients see a truncation, never a clean end. */
+  private resetTunnels(peer: RemotePeer, reason: string): void {
+    const n = (this.tunnels as unknown as { resetSource(id: string, why: string): number }).resetSource?.(peer.id, `peer ${peer.baddr} is down: ${reason}`) ?? 0; // TODO(lead): typed once TunnelTable.resetSource lands
+    if (n > 0) this.log.info(`reset ${n} tunnel(s) through peer ${peer.baddr} (${reason})`);
   }
 
   dispose(): void {
@@ -115,19 +136,39 @@ export class Network implements Disposable {
     this.sourceHandles.clear();
   }
 
-  private createPeer(id: string, host: string, bport: number, pport: number, transport: Transport): RemotePeer {
+  /** Dials a node's endpoint and authenticates as a peer (or accepts a 0.3 node where --allow-legacy-peers says so). */
+  private dial(transport: Transport, address: { host: string; port: number }): Promise<Greeting> {
+    const { limits } = this.settings;
+    return greet({
+      transport, address, log: this.log,
+      timeoutMs: Math.max(3000, this.settings.heartbeatMs * 3),
+      auth: { role: 'peer', authenticator: this.security.authenticator },
+      allowLegacy: (host) => this.security.legacyPeers.has(host),
+      limits: { maxPacketBytes: limits.maxPacketBytes, maxBufferBytes: limits.maxLinkBufferBytes },
+    });
+  }
+
+  private createPeer(id: string, host: string, bport: number, pport: number, transport: Transport, secure: boolean): RemotePeer {
+    const { limits } = this.settings;
     const peer = new RemotePeer({
-      id, host, bport, pport, transport,
+      id, host, bport, pport, secure,
+      dial: () => this.dial(transport, { host, port: bport }),
       heartbeatMs: this.settings.heartbeatMs,
       reconnectMs: this.settings.reconnectMs,
       log: this.log,
+      workloadLimits: { maxTargets: limits.maxPeerTargets, maxTargetLength: limits.maxTargetLength },
       callbacks: {
         workload: (p) => this.sources.setReportedWorkload(p.id, p.workload.total),
         proxyUpdate: (p, t, operation) => this.remoteTunnelListeners.forEach((l) => l({ nodeId: p.id, target: t, operation })),
         state: (p, reason) => {
           if (p.state === 'disconnected') return;
           this.sources.setDown(p.id, p.state !== 'up', reason);
+          if (p.state !== 'up') this.resetTunnels(p, reason);
           this.events.peerChanged.fire({ nodeId: p.id, address: p.baddr, change: p.state === 'up' ? 'up' : 'down', reason });
+        },
+        dropped: (p, reason) => {
+          this.resetTunnels(p, reason);
+          this.remove(p.id, `dropped: ${reason}`);
         },
       },
     });

@@ -1,10 +1,10 @@
 import type { Disposable } from '../api/disposable';
 import type { Logger } from '../api/logger';
 import type { SourceDescriptor } from '../api/sources';
-import type { Transport } from '../api/transport';
+import type { Greeting } from './handshake';
 import { HeartbeatKeeper } from './heartbeat';
 import { formatHostPort } from './errors';
-import { greet, type Greeting, type NodeStatusView, type ProtocolLink, type WireMessage } from './protocol';
+import type { NodeStatusView, ProtocolLink, WireMessage } from './protocol';
 import { PeerWorkload } from './workload';
 
 export type PeerState = 'up' | 'down' | 'disconnected';
@@ -16,6 +16,8 @@ export interface PeerCallbacks {
   proxyUpdate(peer: RemotePeer, target: string, operation: 'added' | 'removed'): void;
   /** The link came up or went down. */
   state(peer: RemotePeer, reason: string): void;
+  /** The peer broke a limit (README "Security"): it is dropped for good. */
+  dropped(peer: RemotePeer, reason: string): void;
 }
 
 export interface PeerOptions {
@@ -23,11 +25,16 @@ export interface PeerOptions {
   readonly bport: number;
   readonly pport: number;
   readonly id: string;
-  readonly transport: Transport;
+  /** The peer proved it holds the network key (its proxy is chained through TLS); false for a 0.3 peer. */
+  readonly secure: boolean;
+  /** Dials and authenticates the peer's endpoint again (reconnection). */
+  readonly dial: () => Promise<Greeting>;
   readonly heartbeatMs: number;
   readonly reconnectMs: number;
   readonly log: Logger;
   readonly callbacks: PeerCallbacks;
+  /** Caps on what the peer's ProxyUpdates can make us track. */
+  readonly workloadLimits: { readonly maxTargets: number; readonly maxTargetLength: number };
 }
 
 /**
@@ -41,7 +48,7 @@ export class RemotePeer implements Disposable {
   private reconnectTimer?: NodeJS.Timeout;
   private linkSubscriptions: Disposable[] = [];
   private _state: PeerState = 'down';
-  readonly workload = new PeerWorkload();
+  readonly workload: PeerWorkload;
   readonly id: string;
   readonly host: string;
   readonly bport: number;
@@ -52,6 +59,7 @@ export class RemotePeer implements Disposable {
     this.host = options.host;
     this.bport = options.bport;
     this.pport = options.pport;
+    this.workload = new PeerWorkload(options.workloadLimits);
   }
 
   get state(): PeerState {
@@ -67,7 +75,7 @@ export class RemotePeer implements Disposable {
   }
 
   get source(): SourceDescriptor {
-    return { id: this.id, kind: 'peer', label: `peer ${this.baddr}`, dialer: 'socks5-chain', proxy: { host: this.host, port: this.pport }, local: false };
+    return { id: this.id, kind: 'peer', label: `peer ${this.baddr}`, dialer: 'socks5-chain', proxy: { host: this.host, port: this.pport, secure: this.options.secure }, local: false };
   }
 
   status(): NodeStatusView {
@@ -119,13 +127,28 @@ export class RemotePeer implements Disposable {
         this.heartbeat?.receive(m.beat);
         break;
       case 'proxy-update':
-        this.workload.apply(m.target, m.operation);
+        try {
+          this.workload.apply(m.target, m.operation);
+        } catch (err) {
+          this.drop(`it broke a limit: ${(err as Error).message}`);
+          return;
+        }
         this.options.callbacks.proxyUpdate(this, m.target, m.operation);
         this.options.callbacks.workload(this);
         break;
       default:
         this.options.log.debug(`peer ${this.baddr} sent ${m.kind} on the notify link; ignored`);
     }
+  }
+
+  /** Drops a misbehaving peer for good (no reconnection). */
+  private drop(reason: string): void {
+    this.options.log.warn(`dropping peer ${this.baddr}: ${reason}`);
+    this._state = 'disconnected';
+    clearTimeout(this.reconnectTimer);
+    this.detach();
+    this.workload.reset();
+    this.options.callbacks.dropped(this, reason);
   }
 
   private lost(reason: string): void {
@@ -146,10 +169,14 @@ export class RemotePeer implements Disposable {
   private async tryReconnect(): Promise<void> {
     if (this._state !== 'down') return;
     try {
-      const greeting = await greet(this.options.transport, { host: this.host, port: this.bport }, this.options.heartbeatMs * 3);
+      const greeting = await this.options.dial();
       if (this._state !== 'down') {
         greeting.link.close();
         return;
+      }
+      if (greeting.legacy === this.options.secure) {
+        greeting.link.close();
+        throw new Error(`it came back ${greeting.legacy ? 'as a 0.3 node that cannot authenticate' : 'authenticated'}, which it was not before; not wiring it again`);
       }
       if (greeting.pport !== this.pport) {
         this.options.log.warn(`peer ${this.baddr} came back with proxy port ${greeting.pport} (was ${this.pport}); treating as the same node`);

@@ -12,6 +12,7 @@ import {
 import type { ControlReply, ControlRequest } from './control';
 import { formatHostPort, normalizeHost, PeerError } from './errors';
 import type { Beat } from './heartbeat';
+import { fitNodeStatus } from './node-status-fit';
 
 /** A node as NodeStatus describes it. */
 export interface NodeStatusView {
@@ -37,7 +38,18 @@ export type WireMessage =
   | { readonly kind: 'bandwidth'; readonly nodeId: string; readonly type: string; readonly tot: number; readonly bandwidth: number }
   | { readonly kind: 'result'; readonly code: number; readonly message: string }
   | { readonly kind: 'control'; readonly request: ControlRequest }
-  | { readonly kind: 'control-reply'; readonly reply: ControlReply };
+  | { readonly kind: 'control-reply'; readonly reply: ControlReply }
+  | { readonly kind: 'start-tls' }
+  | { readonly kind: 'auth-init'; readonly nonce: Buffer; readonly role: string }
+  | { readonly kind: 'auth-challenge'; readonly nonce: Buffer; readonly proof: Buffer }
+  | { readonly kind: 'auth-proof'; readonly proof: Buffer };
+
+export interface LinkLimits {
+  /** Largest packet accepted (the decoder's cap on one unfinished packet). */
+  readonly maxPacketBytes?: number;
+  /** Bytes queued to a side that does not read before the link is dropped. */
+  readonly maxBufferBytes?: number;
+}
 
 const OPS = { 1: 'added', 2: 'removed' } as const;
 const opCode = (op: 'added' | 'removed'): 1 | 2 => (op === 'added' ? 1 : 2);
@@ -49,7 +61,9 @@ const opCode = (op: 'added' | 'removed'): 1 | 2 => (op === 'added' ? 1 : 2);
  * stream; it never throws out of the data handler.
  */
 export class ProtocolLink implements Disposable {
-  private readonly decoder = new PacketDecoder();
+  private readonly decoder: PacketDecoder;
+  private readonly maxBufferBytes: number;
+  private released = false;
   private readonly messages = new Emitter<WireMessage>();
   private readonly closed = new Emitter<string>();
   private closing = false;
@@ -66,22 +80,61 @@ export class ProtocolLink implements Disposable {
     return this.closed.event(listener);
   };
 
+  private readonly listeners: [string, Parameters<Duplex['on']>[1]][];
+
   constructor(
     private readonly stream: Duplex,
     readonly label: string,
     private readonly log: Logger = silentLogger,
+    limits: LinkLimits = {},
   ) {
-    stream.on('data', (chunk: Buffer) => this.onData(chunk));
-    stream.on('end', () => {
-      try {
-        this.decoder.end();
-        this.finish('closed by the other side');
-      } catch (err) {
-        this.protocolError(err as Error);
-      }
-    });
-    stream.on('error', (err: Error) => this.finish(`stream error: ${(err as NodeJS.ErrnoException).code ?? err.message}`));
-    stream.on('close', () => this.finish(this.closeReason || 'closed'));
+    this.decoder = new PacketDecoder();
+    if (limits.maxPacketBytes !== undefined) this.maxPacketBytes = limits.maxPacketBytes;
+    this.maxBufferBytes = limits.maxBufferBytes ?? 4 * 1024 * 1024;
+    this.listeners = [
+      ['data', (chunk: Buffer) => this.onData(chunk)],
+      ['end', () => {
+        try {
+          this.decoder.end();
+          this.finish('closed by the other side');
+        } catch (err) {
+          this.protocolError(err as Error);
+        }
+      }],
+      ['error', (err: Error) => this.finish(`stream error: ${(err as NodeJS.ErrnoException).code ?? err.message}`)],
+      ['close', () => this.finish(this.closeReason || 'closed')],
+    ];
+    for (const [event, fn] of this.listeners) stream.on(event, fn);
+  }
+
+  /** The largest packet this link accepts; raised once the other side has authenticated. */
+  get maxPacketBytes(): number {
+    return (this.decoder as { maxPacketBytes?: number }).maxPacketBytes ?? Infinity;
+  }
+  set maxPacketBytes(n: number) {
+    (this.decoder as { maxPacketBytes?: number }).maxPacketBytes = n;
+  }
+
+  /** The underlying stream (for the TLS channel binding). */
+  get transportStream(): Duplex {
+    return this.stream;
+  }
+
+  /**
+   * Hands the raw stream over (to run TLS on it after StartTls): this link
+   * stops reading, fires nothing more, and must not be used again. Fails if
+   * bytes of a further packet already arrived (the other side broke the
+   * StartTls rule of sending nothing until the go-ahead).
+   */
+  release(): Duplex {
+    if (this.decoder.pending > 0) throw new WireError(`${this.decoder.pending} bytes arrived after StartTls, before the TLS handshake`);
+    this.released = true;
+    this.ended = true;
+    for (const [event, fn] of this.listeners) this.stream.off(event, fn);
+    this.stream.pause();
+    this.closed.dispose();
+    this.messages.dispose();
+    return this.stream;
   }
 
   get localHost(): string | undefined {
@@ -126,6 +179,19 @@ export class ProtocolLink implements Disposable {
   sendNotify(): void {
     this.send(MessageId.NOTIFY);
   }
+  /** booster.v1: asks for (client) or allows (server) the TLS upgrade of this link. */
+  sendStartTls(): void {
+    this.send(MessageId.START_TLS);
+  }
+  sendAuthInit(nonce: Buffer, role: string): void {
+    this.send(MessageId.AUTH_INIT, { nonce, role });
+  }
+  sendAuthChallenge(nonce: Buffer, proof: Buffer): void {
+    this.send(MessageId.AUTH_CHALLENGE, { nonce, proof });
+  }
+  sendAuthProof(proof: Buffer): void {
+    this.send(MessageId.AUTH_PROOF, { proof });
+  }
   sendHeartbeat(beat: { hops: number; ttl: number }): void {
     this.send(MessageId.HEARTBEAT, { id: 'heartbeat', hops: beat.hops, ttl: fromMillis(beat.ttl) });
   }
@@ -146,15 +212,23 @@ export class ProtocolLink implements Disposable {
     if (this.peerExtended) this.send(MessageId.RESULT, { code, message });
   }
   sendControl(request: ControlRequest): void {
-    const r = request as { op: string; policy?: string; rule?: Rule; index?: number };
-    this.send(MessageId.CONTROL_REQUEST, { op: r.op, policy: r.policy ?? '', rule: r.rule ? toWireRule(r.rule) : undefined, index: r.index ?? 0 });
+    const r = request as { op: string; policy?: string; rule?: Rule; index?: number; rulesOffset?: number };
+    this.send(MessageId.CONTROL_REQUEST, { op: r.op, policy: r.policy ?? '', rule: r.rule ? toWireRule(r.rule) : undefined, index: r.index ?? 0, rulesOffset: r.rulesOffset ?? 0 });
   }
   sendControlReply(reply: ControlReply): void {
     if (!this.peerExtended) return;
-    this.send(MessageId.CONTROL_REPLY, {
-      ok: reply.ok, error: reply.error ?? '', message: reply.message ?? '', policy: reply.policy,
-      available: [...reply.available], rules: reply.rules.map(toWireRule), faults: reply.faults,
+    const payload = (r: ControlReply) => ({
+      ok: r.ok, error: r.error ?? '', message: r.message ?? '', policy: r.policy,
+      available: [...r.available], rules: r.rules.map(toWireRule), faults: r.faults, rulesOffset: r.rulesOffset, rulesTotal: r.rulesTotal,
     });
+    try {
+      this.send(MessageId.CONTROL_REPLY, payload(reply));
+    } catch (err) {
+      // ControlHandler pages the rules to fit; this only keeps an estimate gone wrong from throwing here.
+      this.log.warn(`control reply to ${this.label} does not fit in one packet (${(err as Error).message}); sent an error instead`);
+      const error = 'the reply did not fit in one packet (a bug in the node; please report it)';
+      this.send(MessageId.CONTROL_REPLY, payload({ ...reply, ok: false, error, message: undefined, rules: [] }));
+    }
   }
 
   // JSON monitor packets, byte-compatible with 0.3 (key order matters to some readers).
@@ -177,6 +251,14 @@ export class ProtocolLink implements Disposable {
 
   private write(buf: Buffer): void {
     if (this.isClosed || this.stream.destroyed) return;
+    if (this.stream.writableLength > this.maxBufferBytes) {
+      // A side that does not read (a stalled monitor client) must not grow our memory without bound.
+      this.log.warn(`${this.label} is not reading: ${this.stream.writableLength} bytes queued (limits.maxLinkBufferBytes ${this.maxBufferBytes}); dropping the link`);
+      this.closeReason = 'not reading (send buffer full)';
+      this.stream.destroy();
+      this.finish(this.closeReason);
+      return;
+    }
     this.stream.write(buf);
   }
 
@@ -215,7 +297,7 @@ export class ProtocolLink implements Disposable {
   }
 
   private finish(reason: string): void {
-    if (this.ended) return;
+    if (this.ended || this.released) return;
     this.ended = true;
     this.closeReason ||= reason;
     this.stream.destroy();
@@ -223,52 +305,6 @@ export class ProtocolLink implements Disposable {
     this.closed.dispose();
     this.messages.dispose();
   }
-}
-
-export interface Greeting {
-  readonly link: ProtocolLink;
-  readonly bport: number;
-  readonly pport: number;
-  /** The address the other side was reached at, as the socket reports it. */
-  readonly remoteHost?: string;
-}
-
-/** Dials a booster endpoint and reads its Hello (the accepting side speaks first). */
-export async function greet(transport: Transport, address: TransportAddress, timeoutMs: number, log?: Logger): Promise<Greeting> {
-  const label = formatHostPort(address.host, address.port);
-  let stream: Duplex;
-  try {
-    stream = await transport.connect(address, AbortSignal.timeout(timeoutMs));
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ECONNREFUSED') throw new PeerError(`${label} refused the connection (is a booster node listening there?)`, 'refused');
-    if (e.name === 'AbortError' || e.name === 'TimeoutError') throw new PeerError(`${label} did not answer within ${timeoutMs} ms`, 'timeout');
-    throw new PeerError(`cannot reach ${label}: ${e.code ?? e.message}`, 'unreachable');
-  }
-  const link = new ProtocolLink(stream, label, log);
-  return new Promise<Greeting>((resolve, reject) => {
-    const timer = setTimeout(() => fail(new PeerError(`${label} sent no Hello within ${timeoutMs} ms (not a booster node?)`, 'timeout')), timeoutMs);
-    const subs = [
-      link.onMessage((m) => {
-        if (m.kind === 'hello') {
-          cleanup();
-          resolve({ link, bport: m.bport, pport: m.pport, remoteHost: link.remoteHost });
-        } else {
-          fail(new PeerError(`${label} sent ${m.kind} before Hello`, 'protocol'));
-        }
-      }),
-      link.onClose((reason) => fail(new PeerError(`${label} closed the link before Hello: ${reason}`, 'protocol'))),
-    ];
-    function cleanup() {
-      clearTimeout(timer);
-      subs.forEach((s) => s.dispose());
-    }
-    function fail(err: PeerError) {
-      cleanup();
-      link.close();
-      reject(err);
-    }
-  });
 }
 
 export function nodeIdOf(host: string, bport: number, pport: number): string {
@@ -309,6 +345,14 @@ function toWireMessage(m: Message): WireMessage {
       const data = p.data ?? p;
       return { kind: 'bandwidth', nodeId: String(p.sender_id ?? p.nodeID ?? ''), type: String(data.type ?? ''), tot: Number(data.tot ?? 0), bandwidth: Number(data.bandwidth ?? 0) };
     }
+    case MessageId.START_TLS:
+      return { kind: 'start-tls' };
+    case MessageId.AUTH_INIT:
+      return { kind: 'auth-init', nonce: bytesOf(p.nonce), role: String(p.role ?? '') };
+    case MessageId.AUTH_CHALLENGE:
+      return { kind: 'auth-challenge', nonce: bytesOf(p.nonce), proof: bytesOf(p.proof) };
+    case MessageId.AUTH_PROOF:
+      return { kind: 'auth-proof', proof: bytesOf(p.proof) };
     case MessageId.RESULT:
       return { kind: 'result', code: Number(p.code ?? 0), message: String(p.message ?? '') };
     case MessageId.CONTROL_REQUEST:
@@ -319,6 +363,7 @@ function toWireMessage(m: Message): WireMessage {
         reply: {
           ok: Boolean(p.ok), error: p.error || undefined, message: p.message || undefined, policy: String(p.policy ?? ''),
           available: p.available ?? [], rules: (p.rules ?? []).map(fromWireRule), faults: Object.fromEntries(Object.entries(p.faults ?? {}).map(([k, v]) => [k, Number(v)])),
+          rulesOffset: Number(p.rulesOffset ?? 0), rulesTotal: Number(p.rulesTotal ?? 0),
         },
       };
     default:
@@ -330,6 +375,10 @@ function op(v: unknown): 'added' | 'removed' {
   const r = OPS[v as 1 | 2];
   if (!r) throw new WireError(`operation must be 1 (added) or 2 (removed), got ${JSON.stringify(v)}`);
   return r;
+}
+
+function bytesOf(v: unknown): Buffer {
+  return v instanceof Uint8Array ? Buffer.from(v) : Buffer.alloc(0);
 }
 
 function isPort(n: number): boolean {
@@ -346,7 +395,9 @@ function fromNode(p: Record<string, any>): NodeStatusView { // eslint-disable-li
   };
 }
 
-function toPayloadNode(n: NodeStatusView): object {
+/** A NodeStatus that always encodes: a node with more targets than fit lists its busiest (see fitNodeStatus). */
+export function toPayloadNode(node: NodeStatusView): object {
+  const n = fitNodeStatus(node, 'protobuf').node;
   return { id: n.id, baddr: n.baddr, paddr: n.paddr, active: n.active, tunnels: n.tunnels.map((t) => ({ id: tunnelId(t.target), target: t.target, copies: t.copies })) };
 }
 
@@ -367,14 +418,15 @@ function fromWireRule(w: Record<string, any>): Rule { // eslint-disable-line @ty
 }
 
 function fromWireControl(p: Record<string, any>): ControlRequest { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const rulesOffset = Number(p.rulesOffset ?? 0);
   switch (p.op) {
     case 'use':
-      return { op: 'use', policy: String(p.policy ?? '') };
+      return { op: 'use', policy: String(p.policy ?? ''), rulesOffset };
     case 'rules-add':
-      return { op: 'rules-add', rule: p.rule ? fromWireRule(p.rule) : undefined };
+      return { op: 'rules-add', rule: p.rule ? fromWireRule(p.rule) : undefined, rulesOffset };
     case 'rules-remove':
-      return { op: 'rules-remove', index: Number(p.index ?? -1) };
+      return { op: 'rules-remove', index: Number(p.index ?? -1), rulesOffset };
     default:
-      return { op: 'status' };
+      return { op: 'status', rulesOffset };
   }
 }

@@ -1,8 +1,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { REPO_ROOT } from './paths';
 
 export const BIN = path.join(REPO_ROOT, 'bin', 'run');
+
+/**
+ * Every CLI a test runs (through spawnCli, or `run(process.execPath, [BIN, ...])`,
+ * which inherits process.env) keeps its state, such as the network key a node
+ * creates, in one temporary data dir per test run, never in the real home.
+ */
+export const TEST_BOOSTER_HOME = fs.mkdtempSync(path.join(os.tmpdir(), 'booster-home-'));
+process.env.BOOSTER_HOME = TEST_BOOSTER_HOME;
+process.once('exit', () => fs.rmSync(TEST_BOOSTER_HOME, { recursive: true, force: true }));
 
 export interface RunningCli {
   readonly child: ChildProcess;

@@ -27,12 +27,25 @@ describe('cross-language: a Python peer built from proto/', function () {
     pbDir = fs.mkdtempSync(path.join(os.tmpdir(), 'booster-pb-'));
     const gen = await run('protoc', [`--proto_path=${path.join(REPO_ROOT, 'proto')}`, '--proto_path=/usr/include', `--python_out=${pbDir}`, path.join(REPO_ROOT, 'proto', 'booster.proto')]);
     expect(gen.code, gen.stderr).to.equal(0);
-    node = await startTestNode({ settings: { heartbeatMs: 300 } });
+    // The Python peer is a 0.3-style node (no booster.v1): only admitted with --allow-legacy-peers.
+    node = await startTestNode({ settings: { heartbeatMs: 300, allowLegacyPeers: ['127.0.0.1/32'] } });
   });
 
   after(async () => {
     await node?.stop();
     if (pbDir) fs.rmSync(pbDir, { recursive: true, force: true });
+  });
+
+  it('is refused as a peer without --allow-legacy-peers: it cannot prove it holds the network key', async () => {
+    const strict = await startTestNode({ settings: { heartbeatMs: 300 } });
+    try {
+      const res = await run(PYTHON, [path.join(REPO_ROOT, 'test', 'interop', 'peer.py'), '--node', `127.0.0.1:${strict.endpointAddress.port}`, '--pb-dir', pbDir, '--beats', '1'], { timeoutMs: 20_000 });
+      expect(res.code, res.stdout + res.stderr).to.not.equal(0);
+      expect(res.stdout).to.not.match(/peer: OK/);
+      expect(strict.network.list()).to.have.length(0);
+    } finally {
+      await strict.stop();
+    }
   });
 
   it('greets our node, has it connect (to the Python peer), and exchanges heartbeats with it', async () => {

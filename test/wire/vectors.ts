@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { SHARED } from '../helpers/paths';
+import { VECTORS } from '../helpers/paths';
 
-export const VECTORS_DIR = path.join(SHARED, 'vectors');
+export const VECTORS_DIR = VECTORS;
 
 /** What the vectors README says about one file. */
 export interface VectorSpec {

@@ -1,6 +1,10 @@
 import * as net from 'node:net';
 import { SocksClient } from 'socks';
-import type { Dialer, DialRequest, DialResult, PluginContext } from 'booster';
+import type { Duplex } from 'node:stream';
+import type { Dialer, DialRequest, DialResult, LinkSecurity, PluginContext } from 'booster';
+
+/** SOCKS5 private method (RFC 1928 reserves 0x80–0xFE): TLS keyed by the network key, then SOCKS5 inside. */
+const METHOD_BOOSTER_TLS = 0x86;
 
 /** RFC 1928 reply names as the socks package spells them, to recover the peer's reply code. */
 const REPLY_NAMES: Record<string, number> = {
@@ -17,28 +21,68 @@ const REPLY_NAMES: Record<string, number> = {
 export class SocksChainDialer implements Dialer {
   readonly id = 'socks5-chain';
 
+  constructor(private readonly security: LinkSecurity) {}
+
   async dial({ target, source, signal }: DialRequest): Promise<DialResult> {
     if (!source.proxy) throw Object.assign(new Error(`source ${source.id} has no proxy address`), { socksReply: 1 });
     const proxySocket = await connectToProxy(source.proxy, signal);
     const onAbort = () => proxySocket.destroy(Object.assign(new Error('dial aborted'), { code: 'ABORT_ERR' }));
     signal.addEventListener('abort', onAbort, { once: true });
     try {
+      // A peer that proved it holds the network key is reached through TLS; a 0.3 peer through plain SOCKS5.
+      const carrier = source.proxy.secure ? await this.secure(proxySocket, source.proxy, signal) : proxySocket;
       const { socket } = await SocksClient.createConnection({
         proxy: { host: source.proxy.host, port: source.proxy.port, type: 5 },
         command: 'connect',
         destination: { host: target.host, port: target.port },
-        existing_socket: proxySocket,
+        existing_socket: carrier as net.Socket,
         timeout: 60_000,
       });
       return { socket, bound: { host: proxySocket.localAddress ?? '0.0.0.0', port: proxySocket.localPort ?? 0 } };
     } catch (err) {
       proxySocket.destroy();
       if (signal.aborted) throw Object.assign(new Error('dial aborted'), { code: 'ABORT_ERR' });
+      if ((err as { socksReply?: number }).socksReply !== undefined) throw err;
       const message = (err as Error).message;
       const reply = REPLY_NAMES[message.split(' - ').pop()?.trim() ?? ''];
       throw Object.assign(new Error(`peer proxy ${source.proxy.host}:${source.proxy.port}: ${message}`), { socksReply: reply ?? 1 });
     } finally {
       signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Offers only method 0x86; on the peer's go-ahead, runs TLS over the socket (the peer then speaks SOCKS5 inside). */
+  private async secure(socket: net.Socket, proxy: { host: string; port: number }, signal: AbortSignal): Promise<Duplex> {
+    const where = `peer proxy ${proxy.host}:${proxy.port}`;
+    const reply = await new Promise<Buffer>((resolve, reject) => {
+      let got = Buffer.alloc(0);
+      const onData = (chunk: Buffer) => {
+        got = Buffer.concat([got, chunk]);
+        if (got.length < 2) return;
+        cleanup();
+        socket.pause();
+        if (got.length > 2) reject(Object.assign(new Error(`${where} sent unexpected bytes after its method reply`), { socksReply: 1 }));
+        else resolve(got);
+      };
+      const onClose = () => {
+        cleanup();
+        reject(Object.assign(new Error(`${where} closed the connection during method negotiation`), { socksReply: 1 }));
+      };
+      const cleanup = () => {
+        socket.off('data', onData);
+        socket.off('close', onClose);
+      };
+      socket.on('data', onData);
+      socket.once('close', onClose);
+      socket.write(Buffer.from([0x05, 0x01, METHOD_BOOSTER_TLS]));
+    });
+    if (reply[0] !== 0x05 || reply[1] !== METHOD_BOOSTER_TLS) {
+      throw Object.assign(new Error(`${where} refused booster's TLS method (reply ${reply[1] === 0xff ? 'no acceptable methods' : `0x${reply[1].toString(16)}`}): it does not know this network, or is a 0.3 node`), { socksReply: 1 });
+    }
+    try {
+      return await this.security.secureClient(socket, signal);
+    } catch (err) {
+      throw Object.assign(new Error(`${where}: ${(err as Error).message}`), { socksReply: 1 });
     }
   }
 }
@@ -64,5 +108,5 @@ function connectToProxy(proxy: { host: string; port: number }, signal: AbortSign
 }
 
 export function activate(context: PluginContext): void {
-  context.subscriptions.push(context.dialers.register(new SocksChainDialer()));
+  context.subscriptions.push(context.dialers.register(new SocksChainDialer(context.security)));
 }

@@ -1,0 +1,54 @@
+import { Command, Flags } from '@oclif/core';
+import * as QRCode from 'qrcode';
+import { currentNetworkKey } from '../../cli/runtime';
+import { DATA_DIR_HELP } from '../../core/data-dir';
+import type { NetworkKey } from '../../security/key';
+
+export default class KeyShow extends Command {
+  static override description = `Print the network key, to give it to another device of the same network.
+
+The key comes from --key-file, else BOOSTER_KEY, else DIR/network.key. On the other device, put it in that device's network.key, or in BOOSTER_KEY, or in "key" of its config file. Anyone who has the key can use your nodes: show it only to your own devices.`;
+
+  static override examples = ['<%= config.bin %> key show', '<%= config.bin %> key show --qr', '<%= config.bin %> key show --json'];
+  static override enableJsonFlag = true;
+
+  static override flags = {
+    qr: Flags.boolean({ description: 'also draw the key as a QR code, for a phone (e.g. Termux) to scan' }),
+    'data-dir': Flags.string({ description: `where the node keeps its state [default: ${DATA_DIR_HELP}]` }),
+    'key-file': Flags.string({ description: 'read the key from this file instead' }),
+  };
+
+  async run(): Promise<{ key: string; fingerprint: string; file: string | null }> {
+    const { flags } = await this.parse(KeyShow);
+    let found;
+    try {
+      found = currentNetworkKey({ keyFile: flags['key-file'], dataDir: flags['data-dir'] }, (message) => stderr(`booster: warning: ${message}`));
+    } catch (err) {
+      stderr(`booster: ${err instanceof Error ? err.message : String(err)}`);
+      return this.exit(1);
+    }
+    const { key, file } = found;
+    if (flags.qr && !this.jsonEnabled()) this.log(await qrBlock(key, Boolean(process.stdout.isTTY)));
+    this.log(`network key  ${key.reveal()}`);
+    this.log(`fingerprint  ${key.fingerprint}`);
+    this.log(`from         ${file ?? 'BOOSTER_KEY'}`);
+    return { key: key.reveal(), fingerprint: key.fingerprint, file: file ?? null };
+  }
+}
+
+/**
+ * The key as a QR code of half-block characters (dark modules drawn), with a
+ * quiet zone. On a terminal the code is drawn black on white whatever the
+ * theme, since many scanners cannot read an inverted code. Uppercase hex
+ * fits QR's alphanumeric mode, so the code is smaller; it is the same key.
+ */
+async function qrBlock(key: NetworkKey, terminal: boolean): Promise<string> {
+  const text = await QRCode.toString(key.reveal().toUpperCase(), { type: 'utf8', errorCorrectionLevel: 'M', margin: 2 });
+  const lines = text.replace(/\n+$/, '').split('\n');
+  return (terminal ? lines.map((line) => `\x1b[30;47m${line}\x1b[0m`) : lines).join('\n');
+}
+
+/** Errors and warnings reach stderr with --json too (oclif's logToStderr is silent then). */
+function stderr(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
