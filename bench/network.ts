@@ -13,6 +13,11 @@ import { resolveSettings } from '../src/core/config';
 import { silentLogger } from '../src/core/logger';
 import { BoosterNode } from '../src/core/node';
 import { discoverInstalledPlugins } from '../src/extensions/discovery';
+import { NetworkKey } from '../src/security/key';
+
+// Every node of the bench shares one network key (children get it through BOOSTER_KEY).
+const KEY = NetworkKey.generate('bench');
+process.env.BOOSTER_KEY ??= KEY.reveal();
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const arg = (name: string, def: number) => {
@@ -36,7 +41,7 @@ async function freePort(): Promise<number> {
 
 async function startNode(heartbeatMs: number): Promise<BoosterNode> {
   const plugins = await discoverInstalledPlugins(ROOT);
-  return BoosterNode.start({ settings: resolveSettings({ bind: '127.0.0.1', pport: 0, bport: 0, heartbeatMs, reconnectMs: 200 }), logger: silentLogger, plugins });
+  return BoosterNode.start({ settings: resolveSettings({ bind: '127.0.0.1', pport: 0, bport: 0, heartbeatMs, reconnectMs: 200 }), logger: silentLogger, plugins, key: NetworkKey.parse(process.env.BOOSTER_KEY!, 'BOOSTER_KEY') });
 }
 
 /** A SOCKS5 CONNECT through `proxyPort` to `port`, left open until closed. */

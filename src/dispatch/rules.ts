@@ -110,7 +110,7 @@ function checkRuleSize(rule: Rule, limits: RuleLimits): void {
 /** Checks a list of rules (a config file's) and the limits on them; throws with the first problem, naming the rule by its number. */
 export function validateRules(raw: readonly unknown[], limits: RuleLimits): Rule[] {
   if (raw.length > limits.maxRules) {
-    throw new LimitError(`${raw.length} rules given, more than limits.maxRules (${limits.maxRules}); use fewer rules, or raise limits.maxRules in the config file`, 'too-many-rules', 'maxRules');
+    throw new LimitError(`${raw.length} rules configured, more than limits.maxRules (${limits.maxRules}); use fewer rules, or raise limits.maxRules in the config file`, 'too-many-rules', 'maxRules');
   }
   return raw.map((r, i) => {
     try {

@@ -1,4 +1,4 @@
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 
 /** The client broke the handshake; the message is logged and the connection closed. */
 export class HandshakeError extends Error {
@@ -30,7 +30,7 @@ export class HandshakeReader {
   };
   private readonly onEnd = () => this.fail(new HandshakeError('client closed the connection in the middle of the handshake'));
 
-  constructor(private readonly socket: Socket) {
+  constructor(private readonly socket: Duplex) {
     socket.on('data', this.onData);
     socket.on('end', this.onEnd);
   }

@@ -3,6 +3,15 @@ import type { Duplex } from 'node:stream';
 import type { TunnelHandle } from '../dispatch/types';
 import type { UpstreamReader } from './upstream-reader';
 
+export interface RelayOptions {
+  /** Client bytes that go upstream before anything else (pipelined data, a rewritten HTTP head). */
+  readonly first?: Buffer;
+  /** Reads the upstream instead of its 'data' events, when the dialer used its `onread` option. */
+  readonly reader?: UpstreamReader;
+  /** The TCP socket under `client` when that is a TLS stream: it is what gets reset when the tunnel is cut. */
+  readonly clientTransport?: Socket;
+}
+
 export interface Relay {
   /** Settles once both sides are closed and the tunnel is closed. */
   readonly done: Promise<void>;
@@ -19,9 +28,9 @@ export interface Relay {
  *   direction keeps flowing until it ends too.
  * - An error or abrupt close on either side cuts both (TCP reset), and the
  *   tunnel is closed with that reason; otherwise it is closed without error.
- * `first` (pipelined client bytes, a rewritten HTTP head) goes upstream before anything else.
  */
-export function relay(client: Socket, upstream: Duplex, tunnel: TunnelHandle, first?: Buffer, reader?: UpstreamReader): Relay {
+export function relay(client: Duplex, upstream: Duplex, tunnel: TunnelHandle, options: RelayOptions = {}): Relay {
+  const { first, reader, clientTransport } = options;
   let error: string | undefined;
   let open = 2;
   let settle!: () => void;
@@ -29,13 +38,14 @@ export function relay(client: Socket, upstream: Duplex, tunnel: TunnelHandle, fi
 
   const destroy = (reason: string) => {
     error ??= reason;
+    if (clientTransport) cut(clientTransport);
     cut(client);
     cut(upstream);
   };
 
   const sides = [
-    { stream: client as Duplex, name: 'client', peer: upstream, count: (n: number) => tunnel.countUp(n) },
-    { stream: upstream, name: 'upstream', peer: client as Duplex, count: (n: number) => tunnel.countDown(n) },
+    { stream: client, name: 'client', peer: upstream, count: (n: number) => tunnel.countUp(n) },
+    { stream: upstream, name: 'upstream', peer: client, count: (n: number) => tunnel.countDown(n) },
   ];
   // Half-close needs each side to stay writable after its read side ends.
   upstream.allowHalfOpen = true;
@@ -65,7 +75,7 @@ export function relay(client: Socket, upstream: Duplex, tunnel: TunnelHandle, fi
     else stream.on('close', onClose);
   }
 
-  // An upstream read through a reused buffer (see UpstreamReader) delivers here instead of 'data'.
+  // An upstream read through pooled buffers (see UpstreamReader) delivers here instead of 'data'.
   let waiting = false;
   const resumeUpstream = () => {
     if (waiting) {
@@ -73,15 +83,19 @@ export function relay(client: Socket, upstream: Duplex, tunnel: TunnelHandle, fi
       upstream.resume();
     }
   };
-  reader?.attach((chunk) => {
+  reader?.attach((chunk, flushed) => {
     tunnel.countDown(chunk.length);
     if (!client.writable) {
+      flushed();
       destroy('upstream sent data after the other side had closed');
       return false;
     }
-    client.write(chunk, resumeUpstream);
+    client.write(chunk, () => {
+      flushed();
+      resumeUpstream();
+    });
     if (client.writableLength === 0) return true;
-    // The chunk is a view of the reused buffer and still queued: read nothing more until it is written.
+    // The client cannot take more for now: read nothing more until this chunk is written.
     waiting = true;
     upstream.pause();
     return false;

@@ -1,40 +1,63 @@
 import type { ReadBufferOption } from '../api/read-buffer';
+import { BufferPool } from './buffer-pool';
 
-const SIZE = 256 * 1024;
-/** Free buffers kept for reuse: enough for a busy node, bounded in memory (16 MiB). */
-const POOL_MAX = 64;
-const pool: Buffer[] = [];
+/** The most one read of an upstream socket takes. */
+const READ_SIZE = 256 * 1024;
+/**
+ * Every upstream socket reads into this one buffer: Node asks `onread.buffer()`
+ * for the next read's buffer right after each read, so a buffer of the
+ * socket's own would stay pinned for as long as the socket is idle. Reads run
+ * one at a time on this thread and each chunk is copied out before the read
+ * callback returns, so sharing it is safe.
+ */
+const LANDING = Buffer.allocUnsafeSlow(READ_SIZE);
+
+/** Where chunks wait until the client has taken them; free buffers are kept up to 16 MiB. */
+export const upstreamBuffers = new BufferPool([16 * 1024, 64 * 1024, READ_SIZE], 16 * 1024 * 1024);
+
+/** Receives upstream chunks; calls `flushed` once the chunk is written, returns false to pause the upstream meanwhile. */
+export type ChunkSink = (chunk: Buffer, flushed: () => void) => boolean;
 
 /**
- * One reused read buffer for a tunnel's upstream (passed to the dialer as the
- * socket's `onread`), taken from a small pool so that neither chunks nor
- * connections allocate. Bytes that arrive before the relay is attached are
- * copied aside and delivered first. `release()` once the upstream socket is
- * closed (it must never read into the buffer again).
+ * Reads a tunnel's upstream without a fresh allocation per chunk (passed to
+ * the dialer as the socket's `onread`): each chunk is copied from the shared
+ * landing buffer into a pooled buffer that goes back to the pool once the
+ * client has been written. An idle tunnel therefore holds no buffer at all.
+ * Chunks that arrive before the relay is attached are kept aside and
+ * delivered first. `release()` once the upstream socket is closed.
  */
 export class UpstreamReader {
-  private sink?: (chunk: Buffer) => boolean;
+  private sink?: ChunkSink;
   private readonly early: Buffer[] = [];
-  private buffer?: Buffer = pool.pop() ?? Buffer.allocUnsafe(SIZE);
+  /** Pooled buffers whose chunk the client has not taken yet (at most one while the relay pauses on a pending write). */
+  private readonly held = new Set<Buffer>();
   readonly option: ReadBufferOption = {
-    buffer: this.buffer!,
-    callback: (bytes, buffer) => this.deliver(buffer.subarray(0, bytes)),
+    buffer: () => LANDING,
+    callback: (bytes, buffer) => this.deliver(buffer, bytes),
   };
 
-  /** The relay takes over; `sink` returns false while the chunk it was given is still referenced. */
-  attach(sink: (chunk: Buffer) => boolean): void {
+  /** The relay takes over. */
+  attach(sink: ChunkSink): void {
     this.sink = sink;
-    for (const chunk of this.early.splice(0)) sink(chunk);
+    for (const chunk of this.early.splice(0)) sink(chunk, () => undefined);
   }
 
+  /** Stops accounting for chunks the client never took (their writes may still hold them; they are not reused). */
   release(): void {
-    if (this.buffer && pool.length < POOL_MAX) pool.push(this.buffer);
-    this.buffer = undefined;
+    for (const b of this.held) upstreamBuffers.forget(b);
+    this.held.clear();
   }
 
-  private deliver(chunk: Buffer): boolean {
-    if (this.sink) return this.sink(chunk);
-    this.early.push(Buffer.from(chunk));
-    return true;
+  private deliver(landing: Buffer, bytes: number): boolean {
+    if (!this.sink) {
+      this.early.push(Buffer.from(landing.subarray(0, bytes)));
+      return true;
+    }
+    const copy = upstreamBuffers.take(bytes);
+    landing.copy(copy, 0, 0, bytes);
+    this.held.add(copy);
+    return this.sink(copy.subarray(0, bytes), () => {
+      if (this.held.delete(copy)) upstreamBuffers.give(copy);
+    });
   }
 }

@@ -94,7 +94,7 @@ describe('booster key new|show, and the network key of booster start', function 
       const res = await cli(['key', 'show', '--data-dir', dataDir]);
       expect(res.code, res.stderr).to.equal(0);
       expect(res.stdout).to.include(text).and.to.include(fingerprint);
-      expect(res.stdout).to.not.match(/[█▀▄]/);
+      expect(Buffer.from(res.stdout, 'latin1').toString('utf8')).to.not.match(/[█▀▄]/);
 
       const json = await cli(['key', 'show', '--data-dir', dataDir, '--json']);
       expect(json.code, json.stderr).to.equal(0);
@@ -108,10 +108,11 @@ describe('booster key new|show, and the network key of booster start', function 
       expect(res.code, res.stderr).to.equal(0);
       expect(res.stdout).to.include(text);
 
-      const lines = res.stdout.split('\n');
+      const stdout = Buffer.from(res.stdout, 'latin1').toString('utf8'); // run() keeps stdout's bytes as latin1
+      const lines = stdout.split('\n');
       const block = lines.slice(0, lines.findIndex((l) => l.startsWith('network key')));
-      expect(block.length, res.stdout).to.be.at.least(10);
-      expect(block.every((l) => /^[ █▀▄]+$/.test(l) && l.length === block[0].length), res.stdout).to.equal(true);
+      expect(block.length, stdout).to.be.at.least(10);
+      expect(block.every((l) => /^[ █▀▄]+$/.test(l) && l.length === block[0].length), stdout).to.equal(true);
       expect(block.filter((l) => /[█▀▄]/.test(l)).length).to.be.at.least(10);
 
       // Read the modules back from the half blocks and compare them with the QR code of the key.

@@ -44,7 +44,7 @@ describe('rule limits', () => {
   });
 
   it('checks rules given at construction (the config file) the same way, naming the rule', () => {
-    expect(() => new RuleSet([avoid('a.example'), avoid('b.example'), avoid('c.example')], limits)).to.throw(LimitError, /3 rules given, more than limits\.maxRules \(2\)/);
+    expect(() => new RuleSet([avoid('a.example'), avoid('b.example'), avoid('c.example')], limits)).to.throw(LimitError, /3 rules configured, more than limits\.maxRules \(2\)/);
     const err = thrown(() => validateRules([avoid('a.example'), avoid('a', 'b', 'c', 'd')], limits));
     expect(err).to.be.instanceOf(LimitError);
     expect(err.message).to.match(/^rule #1: rule avoid lists 4 hosts/);

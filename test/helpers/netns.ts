@@ -1,5 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { BIN } from './cli';
+import { TEST_KEY_TEXT } from './key';
 
 /** Why namespace tests cannot run here, or undefined when they can (root, iproute2, tc). */
 export function netnsUnavailable(): string | undefined {
@@ -57,7 +58,9 @@ export class NamespaceHost {
 
   /** Starts a booster node inside the namespace; resolves once it listens. */
   startNode(args: readonly string[]): Promise<ChildProcess> {
-    const child = spawn('ip', ['netns', 'exec', this.name, process.execPath, BIN, 'start', '--bind', '0.0.0.0', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // Nodes of a testbed share the test network key (unless the caller set another), so they can wire each other.
+    const env = { ...process.env, BOOSTER_KEY: process.env.BOOSTER_KEY ?? TEST_KEY_TEXT };
+    const child = spawn('ip', ['netns', 'exec', this.name, process.execPath, BIN, 'start', '--bind', '0.0.0.0', ...args], { stdio: ['ignore', 'ignore', 'pipe'], env });
     this.children.push(child);
     return new Promise((resolve, reject) => {
       let err = '';
