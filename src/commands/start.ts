@@ -9,8 +9,7 @@ export default class Start extends Command {
 Flags override the config file; the config file overrides the defaults. Logs go to stderr.
 SIGINT/SIGTERM stop accepting, let open tunnels drain (drainTimeoutMs) and exit 0.
 
-The network key comes from --key-file, else BOOSTER_KEY, else the config file ("key" or "keyFile"),
-else DIR/network.key; without any, a new key is made there (see "booster key show --qr").`;
+The network key comes from --key-file, else BOOSTER_KEY, else the config file ("key" or "keyFile"), else DIR/network.key; without any, a new key is made there (see "booster key show --qr").`;
 
   static override examples = [
     '<%= config.bin %> start',

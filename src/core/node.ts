@@ -13,8 +13,10 @@ import type { PluginDescription } from '../extensions/manifest';
 import { ControlHandler } from '../network/control';
 import { Endpoint, type CtrlOperation } from '../network/endpoint';
 import { Network } from '../network/network';
+import { nodeProxyAccess } from '../proxy/access';
 import { ProxyServer } from '../proxy/server';
 import type { NetworkKey } from '../security/key';
+import { NodeSecurity } from '../security/node-security';
 import { nodeId } from '../wire';
 import { createNodeContainer } from './container';
 import { EventHub } from './events';
@@ -119,6 +121,8 @@ export class BoosterNode {
       port: this.settings.pport,
       handshakeTimeoutMs: this.settings.handshakeTimeoutMs,
       auth: this.settings.auth,
+      access: nodeProxyAccess(this.container.resolve(NodeSecurity), this.settings.openProxy),
+      limits: this.settings.limits,
       onRejected: (e) => events.proxyRejected.fire(e),
     });
     this.proxyAddr = await this.proxy.listen();

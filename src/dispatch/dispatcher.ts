@@ -7,6 +7,7 @@ import type { Candidate } from '../api/sources';
 import { EventHub } from '../core/events';
 import { TOKENS, type Clock } from '../core/tokens';
 import { Contributions, ExtensionHost } from '../extensions/host';
+import { forbiddenForRemoteClients } from '../security/addresses';
 import { describeError, DialFailure, replyFor, Socks5Reply } from './errors';
 import { PolicyManager } from './policies';
 import { RuleSet } from './rules';
@@ -14,8 +15,12 @@ import { SourceRegistry } from './sources';
 import { TunnelTable } from './tunnels';
 import type { Connector, DispatchRequest, OpenedUpstream } from './types';
 
-/** Errors that say the target, not the source, is at fault: they do not count against a source's health. */
-const TARGET_FAULTS = new Set([Socks5Reply.ConnectionRefused, Socks5Reply.HostUnreachable]);
+/**
+ * Errors that say the target, not the source, is at fault: they do not count
+ * against a source's health. NotAllowed: a guard refused the target for this
+ * client (or a peer's rules did), which says nothing about the source's link.
+ */
+const TARGET_FAULTS = new Set([Socks5Reply.ConnectionRefused, Socks5Reply.HostUnreachable, Socks5Reply.NotAllowed]);
 
 /**
  * The one place a new connection's route is decided: rules narrow the
@@ -89,7 +94,8 @@ export class Dispatcher implements Connector {
     clientSignal.addEventListener('abort', onClientGone, { once: true });
     const timer = setTimeout(() => controller.abort(Object.assign(new Error('dial timed out'), { name: 'TimeoutError' })), this.settings.dialTimeoutMs);
     try {
-      const result = await dialer.dial({ target: request.target, source, signal: controller.signal, onread: request.onread });
+      const guard = request.restricted ? forbiddenForRemoteClients : undefined;
+      const result = await dialer.dial({ target: request.target, source, signal: controller.signal, onread: request.onread, guard });
       if (controller.signal.aborted) {
         result.socket.destroy();
         throw Object.assign(new Error(`dial timed out after ${this.settings.dialTimeoutMs} ms`), { code: 'ETIMEDOUT' });

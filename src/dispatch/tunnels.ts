@@ -16,6 +16,7 @@ type MutableTunnel = { -readonly [K in keyof TunnelInfo]: TunnelInfo[K] };
 @injectable()
 export class TunnelTable {
   private readonly open = new Map<number, MutableTunnel>();
+  private readonly cutters = new Map<number, (reason: string) => void>();
   private readonly copies = new Map<string, number>();
   private nextId = 1;
 
@@ -31,6 +32,23 @@ export class TunnelTable {
 
   workload(): WorkloadEntry[] {
     return [...this.copies].map(([target, copies]) => ({ id: tunnelId(target), target, copies }));
+  }
+
+  /**
+   * Cuts every open tunnel through `sourceId` (a peer declared down) with a
+   * TCP reset to its client, so that a truncated download does not look
+   * complete. Returns how many were cut.
+   */
+  resetSource(sourceId: string, reason: string): number {
+    let cut = 0;
+    for (const [id, info] of [...this.open]) {
+      const cutter = this.cutters.get(id);
+      if (info.sourceId !== sourceId || !cutter) continue;
+      this.cutters.delete(id);
+      cutter(reason);
+      cut++;
+    }
+    return cut;
   }
 
   /** Registers a tunnel that has just been dialed; the handle counts its bytes and ends it. */
@@ -62,11 +80,15 @@ export class TunnelTable {
         closed = true;
         this.remove(info, error);
       },
+      onAbort: (cut: (reason: string) => void) => {
+        if (!closed) this.cutters.set(info.id, cut);
+      },
     };
   }
 
   private remove(info: MutableTunnel, error?: string): void {
     this.open.delete(info.id);
+    this.cutters.delete(info.id);
     const left = (this.copies.get(info.targetAddress) ?? 1) - 1;
     if (left > 0) this.copies.set(info.targetAddress, left);
     else this.copies.delete(info.targetAddress);

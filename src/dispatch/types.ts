@@ -12,6 +12,11 @@ export interface DispatchRequest {
   readonly client: string;
   /** Handed to the dialer: lets it read the upstream into a reused buffer. */
   readonly onread?: ReadBufferOption;
+  /**
+   * The client is not on this machine: it may not reach loopback, link-local,
+   * unspecified or this machine's own addresses (dialers get an AddressGuard).
+   */
+  readonly restricted?: boolean;
 }
 
 /** Live accounting for one open tunnel; the proxy reports bytes and the end. */
@@ -21,6 +26,11 @@ export interface TunnelHandle {
   countDown(bytes: number): void;
   /** Ends the tunnel (idempotent). */
   close(error?: string): void;
+  /**
+   * Registers how to cut the tunnel from outside (its source died): the owner
+   * of the sockets resets them. One listener; a later call replaces it.
+   */
+  onAbort(cut: (reason: string) => void): void;
 }
 
 export interface OpenedUpstream {

@@ -1,5 +1,7 @@
 import type { Rule } from '../api/settings';
 import { PolicyManager } from '../dispatch/policies';
+import { LimitError } from '../core/limit-error';
+import type { LimitLog } from '../core/limit-log';
 import { describeRule, RuleSet, validateRule } from '../dispatch/rules';
 import { estimateControlReplyBytes, estimateRuleBytes, PACKET_BUDGET_BYTES } from './packet-budget';
 
@@ -38,6 +40,8 @@ export class ControlHandler {
   constructor(
     private readonly policies: PolicyManager,
     private readonly rules: RuleSet,
+    /** Where refusals for a limit are logged (the user who asked sees the reason in the reply either way). */
+    private readonly limitLog?: Pick<LimitLog, 'hit'>,
   ) {}
 
   async handle(request: ControlRequest): Promise<ControlReply> {
@@ -47,6 +51,7 @@ export class ControlHandler {
       const message = await this.apply(request);
       return this.reply(offset, true, message);
     } catch (err) {
+      if (err instanceof LimitError) this.limitLog?.hit(err.code, `refused ${request.op}: ${err.message}`);
       return this.reply(0, false, undefined, (err as Error).message);
     }
   }

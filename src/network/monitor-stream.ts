@@ -3,7 +3,7 @@ import { EventHub } from '../core/events';
 import { SourceRegistry } from '../dispatch/sources';
 import { TunnelTable } from '../dispatch/tunnels';
 import { Network } from './network';
-import { fitNodeStatus } from './node-status-fit';
+import { fitNodeStatus, snapshotNote, type Omission } from './node-status-fit';
 import type { NodeStatusView, ProtocolLink } from './protocol';
 
 export interface MonitorSources {
@@ -55,15 +55,15 @@ export class MonitorStream implements Disposable {
 
   private streamNode(): void {
     const { link, s } = this;
-    const omissions: string[] = [];
+    const omissions: Omission[] = [];
     const fit = (node: NodeStatusView): NodeStatusView => {
       const fitted = fitNodeStatus(node, 'json');
-      if (fitted.omittedTargets > 0) omissions.push(`node ${node.id}: … and ${fitted.omittedTargets} more targets (${fitted.omittedCopies} tunnels)`);
+      if (fitted.omittedTargets > 0) omissions.push({ nodeId: node.id, targets: fitted.omittedTargets, copies: fitted.omittedCopies });
       return fitted.node;
     };
     link.sendNodeStatusJson(fit(this.selfStatus()));
     for (const peer of s.network.list()) if (peer.state === 'up') link.sendNodeStatusJson(fit(peer.status()));
-    link.sendResult(0, omissions.length ? `snapshot complete; only the busiest targets are listed for ${omissions.join('; ')}` : 'snapshot complete');
+    link.sendResult(0, snapshotNote(omissions));
     this.disposables.push(
       s.events.onPeerChanged((e) => {
         if (e.change === 'up' || e.change === 'down') return;

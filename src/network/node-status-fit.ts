@@ -59,3 +59,24 @@ export function fitNodeStatus<N extends NodeWithTunnels>(node: N, encoding: Node
     omittedCopies: omitted.reduce((sum, t) => sum + t.copies, 0),
   };
 }
+
+/** A node whose NodeStatus left targets out. */
+export interface Omission {
+  readonly nodeId: string;
+  readonly targets: number;
+  readonly copies: number;
+}
+
+const OMISSION = /node (\S+): … and (\d+) more targets \((\d+) tunnels\)/g;
+
+/** The Result that closes a monitor snapshot (booster clients), naming the nodes whose NodeStatus left targets out. */
+export function snapshotNote(omissions: readonly Omission[]): string {
+  if (omissions.length === 0) return 'snapshot complete';
+  const parts = omissions.map((o) => `node ${o.nodeId}: … and ${o.targets} more targets (${o.copies} tunnels)`);
+  return `snapshot complete; only the busiest targets are listed for ${parts.join('; ')}`;
+}
+
+/** What `snapshotNote` said was left out (for a client that shows it, as `status` can). */
+export function omissionsIn(note: string): Omission[] {
+  return [...note.matchAll(OMISSION)].map((m) => ({ nodeId: m[1], targets: Number(m[2]), copies: Number(m[3]) }));
+}

@@ -8,6 +8,7 @@ export class BufferPool {
   private freeTotal = 0;
   private used = 0;
   private usedTotal = 0;
+  private taken = 0;
 
   constructor(
     /** Ascending; a request for n bytes gets the smallest size ≥ n. */
@@ -30,6 +31,11 @@ export class BufferPool {
     return this.freeTotal;
   }
 
+  /** Buffers handed out since the pool was made. */
+  get handedOut(): number {
+    return this.taken;
+  }
+
   /** A buffer of at least n bytes (n ≤ the largest size); its contents are arbitrary. */
   take(n: number): Buffer {
     const i = this.sizes.findIndex((size) => size >= n);
@@ -38,6 +44,7 @@ export class BufferPool {
     if (b) this.freeTotal -= b.length;
     const out = b ?? Buffer.allocUnsafeSlow(this.sizes[i]);
     this.used++;
+    this.taken++;
     this.usedTotal += out.length;
     return out;
   }

@@ -1,9 +1,10 @@
 import * as net from 'node:net';
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { Socks5Reply } from '../dispatch/errors';
-import { sameSecret } from './credentials';
+import { NOT_ALLOWED } from './access';
+import { printable } from './printable';
 import { HandshakeError, type HandshakeReader } from './reader';
-import { targetOf, type HandshakeContext, type InboundRequest } from './request';
+import { targetOf, type CredentialCheck, type CredentialVerdict, type HandshakeContext, type InboundRequest } from './request';
 
 /** Largest request head (request line + headers + blank line) accepted. */
 export const MAX_HEAD = 64 * 1024;
@@ -22,7 +23,12 @@ interface Header {
  * absolute-URI requests (`GET http://host/path`) forwarded in origin form with
  * `Connection: close`, one request per client connection.
  */
-export async function httpHandshake(reader: HandshakeReader, client: Socket, ctx: HandshakeContext): Promise<InboundRequest> {
+export async function httpHandshake(reader: HandshakeReader, client: Duplex, ctx: HandshakeContext): Promise<InboundRequest> {
+  const { access } = ctx;
+  if (!access.admitted && !access.credentials) {
+    respond(client, 403, 'Forbidden', '', NOT_ALLOWED);
+    throw new HandshakeError(`HTTP client not allowed: ${NOT_ALLOWED}`);
+  }
   const raw = await reader.readUntil(END_OF_HEAD, MAX_HEAD, () => {
     respond(client, 431, 'Request Header Fields Too Large');
     return new HandshakeError(`HTTP request head is larger than ${MAX_HEAD} bytes`);
@@ -38,9 +44,13 @@ export async function httpHandshake(reader: HandshakeReader, client: Socket, ctx
     return { name, value: l.slice(colon + 1).trim() };
   });
 
-  if (ctx.auth && !authorized(headers, ctx.auth)) {
-    respond(client, 407, 'Proxy Authentication Required', 'Proxy-Authenticate: Basic realm="booster"\r\n');
-    throw new HandshakeError('HTTP proxy request without valid Proxy-Authorization');
+  if (!access.admitted) {
+    const verdict = await authorize(headers, access.credentials!);
+    if (verdict !== 'ok') {
+      const detail = verdict === 'locked-out' ? 'too many failed logins from this address; try again later' : undefined;
+      respond(client, 407, 'Proxy Authentication Required', 'Proxy-Authenticate: Basic realm="booster"\r\n', detail);
+      throw new HandshakeError(verdict === 'missing' ? 'HTTP proxy request without Proxy-Authorization' : verdict === 'locked-out' ? 'HTTP proxy login refused: too many failed logins from this address' : 'HTTP proxy request with wrong Proxy-Authorization credentials');
+    }
   }
 
   if (method === 'CONNECT') {
@@ -93,31 +103,28 @@ function parseAuthority(text: string): { host: string; port?: number } | undefin
   return port > 0 && port < 65536 ? { host, port } : undefined;
 }
 
-function authorized(headers: readonly Header[], auth: { username: string; password: string }): boolean {
+/** Checks Proxy-Authorization: Basic; a header that is absent is not a failed login (it is how a client learns it needs one). */
+async function authorize(headers: readonly Header[], credentials: CredentialCheck): Promise<CredentialVerdict | 'missing'> {
   const h = headers.find((x) => x.name.toLowerCase() === 'proxy-authorization');
-  const m = h && /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(h.value);
-  if (!m) return false;
-  const given = Buffer.from(m[1], 'base64');
-  return sameSecret(given, Buffer.from(`${auth.username}:${auth.password}`, 'utf8')) === 1;
+  if (!h) return 'missing';
+  const m = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(h.value);
+  const given = m ? Buffer.from(m[1], 'base64') : Buffer.alloc(0);
+  const colon = given.indexOf(':');
+  return colon < 0 ? credentials.check(given, Buffer.alloc(0)) : credentials.check(given.subarray(0, colon), given.subarray(colon + 1));
 }
 
-function failHttp(socket: Socket, reply: Socks5Reply, message: string): void {
+function failHttp(socket: Duplex, reply: Socks5Reply, message: string): void {
   if (reply === Socks5Reply.TtlExpired) respond(socket, 504, 'Gateway Timeout', '', message);
+  else if (reply === Socks5Reply.NotAllowed) respond(socket, 403, 'Forbidden', '', message);
   else respond(socket, 502, 'Bad Gateway', '', message);
 }
 
-function badRequest(client: Socket, reason: string): HandshakeError {
+function badRequest(client: Duplex, reason: string): HandshakeError {
   respond(client, 400, 'Bad Request');
   return new HandshakeError(reason);
 }
 
-function respond(socket: Socket, code: number, reason: string, extraHeaders = '', detail?: string): void {
+function respond(socket: Duplex, code: number, reason: string, extraHeaders = '', detail?: string): void {
   const body = `${code} ${reason}${detail ? `: ${detail}` : ''}\n`;
   socket.end(`HTTP/1.1 ${code} ${reason}\r\n${extraHeaders}Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-}
-
-/** A client-supplied string, shortened and made safe for one log line. */
-function printable(s: string): string {
-  const cut = s.length > 80 ? `${s.slice(0, 80)}…` : s;
-  return cut.replace(/[^\x20-\x7e]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }

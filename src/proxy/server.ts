@@ -1,25 +1,45 @@
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../api/logger';
+import type { Limits } from '../api/settings';
+import { formatTarget } from '../api/target';
+import { LimitLog } from '../core/limit-log';
 import { describeError, replyFor, Socks5Reply } from '../dispatch/errors';
 import type { Connector } from '../dispatch/types';
+import { TlsError } from '../security/tls';
+import { admittedWithoutCredentials, LOOPBACK_ONLY, type ClientClass, type ProxyAccess } from './access';
+import { AuthThrottle } from './auth-throttle';
+import { ProxyCredentials } from './credentials';
+import { proxyConnectionLimit } from './fd-limit';
 import { httpHandshake } from './http';
+import { printable } from './printable';
 import { HandshakeError, HandshakeReader } from './reader';
+import { RejectionLog } from './rejection-log';
 import { relay, type Relay } from './relay';
-import { UpstreamReader } from './upstream-reader';
-import type { HandshakeContext, InboundRequest } from './request';
+import type { ClientAccess, HandshakeContext, InboundRequest } from './request';
 import { socks4Handshake } from './socks4';
-import { socks5Handshake } from './socks5';
+import { isTlsUpgrade, socks5Handshake, type UPGRADE_TO_TLS } from './socks5';
+import { UpstreamReader } from './upstream-reader';
+
+export type ProxyLimits = Pick<Limits, 'maxProxyConnections' | 'fdReserve' | 'authFailuresBeforeLockout' | 'authFailureDelayMs' | 'authLockoutMs' | 'limitLogIntervalMs'>;
 
 export interface ProxyServerOptions {
   readonly host: string;
   /** 0 picks a free port; `listen()` reports the one bound. */
   readonly port: number;
-  /** Time a client has from connecting to finishing its request. */
+  /** Time a client has from connecting to finishing its request (twice over for a booster peer: outside and inside TLS). */
   readonly handshakeTimeoutMs: number;
-  /** Required credentials (SOCKS5 RFC 1929, HTTP Proxy-Authorization: Basic); SOCKS4 is refused when set. */
+  /**
+   * Credentials (SOCKS5 RFC 1929, HTTP Proxy-Authorization: Basic). When set,
+   * applications on this machine and strangers must present them; SOCKS4,
+   * which cannot, is refused to them.
+   */
   readonly auth?: { readonly username: string; readonly password: string };
-  /** A client was turned away (malformed, unsupported or unauthenticated request). */
+  /** Who may use the proxy; applications on this machine only, unless given. */
+  readonly access?: ProxyAccess;
+  /** Connection limit and login throttling (settings.limits). */
+  readonly limits: ProxyLimits;
+  /** A client was turned away (refused, malformed, unsupported or unauthenticated request). */
   readonly onRejected?: (e: { client: string; reason: string }) => void;
 }
 
@@ -32,19 +52,41 @@ export interface ProxyAddress {
 const LINGER_MS = 1000;
 
 interface Connection {
+  /** The accepted TCP socket. */
   readonly client: net.Socket;
+  /** Aborted when the client socket closes. */
+  readonly gone: AbortController;
   relay?: Relay;
+}
+
+/** A client's request, and the stream it arrived on (the TLS stream for a booster peer). */
+interface Negotiated {
+  readonly request: InboundRequest;
+  readonly stream: Duplex;
+  readonly reader: HandshakeReader;
+  /**
+   * The client is not on this machine (whatever it proved): it may not reach
+   * this machine's own addresses. A booster peer on this machine is not.
+   */
+  readonly restricted: boolean;
 }
 
 /**
  * The node's proxy port: SOCKS5, SOCKS4/4a and HTTP proxy requests on one
  * listener, told apart by their first byte and all dispatched the same way
- * (Connector.open, then a relay). Bad input closes that client with a logged
- * reason and nothing else.
+ * (Connector.open, then a relay). Who may use it is decided per connection
+ * (see ProxyAccess); a booster peer authenticates with SOCKS5 method 0x86 and
+ * TLS. Bad input closes that client with a logged reason and nothing else.
  */
 export class ProxyServer {
   private readonly server: net.Server;
   private readonly connections = new Set<Connection>();
+  private readonly access: ProxyAccess;
+  private readonly limitLog: LimitLog;
+  private readonly rejections: RejectionLog;
+  private readonly credentials?: ProxyCredentials;
+  private readonly maxConnections: number;
+  private refusedAtLimit = 0;
   private bound?: ProxyAddress;
   private closing?: Promise<void>;
   private onIdle?: () => void;
@@ -54,12 +96,23 @@ export class ProxyServer {
     private readonly log: Logger,
     private readonly options: ProxyServerOptions,
   ) {
+    const { limits } = options;
+    this.access = options.access ?? LOOPBACK_ONLY;
+    this.maxConnections = proxyConnectionLimit(limits);
+    this.limitLog = new LimitLog(log, limits.limitLogIntervalMs);
+    this.rejections = new RejectionLog(log, this.limitLog, limits.limitLogIntervalMs);
+    if (options.auth) this.credentials = new ProxyCredentials(options.auth, new AuthThrottle(limits), this.limitLog);
     this.server = net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: false }, (socket) => this.accept(socket));
   }
 
   /** Client connections currently open (in handshake, dialing or relaying). */
   get openConnections(): number {
     return this.connections.size;
+  }
+
+  /** Client connections allowed open at once (limits.maxProxyConnections, or derived from ulimit -n). */
+  get connectionLimit(): number {
+    return this.maxConnections;
   }
 
   /** The bound address, once listening. */
@@ -114,14 +167,21 @@ export class ProxyServer {
   }
 
   private accept(client: net.Socket): void {
-    const conn: Connection = { client };
+    // Errors are reported where they matter (handshake, relay); this keeps a reset from being unhandled.
+    client.on('error', () => undefined);
+    if (this.connections.size >= this.maxConnections) {
+      client.destroy();
+      this.refusedAtLimit++;
+      this.limitLog.hit('proxy-connections', `proxy at its connection limit ${this.maxConnections} (limits.maxProxyConnections / ulimit -n); refused ${this.refusedAtLimit}`);
+      return;
+    }
+    const conn: Connection = { client, gone: new AbortController() };
     this.connections.add(conn);
     client.once('close', () => {
+      conn.gone.abort();
       this.connections.delete(conn);
       if (this.connections.size === 0) this.onIdle?.();
     });
-    // Errors are reported where they matter (handshake, relay); this keeps a reset from being unhandled.
-    client.on('error', () => undefined);
     const peer = peerOf(client);
     this.serve(conn, peer).catch((err) => {
       this.log.error(`proxy failed serving ${peer}; closing it: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
@@ -130,65 +190,105 @@ export class ProxyServer {
   }
 
   private async serve(conn: Connection, peer: string): Promise<void> {
-    const { client } = conn;
-    const reader = new HandshakeReader(client);
-    const request = await this.handshake(reader, client, peer);
-    if (!request) return;
-    const target = `${request.target.kind === 'ipv6' ? `[${request.target.host}]` : request.target.host}:${request.target.port}`;
-
-    const abort = new AbortController();
-    const onGone = () => abort.abort();
-    client.once('close', onGone);
+    const negotiated = await this.negotiate(conn, peer);
+    if (!negotiated) return;
     const upstreamReader = new UpstreamReader();
     let upstream: Duplex | undefined;
     try {
-      await this.dialAndRelay(conn, peer, request, reader, target, upstreamReader, abort.signal, (u) => (upstream = u));
+      await this.dialAndRelay(conn, peer, negotiated, upstreamReader, (u) => (upstream = u));
     } finally {
-      client.off('close', onGone);
-      // The pooled read buffer may be reused only once nothing can read into it.
       upstream?.destroy();
       upstreamReader.release();
     }
   }
 
-  private async dialAndRelay(
-    conn: Connection, peer: string, request: InboundRequest, reader: HandshakeReader, target: string,
-    upstreamReader: UpstreamReader, signal: AbortSignal, onUpstream: (upstream: Duplex) => void,
-  ): Promise<void> {
+  /** Who the client is and what it asks for; undefined when it was turned away. */
+  private async negotiate(conn: Connection, peer: string): Promise<Negotiated | undefined> {
     const { client } = conn;
+    const addressClass = this.access.classify(client.remoteAddress ?? '');
+    const reader = new HandshakeReader(client);
+    const outcome = await this.handshake(reader, client, peer, this.clientAccess(addressClass, conn, !!this.access.secureServer));
+    if (!outcome) return undefined;
+    const restricted = addressClass !== 'local';
+    if (!isTlsUpgrade(outcome)) return { request: outcome, stream: client, reader, restricted };
+
+    const secured = await this.secure(reader, conn, peer);
+    if (!secured) return undefined;
+    const inner = new HandshakeReader(secured);
+    const request = await this.handshake(inner, secured, peer, this.clientAccess('peer', conn, false));
+    if (!request || isTlsUpgrade(request)) return undefined;
+    return { request, stream: secured, reader: inner, restricted };
+  }
+
+  private clientAccess(clientClass: ClientClass, conn: Connection, tlsUpgrade: boolean): ClientAccess {
+    const credentials = this.credentials?.forClient(conn.client.remoteAddress ?? '', conn.gone.signal);
+    return { clientClass, admitted: admittedWithoutCredentials(clientClass, this.access.openProxy, !!credentials), credentials, tlsUpgrade };
+  }
+
+  /**
+   * TLS with the network key over a client that chose method 0x86. The client
+   * waits for the [05 86] reply before its ClientHello, so nothing may have
+   * been read past the greeting: bytes read into JS would be lost to TLS.
+   */
+  private async secure(reader: HandshakeReader, conn: Connection, peer: string): Promise<Duplex | undefined> {
+    const { client } = conn;
+    const early = reader.detach().length + client.readableLength;
+    if (early > 0) {
+      this.rejected(peer, `SOCKS5 client sent ${early} byte(s) before the reply to method 0x86 (booster TLS); a booster peer waits for it`);
+      client.destroy();
+      return undefined;
+    }
+    try {
+      const secured = await this.access.secureServer!(client, conn.gone.signal);
+      secured.on('error', () => undefined);
+      return secured;
+    } catch (err) {
+      const why = err instanceof TlsError ? err.message : describeError(err);
+      this.rejected(peer, `booster TLS (SOCKS5 method 0x86) failed: ${printable(why, 300)}`);
+      client.destroy();
+      return undefined;
+    }
+  }
+
+  private async dialAndRelay(conn: Connection, peer: string, negotiated: Negotiated, upstreamReader: UpstreamReader, onUpstream: (upstream: Duplex) => void): Promise<void> {
+    const { request, stream, reader, restricted } = negotiated;
+    const target = printable(formatTarget(request.target), 300);
     let opened;
     try {
-      opened = await this.connector.open({ target: request.target, protocol: request.protocol, client: peer, onread: upstreamReader.option }, signal);
+      opened = await this.connector.open({ target: request.target, protocol: request.protocol, client: peer, restricted, onread: upstreamReader.option }, conn.gone.signal);
     } catch (err) {
-      this.log.info(`${request.protocol} ${peer} → ${target} failed: ${describeError(err)}`);
-      if (!client.destroyed) {
+      this.log.info(`${request.protocol} ${peer} → ${target} failed: ${printable(describeError(err), 500)}`);
+      if (!stream.destroyed) {
         reader.detach();
-        request.fail(client, replyFor(err) || Socks5Reply.GeneralFailure, describeError(err));
-        this.linger(client);
+        request.fail(stream, replyFor(err) || Socks5Reply.GeneralFailure, describeError(err));
+        this.linger(stream);
       }
       return;
     }
     const { upstream, tunnel } = opened;
     onUpstream(upstream);
-    if (client.destroyed) {
+    if (stream.destroyed) {
       upstream.destroy();
       tunnel.close('client went away while the upstream was being dialed');
       return;
     }
-    const head = request.succeed(client, opened.bound);
+    const head = request.succeed(stream, opened.bound);
     const pipelined = reader.detach();
     const first = head && pipelined.length > 0 ? Buffer.concat([head, pipelined]) : head ?? pipelined;
     this.log.debug(`${request.protocol} ${peer} → ${target} via ${opened.source.label}`);
-    conn.relay = relay(client, upstream, tunnel, first, upstreamReader);
-    await conn.relay.done;
+    const clientTransport = stream === conn.client ? undefined : conn.client;
+    const tunnelRelay = relay(stream, upstream, tunnel, { first, reader: upstreamReader, clientTransport });
+    conn.relay = tunnelRelay;
+    tunnel.onAbort((reason) => tunnelRelay.destroy(reason));
+    await tunnelRelay.done;
   }
 
   /** Runs the client's protocol handshake; undefined when the client was turned away. */
-  private async handshake(reader: HandshakeReader, client: net.Socket, peer: string): Promise<InboundRequest | undefined> {
+  private async handshake(reader: HandshakeReader, client: Duplex, peer: string, access: ClientAccess): Promise<InboundRequest | typeof UPGRADE_TO_TLS | undefined> {
     const onClose = () => reader.fail(new HandshakeError('client closed the connection in the middle of the handshake'));
     client.once('close', onClose);
     const timer = setTimeout(() => reader.fail(new HandshakeError(`handshake not completed within ${this.options.handshakeTimeoutMs} ms`)), this.options.handshakeTimeoutMs);
-    const ctx: HandshakeContext = { auth: this.options.auth, peer, log: this.log };
+    const ctx: HandshakeContext = { access, peer, log: this.log };
     try {
       const first = await reader.peek();
       if (first === 0x05) return await socks5Handshake(reader, client, ctx);
@@ -196,13 +296,7 @@ export class ProxyServer {
       if ((first >= 0x41 && first <= 0x5a) || (first >= 0x61 && first <= 0x7a)) return await httpHandshake(reader, client, ctx);
       throw new HandshakeError(`unknown protocol (first byte 0x${first.toString(16).padStart(2, '0')}; expected SOCKS5, SOCKS4 or HTTP)`);
     } catch (err) {
-      const reason = err instanceof HandshakeError ? err.message : `handshake failed: ${describeError(err)}`;
-      this.log.info(`rejected ${peer}: ${reason}`);
-      try {
-        this.options.onRejected?.({ client: peer, reason });
-      } catch (listenerErr) {
-        this.log.warn(`onRejected listener failed: ${describeError(listenerErr)}`);
-      }
+      this.rejected(peer, err instanceof HandshakeError ? err.message : `handshake failed: ${printable(describeError(err), 300)}`);
       reader.detach();
       this.linger(client);
       return undefined;
@@ -212,8 +306,18 @@ export class ProxyServer {
     }
   }
 
+  /** Logs (rate-limited) and reports a client that was turned away; `reason` is already printable. */
+  private rejected(peer: string, reason: string): void {
+    this.rejections.rejected(peer, reason);
+    try {
+      this.options.onRejected?.({ client: peer, reason });
+    } catch (listenerErr) {
+      this.log.warn(`onRejected listener failed: ${describeError(listenerErr)}`);
+    }
+  }
+
   /** Ends a turned-away client: its reply is flushed, further input discarded, the socket cut after LINGER_MS. */
-  private linger(client: net.Socket): void {
+  private linger(client: Duplex): void {
     client.end();
     client.resume();
     if (client.destroyed) return;

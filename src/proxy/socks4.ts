@@ -1,4 +1,5 @@
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { NOT_ALLOWED } from './access';
 import { HandshakeError, type HandshakeReader } from './reader';
 import { targetOf, type HandshakeContext, type InboundRequest } from './request';
 
@@ -10,10 +11,14 @@ const MAX_FIELD = 255;
 
 /**
  * SOCKS4 and SOCKS4a CONNECT (DSTIP 0.0.0.x, x ≠ 0, means a domain name
- * follows the USERID). SOCKS4 has no authentication: when the proxy requires
- * it, SOCKS4 clients are refused.
+ * follows the USERID). SOCKS4 has no authentication: a client that is not
+ * admitted without credentials is refused (0x5B) before its request is read.
  */
-export async function socks4Handshake(reader: HandshakeReader, client: Socket, ctx: HandshakeContext): Promise<InboundRequest> {
+export async function socks4Handshake(reader: HandshakeReader, client: Duplex, ctx: HandshakeContext): Promise<InboundRequest> {
+  if (!ctx.access.admitted) {
+    client.end(reply(REJECTED));
+    throw new HandshakeError(ctx.access.credentials ? 'SOCKS4 has no authentication and this proxy requires it; use SOCKS5 or HTTP with credentials' : `SOCKS4 client not allowed: ${NOT_ALLOWED}`);
+  }
   const head = Buffer.from(await reader.read(8));
   const cmd = head[1];
   const port = head.readUInt16BE(2);
@@ -29,10 +34,6 @@ export async function socks4Handshake(reader: HandshakeReader, client: Socket, c
     client.end(reply(REJECTED));
     throw new HandshakeError(`SOCKS4 command ${cmd === 0x02 ? 'BIND' : cmd} is not supported (CONNECT only)`);
   }
-  if (ctx.auth) {
-    client.end(reply(REJECTED));
-    throw new HandshakeError('SOCKS4 has no authentication and this proxy requires it; use SOCKS5 or HTTP with credentials');
-  }
   return {
     target: targetOf(host, port),
     protocol: 'socks4',
@@ -46,7 +47,7 @@ export async function socks4Handshake(reader: HandshakeReader, client: Socket, c
   };
 }
 
-async function readField(reader: HandshakeReader, client: Socket, name: string): Promise<Buffer> {
+async function readField(reader: HandshakeReader, client: Duplex, name: string): Promise<Buffer> {
   const field = await reader.readUntil(Buffer.from([0]), MAX_FIELD + 1, () => {
     client.end(reply(REJECTED));
     return new HandshakeError(`SOCKS4 ${name} is longer than ${MAX_FIELD} bytes`);

@@ -1,14 +1,17 @@
 import * as net from 'node:net';
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { Socks5Reply } from '../dispatch/errors';
-import { sameSecret } from './credentials';
+import { NOT_ALLOWED } from './access';
 import { ipv6FromBytes, ipv6ToBytes } from './ip';
+import { printable } from './printable';
 import { HandshakeError, type HandshakeReader } from './reader';
-import { targetOf, type HandshakeContext, type InboundRequest } from './request';
+import { targetOf, type CredentialCheck, type HandshakeContext, type InboundRequest } from './request';
 
 const VERSION = 0x05;
 const NO_AUTH = 0x00;
 const USER_PASS = 0x02;
+/** booster's private method (RFC 1928 reserves 0x80–0xFE): TLS with the network key, then a fresh SOCKS5 handshake inside. */
+export const BOOSTER_TLS = 0x86;
 const NO_ACCEPTABLE = 0xff;
 const CMD_CONNECT = 0x01;
 const CMD_NAMES: Record<number, string> = { 0x02: 'BIND', 0x03: 'UDP ASSOCIATE' };
@@ -16,23 +19,39 @@ const ATYP_IPV4 = 0x01;
 const ATYP_DOMAIN = 0x03;
 const ATYP_IPV6 = 0x04;
 
+/** The client chose method 0x86: the caller runs TLS over the socket, then serves a new handshake inside. */
+export const UPGRADE_TO_TLS = { upgrade: 'tls' } as const;
+
+export function isTlsUpgrade(outcome: object): outcome is typeof UPGRADE_TO_TLS {
+  return outcome === UPGRADE_TO_TLS;
+}
+
 /**
- * SOCKS5 (RFC 1928) CONNECT, with username/password (RFC 1929) when `auth` is
- * set. Throws HandshakeError on malformed or refused input, after writing the
- * reply the RFC calls for (if any).
+ * SOCKS5 (RFC 1928) CONNECT. The method is chosen by who the client is: 0x86
+ * (booster TLS) when offered and the proxy has the network key; no
+ * authentication for an admitted client; username/password (RFC 1929) when
+ * the proxy has credentials; otherwise 0xFF. Throws HandshakeError on
+ * malformed or refused input, after writing the reply the RFC calls for (if any).
  */
-export async function socks5Handshake(reader: HandshakeReader, client: Socket, ctx: HandshakeContext): Promise<InboundRequest> {
+export async function socks5Handshake(reader: HandshakeReader, client: Duplex, ctx: HandshakeContext): Promise<InboundRequest | typeof UPGRADE_TO_TLS> {
   const [version, nmethods] = await reader.read(2);
   if (version !== VERSION) throw new HandshakeError(`SOCKS5 greeting has version ${version}`);
   if (nmethods === 0) throw new HandshakeError('SOCKS5 greeting offers zero authentication methods');
   const methods = await reader.read(nmethods);
-  const wanted = ctx.auth ? USER_PASS : NO_AUTH;
-  if (!methods.includes(wanted)) {
-    client.end(Buffer.from([VERSION, NO_ACCEPTABLE]));
-    throw new HandshakeError(`SOCKS5 client offers methods [${[...methods].join(', ')}], none acceptable (this proxy needs ${wanted === USER_PASS ? 'username/password (2)' : 'no authentication (0)'})`);
+  const { access } = ctx;
+  if (access.tlsUpgrade && methods.includes(BOOSTER_TLS)) {
+    client.write(Buffer.from([VERSION, BOOSTER_TLS]));
+    return UPGRADE_TO_TLS;
   }
-  client.write(Buffer.from([VERSION, wanted]));
-  if (ctx.auth) await authenticate(reader, client, ctx.auth);
+  const method = access.admitted && methods.includes(NO_AUTH) ? NO_AUTH : access.credentials && methods.includes(USER_PASS) ? USER_PASS : NO_ACCEPTABLE;
+  if (method === NO_ACCEPTABLE) {
+    client.end(Buffer.from([VERSION, NO_ACCEPTABLE]));
+    if (!access.admitted && !access.credentials) throw new HandshakeError(`SOCKS5 client not allowed: ${NOT_ALLOWED}`);
+    const needs = access.admitted ? 'no authentication (0)' : 'username/password (2)';
+    throw new HandshakeError(`SOCKS5 client offers methods [${[...methods].join(', ')}], none acceptable (this proxy needs ${needs})`);
+  }
+  client.write(Buffer.from([VERSION, method]));
+  if (method === USER_PASS) await authenticate(reader, client, access.credentials!);
 
   const [ver, cmd, rsv, atyp] = await reader.read(4);
   if (ver !== VERSION) throw new HandshakeError(`SOCKS5 request has version ${ver}`);
@@ -69,7 +88,7 @@ export async function socks5Handshake(reader: HandshakeReader, client: Socket, c
   };
 }
 
-async function authenticate(reader: HandshakeReader, client: Socket, auth: { username: string; password: string }): Promise<void> {
+async function authenticate(reader: HandshakeReader, client: Duplex, credentials: CredentialCheck): Promise<void> {
   const [ver, ulen] = await reader.read(2);
   if (ver !== 0x01) {
     client.end(Buffer.from([0x01, 0x01]));
@@ -77,10 +96,12 @@ async function authenticate(reader: HandshakeReader, client: Socket, auth: { use
   }
   const user = Buffer.from(await reader.read(ulen));
   const [plen] = await reader.read(1);
-  const pass = await reader.read(plen);
-  if (!(sameSecret(user, Buffer.from(auth.username)) & sameSecret(pass, Buffer.from(auth.password)))) {
+  const pass = Buffer.from(await reader.read(plen));
+  const verdict = await credentials.check(user, pass);
+  if (verdict !== 'ok') {
     client.end(Buffer.from([0x01, 0x01]));
-    throw new HandshakeError(`SOCKS5 authentication failed for user "${user.toString('utf8').slice(0, 64)}"`);
+    const who = `user "${printable(user.toString('utf8'), 64)}"`;
+    throw new HandshakeError(verdict === 'locked-out' ? `SOCKS5 login refused for ${who}: too many failed logins from this address` : `SOCKS5 authentication failed for ${who}`);
   }
   client.write(Buffer.from([0x01, 0x00]));
 }

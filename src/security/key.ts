@@ -158,13 +158,17 @@ function readBounded(fd: number, file: string): string {
   return buf.subarray(0, length).toString('utf8');
 }
 
-/** Moves `tmp` to `file` only if `file` does not exist (a hard link fails with EEXIST); falls back to an exclusive copy where links are not supported. */
+/**
+ * Moves `tmp` to `file` only if `file` does not exist (a hard link fails with
+ * EEXIST); falls back to an exclusive copy where links are not allowed
+ * (Android, so Termux, answers EACCES; some filesystems EPERM or ENOTSUP).
+ */
 function linkNew(tmp: string, file: string): void {
   try {
     fs.linkSync(tmp, file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EXDEV') throw err;
+    if (code !== 'EACCES' && code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EXDEV') throw err;
     fs.copyFileSync(tmp, file, fs.constants.COPYFILE_EXCL);
     fs.chmodSync(file, 0o600);
   }
@@ -216,7 +220,19 @@ export function createKeyFile(file: string, onWarning?: (message: string) => voi
     key.write(file);
     return { key, created: true };
   } catch (err) {
-    if (err instanceof KeyError && err.code === 'exists') return { key: NetworkKey.read(file, onWarning), created: false };
+    if (err instanceof KeyError && err.code === 'exists') return { key: readSettled(file, onWarning), created: false };
     throw err;
+  }
+}
+
+/** Reads a key file another process has just created: after linkNew's copy fallback it can be empty for a moment. */
+function readSettled(file: string, onWarning?: (message: string) => void): NetworkKey {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return NetworkKey.read(file, onWarning);
+    } catch (err) {
+      if (!(err instanceof KeyError && err.code === 'invalid') || attempt === 20) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 25);
+    }
   }
 }

@@ -109,12 +109,12 @@ export class PacketDecoder {
     if (options.maxPacketBytes !== undefined) this.maxPacketBytes = options.maxPacketBytes;
   }
 
-  /** Largest packet accepted; may change between packets (raised once a peer is trusted). */
+  /** Largest packet accepted; may change between packets (raised once a peer is trusted). Infinity: the protocol's own maximum. */
   get maxPacketBytes(): number {
     return this.limit;
   }
   set maxPacketBytes(bytes: number) {
-    if (!Number.isSafeInteger(bytes) || bytes < MIN_PACKET_BYTES) throw new RangeError(`maxPacketBytes must be an integer of at least ${MIN_PACKET_BYTES} (the smallest packet), not ${bytes}`);
+    if (!(Number.isSafeInteger(bytes) || bytes === Infinity) || bytes < MIN_PACKET_BYTES) throw new RangeError(`maxPacketBytes must be an integer of at least ${MIN_PACKET_BYTES} (the smallest packet), not ${bytes}`);
     this.limit = bytes;
   }
 

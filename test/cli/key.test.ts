@@ -200,6 +200,21 @@ describe('booster key new|show, and the network key of booster start', function 
       expect(NetworkKey.read(file).equals(key)).to.equal(true);
     });
 
+    it('nodes starting at once in one fresh data dir agree on one key', async () => {
+      const nodes = [0, 1, 2, 3].map(() => spawnCli([...base, '--data-dir', dataDir], env()));
+      try {
+        await Promise.all(nodes.map((n) => n.waitFor(/booster endpoint listening/)));
+        const fingerprint = NetworkKey.read(path.join(dataDir, 'network.key')).fingerprint;
+        const logs = nodes.map((n) => n.stderr());
+        expect(logs.filter((log) => log.includes('created a network key')), logs.join('\n')).to.have.length(1);
+        for (const log of logs) expect(log).to.match(new RegExp(`(fingerprint|network key) ${fingerprint}`));
+        expect(fs.readdirSync(dataDir)).to.deep.equal(['network.key']);
+      } finally {
+        for (const n of nodes) n.kill('SIGKILL');
+        await Promise.all(nodes.map((n) => n.exited()));
+      }
+    });
+
     it('takes BOOSTER_KEY, logs only its fingerprint (even with --verbose), and status does not show it', async () => {
       const text = randomKeyText();
       const fingerprint = NetworkKey.parse(text, 't').fingerprint;

@@ -3,6 +3,7 @@ import * as net from 'node:net';
 import { tcpTransport } from '../../plugins/tcp/src';
 import { BoosterClient } from '../../src/client/client';
 import type { BoosterNode } from '../../src/core/node';
+import { omissionsIn } from '../../src/network/node-status-fit';
 import type { NodeStatusView, WireMessage } from '../../src/network/protocol';
 import { decodeMessage, encodeMessage, MessageId, PacketDecoder } from '../../src/wire';
 import { startTestNode } from '../helpers/node';
@@ -64,6 +65,7 @@ describe('status of a node whose peer has 10,000 targets', function () {
     expect(busy.tunnels.slice(0, 10).map((t) => t.copies)).to.deep.equal(Array(10).fill(50));
     const result = messages.find((m): m is Extract<WireMessage, { kind: 'result' }> => m.kind === 'result')!;
     expect(result.message).to.include(`node ${busy.id}: … and ${TARGETS - busy.tunnels.length} more targets (${TARGETS - busy.tunnels.length} tunnels)`);
+    expect(omissionsIn(result.message)).to.deep.equal([{ nodeId: busy.id, targets: TARGETS - busy.tunnels.length, copies: TARGETS - busy.tunnels.length }]);
   });
 
   it('connect again: the protobuf NodeStatus answer fits too', async () => {

@@ -4,9 +4,14 @@ import * as crypto from 'node:crypto';
 import * as net from 'node:net';
 import type { TunnelInfo } from '../../src/api/events';
 import type { Logger } from '../../src/api/logger';
+import { DEFAULT_LIMITS } from '../../src/core/config';
 import { ConsoleLogger, silentLogger } from '../../src/core/logger';
 import { describeError, DialFailure, replyFor } from '../../src/dispatch/errors';
+import { TunnelTable } from '../../src/dispatch/tunnels';
 import type { Connector, DispatchRequest, OpenedUpstream } from '../../src/dispatch/types';
+import { EventHub } from '../../src/core/events';
+import { forbiddenForRemoteClients } from '../../src/security/addresses';
+import { DirectDialer } from '../../plugins/local/src/dialer';
 import { ProxyServer, type ProxyServerOptions } from '../../src/proxy/server';
 import { startHttpServer, type TestHttpServer } from '../helpers/http';
 
@@ -19,6 +24,8 @@ export interface TunnelRecord {
   closeCalls: number;
   error?: string;
   readonly closed: Promise<void>;
+  /** What the proxy registered with TunnelHandle.onAbort (cuts the tunnel as a dead source would). */
+  abort?: (reason: string) => void;
 }
 
 /**
@@ -69,8 +76,38 @@ export class DirectConnector implements Connector {
           record.error = error;
           closeResolve();
         },
+        onAbort: (cut) => void (record.abort = cut),
       },
     };
+  }
+}
+
+/**
+ * A Connector closer to the node's: the built-in direct dialer (reads through
+ * the proxy's `onread` buffers, applies the guard for restricted clients) and
+ * a real TunnelTable. `sourceOf` names the source a target's tunnel is
+ * counted on (all "direct" unless given), to test per-source actions.
+ */
+export class TableConnector implements Connector {
+  readonly events = new EventHub();
+  readonly table = new TunnelTable(this.events);
+  readonly requests: DispatchRequest[] = [];
+  private readonly dialer = new DirectDialer();
+
+  constructor(private readonly sourceOf: (request: DispatchRequest) => string = () => 'direct') {}
+
+  async open(request: DispatchRequest, signal: AbortSignal): Promise<OpenedUpstream> {
+    this.requests.push(request);
+    const sourceId = this.sourceOf(request);
+    const source = { id: sourceId, kind: 'direct' as const, label: sourceId, dialer: 'direct', local: true };
+    const guard = request.restricted ? forbiddenForRemoteClients : undefined;
+    let result;
+    try {
+      result = await this.dialer.dial({ target: request.target, source, signal, onread: request.onread, guard });
+    } catch (err) {
+      throw new DialFailure(`cannot reach ${request.target.host}:${request.target.port}: ${describeError(err)}`, replyFor(err));
+    }
+    return { upstream: result.socket, bound: result.bound, source, tunnel: this.table.add(request.target, sourceId, request.protocol, request.client) };
   }
 }
 
@@ -94,14 +131,47 @@ export function testLogger(): Logger {
   return level ? new ConsoleLogger(level, 'proxy') : silentLogger;
 }
 
-export async function startProxy(options: Partial<ProxyServerOptions> = {}, connector = new DirectConnector()): Promise<TestProxy> {
+/** A logger that keeps every line (and passes them on to testLogger()). */
+export class CapturingLogger implements Logger {
+  readonly lines: { level: 'error' | 'warn' | 'info' | 'debug'; message: string }[] = [];
+  private readonly out = testLogger();
+
+  error(message: string): void {
+    this.keep('error', message);
+  }
+  warn(message: string): void {
+    this.keep('warn', message);
+  }
+  info(message: string): void {
+    this.keep('info', message);
+  }
+  debug(message: string): void {
+    this.keep('debug', message);
+  }
+  child(): Logger {
+    return this;
+  }
+
+  /** Messages at `level` matching `pattern`. */
+  matching(level: string, pattern: RegExp): string[] {
+    return this.lines.filter((l) => l.level === level && pattern.test(l.message)).map((l) => l.message);
+  }
+
+  private keep(level: 'error' | 'warn' | 'info' | 'debug', message: string): void {
+    this.lines.push({ level, message });
+    this.out[level](message);
+  }
+}
+
+export async function startProxy(options: Partial<ProxyServerOptions> = {}, connector = new DirectConnector(), log: Logger = testLogger()): Promise<TestProxy> {
   const rejections: Rejection[] = [];
   const waiters: ((r: Rejection) => void)[] = [];
   let taken = 0;
-  const server = new ProxyServer(connector, testLogger(), {
+  const server = new ProxyServer(connector, log, {
     host: '127.0.0.1',
     port: 0,
     handshakeTimeoutMs: 2000,
+    limits: DEFAULT_LIMITS,
     ...options,
     onRejected: (e) => {
       rejections.push(e);

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import * as net from 'node:net';
 import * as sinon from 'sinon';
+import { DEFAULT_LIMITS } from '../../src/core/config';
 import { Socks5Reply } from '../../src/dispatch/errors';
 import type { DispatchRequest, OpenedUpstream } from '../../src/dispatch/types';
 import { ProxyServer } from '../../src/proxy/server';
@@ -94,7 +95,7 @@ describe('proxy: server lifecycle', function () {
 
   it('rejects listen() clearly when the port is in use', async () => {
     proxy = await startProxy();
-    const second = new ProxyServer(new DirectConnector(), testLogger(), { host: '127.0.0.1', port: proxy.port, handshakeTimeoutMs: 1000 });
+    const second = new ProxyServer(new DirectConnector(), testLogger(), { host: '127.0.0.1', port: proxy.port, handshakeTimeoutMs: 1000, limits: DEFAULT_LIMITS });
     const err = await second.listen().then(() => undefined, (e: NodeJS.ErrnoException) => e);
     expect(err?.code).to.equal('EADDRINUSE');
     await second.close(0);
@@ -175,6 +176,7 @@ describe('proxy: server lifecycle', function () {
       host: '127.0.0.1',
       port: 0,
       handshakeTimeoutMs: 1000,
+      limits: DEFAULT_LIMITS,
       onRejected: () => {
         throw new Error('listener bug');
       },

@@ -209,3 +209,24 @@ describe('security: nodes wire each other only with the same key', function () {
     });
   }
 });
+
+describe('security: limits on peers', function () {
+  this.timeout(20_000);
+  const nodes: BoosterNode[] = [];
+  after(async () => {
+    await Promise.all(nodes.map((n) => n.stop()));
+  });
+
+  it('refuses a peer beyond limits.maxPeers, and keeps the ones it has', async () => {
+    const a = await startTestNode({ settings: { limits: { maxPeers: 1 } as never } });
+    const b = await startTestNode();
+    const c = await startTestNode();
+    nodes.push(a, b, c);
+    await a.network.connect(`127.0.0.1:${b.endpointAddress.port}`);
+    let error: Error | undefined;
+    await a.network.connect(`127.0.0.1:${c.endpointAddress.port}`).catch((e: Error) => (error = e));
+    expect(error?.message).to.match(/limits\.maxPeers 1/);
+    expect(a.network.list().map((p) => p.bport)).to.deep.equal([b.endpointAddress.port]);
+    expect(a.network.list()[0].state).to.equal('up');
+  });
+});

@@ -44,6 +44,7 @@ describe('packet framing limits', () => {
     expect(new PacketDecoder({ maxPacketBytes: 4096 }).maxPacketBytes).to.equal(4096);
     expect(() => new PacketDecoder({ maxPacketBytes: 17 })).to.throw(RangeError, /at least 18/);
     expect(() => { new PacketDecoder().maxPacketBytes = 1.5; }).to.throw(RangeError, /integer/);
+    expect(new PacketDecoder({ maxPacketBytes: Infinity }).maxPacketBytes).to.equal(Infinity);
   });
 
   it('accepts a packet of exactly the limit', () => {

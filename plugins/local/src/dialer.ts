@@ -1,12 +1,16 @@
+import * as dns from 'node:dns';
 import * as net from 'node:net';
-import type { Dialer, DialRequest, DialResult } from 'booster';
+import type { AddressGuard, Dialer, DialRequest, DialResult } from 'booster';
 
 /** Opens a TCP connection from this machine; resolves names with the local resolver. */
 export class DirectDialer implements Dialer {
   readonly id = 'direct';
 
-  dial({ target, source, signal, onread }: DialRequest): Promise<DialResult> {
+  dial({ target, source, signal, onread, guard }: DialRequest): Promise<DialResult> {
     return new Promise((resolve, reject) => {
+      // net.connect skips the lookup for an address literal: check it here.
+      const literalRefusal = guard && net.isIP(target.host) ? guard(target.host) : undefined;
+      if (literalRefusal) return reject(notAllowed(target.host, literalRefusal));
       const localAddress = source.localAddress;
       const socket = net.connect({
         host: target.host,
@@ -15,6 +19,7 @@ export class DirectDialer implements Dialer {
         family: localAddress ? net.isIP(localAddress) : undefined,
         noDelay: true,
         onread,
+        lookup: guard ? guardedLookup(guard) : undefined,
       });
       // The signal bounds the dial only, never the tunnel's lifetime.
       const onAbort = () => socket.destroy(Object.assign(new Error('dial aborted'), { name: 'AbortError', code: 'ABORT_ERR' }));
@@ -33,4 +38,31 @@ export class DirectDialer implements Dialer {
       });
     });
   }
+}
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family?: number) => void;
+
+/**
+ * dns.lookup that drops the addresses `guard` forbids (a name may resolve to
+ * 127.0.0.1, or to this machine's own address) and fails when none is left.
+ * Handles both forms net.connect uses: one address, and `all: true` (Happy
+ * Eyeballs).
+ */
+function guardedLookup(guard: AddressGuard): (hostname: string, options: dns.LookupOptions, callback: LookupCallback) => void {
+  return (hostname, options, callback) => {
+    dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
+      if (err) return callback(err, options.all ? [] : '');
+      const allowed = addresses.filter((a) => guard(a.address) === undefined);
+      if (allowed.length === 0) {
+        const first = addresses[0]?.address ?? hostname;
+        return callback(notAllowed(hostname, `it resolves to ${first}; ${guard(first) ?? ''}`), options.all ? [] : '');
+      }
+      if (options.all) callback(null, allowed);
+      else callback(null, allowed[0].address, allowed[0].family);
+    });
+  };
+}
+
+function notAllowed(host: string, why: string): Error {
+  return Object.assign(new Error(`connection to ${host} not allowed: ${why} (off limits to clients that are not on this machine)`), { code: 'ERR_TARGET_NOT_ALLOWED', socksReply: 2 });
 }

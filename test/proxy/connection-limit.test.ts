@@ -1,0 +1,76 @@
+import { expect } from 'chai';
+import { DEFAULT_LIMITS } from '../../src/core/config';
+import { openFilesLimit, proxyConnectionLimit } from '../../src/proxy/fd-limit';
+import { CapturingLogger, checkLeaksAround, DirectConnector, eventually, RawClients, socks5Open, startProxy, startTcpOrigin, type TestProxy } from './harness';
+
+const LIMITS_TEXT = `Limit                     Soft Limit           Hard Limit           Units
+Max cpu time              unlimited            unlimited            seconds
+Max open files            %SOFT%               524288               files
+Max locked memory         8388608              8388608              bytes
+`;
+
+describe('proxy: connection limit', function () {
+  this.timeout(10_000);
+
+  describe('from RLIMIT_NOFILE', () => {
+    it('reads the soft "Max open files" of /proc/self/limits', () => {
+      expect(openFilesLimit(() => LIMITS_TEXT.replace('%SOFT%', '4096'))).to.equal(4096);
+      expect(openFilesLimit(() => LIMITS_TEXT.replace('%SOFT%', 'unlimited'))).to.equal(65536);
+      expect(openFilesLimit(() => 'garbage')).to.equal(1024);
+      expect(openFilesLimit(() => {
+        throw Object.assign(new Error('no /proc here'), { code: 'ENOENT' });
+      })).to.equal(1024);
+    });
+
+    it('this process: a positive number', () => {
+      expect(openFilesLimit()).to.be.a('number').and.greaterThan(0);
+    });
+
+    it('maxProxyConnections wins; 0 derives (open files − fdReserve) / 2', () => {
+      expect(proxyConnectionLimit({ maxProxyConnections: 100, fdReserve: 64 }, 1024)).to.equal(100);
+      expect(proxyConnectionLimit({ maxProxyConnections: 0, fdReserve: 64 }, 1024)).to.equal(480);
+      expect(proxyConnectionLimit({ maxProxyConnections: 0, fdReserve: 64 }, 65536)).to.equal(32736);
+      expect(proxyConnectionLimit({ maxProxyConnections: 0, fdReserve: 64 }, 50), 'never below one').to.equal(1);
+    });
+  });
+
+  describe('a running proxy', () => {
+    let proxy: TestProxy | undefined;
+    const clients = new RawClients();
+    const cleanup: (() => unknown)[] = [];
+    checkLeaksAround(async () => {
+      clients.destroyAll();
+      for (const fn of cleanup.splice(0).reverse()) await fn();
+      await proxy?.server.close(0);
+      proxy = undefined;
+    });
+
+    it('destroys connections over the limit at once, logs it once with a count, and serves again below it', async () => {
+      const log = new CapturingLogger();
+      proxy = await startProxy({ limits: { ...DEFAULT_LIMITS, maxProxyConnections: 3 } }, new DirectConnector(), log);
+      expect(proxy.server.connectionLimit).to.equal(3);
+      const echo = await startTcpOrigin((s) => s.pipe(s));
+      cleanup.push(() => echo.close());
+      const held = await Promise.all([0, 1, 2].map(() => clients.connect(proxy!.port)));
+      for (const c of held) await socks5Open(c, '127.0.0.1', echo.port);
+
+      for (let i = 0; i < 2; i++) {
+        const over = await clients.connect(proxy.port);
+        over.send([0x05, 0x01, 0x00]);
+        expect((await over.readToClose()).length, 'no reply at all').to.equal(0);
+      }
+      expect(proxy.server.openConnections).to.equal(3);
+      expect(log.matching('warn', /limit: proxy at its connection limit 3 \(limits\.maxProxyConnections \/ ulimit -n\); refused 1$/)).to.have.length(1);
+      expect(log.lines.filter((l) => /connection limit/.test(l.message)), 'the second refusal is counted, not logged').to.have.length(1);
+
+      held[0].destroy();
+      await eventually(() => proxy!.server.openConnections === 2, 'the proxy to see a client leave');
+      await socks5Open(await clients.connect(proxy.port), '127.0.0.1', echo.port);
+    });
+
+    it('defaults to the limit derived from this process’s open-files limit', async () => {
+      proxy = await startProxy();
+      expect(proxy.server.connectionLimit).to.equal(proxyConnectionLimit(DEFAULT_LIMITS));
+    });
+  });
+});
