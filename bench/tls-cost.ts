@@ -11,7 +11,7 @@
  * Reports MB/s and the nodes' CPU time per GB, and the cost of encryption
  * (1 − TLS / plain two-hop throughput).
  *
- *   npm run build && node dist/bench/tls-cost.js [--mib 1024] [--streams 8] [--reps 2] [--max-s 30]
+ *   npm run build && node dist/bench/tls-cost.js [--mib 1024] [--streams 8] [--reps 3] [--max-s 30]
  */
 import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -24,7 +24,7 @@ const arg = (name: string, def: number) => {
 };
 const MIB = arg('mib', 1024);
 const STREAMS = arg('streams', 8);
-const REPS = arg('reps', 2);
+const REPS = arg('reps', 3);
 const MAX_S = arg('max-s', 30);
 
 /** utime + stime of a process, in ms. */

@@ -163,6 +163,8 @@ export interface NodeOptions {
   readonly netns?: string;
   /** Keep at most this many bytes of the log (a long soak must not grow the bench). */
   readonly logLimit?: number;
+  /** Also append the whole log to this file. */
+  readonly logFile?: string;
 }
 
 export interface NodeProc {
@@ -197,6 +199,7 @@ export async function spawnNode(o: NodeOptions): Promise<NodeProc> {
   const full = o.netns ? ['netns', 'exec', o.netns, 'bash', ...argv] : argv;
   const child = spawn(cmd, full, { env: { ...process.env, ...benchEnv(), ...o.env }, stdio: ['ignore', 'ignore', 'pipe'] });
   const limit = o.logLimit ?? 1_000_000;
+  if (o.logFile) child.stderr!.pipe(fs.createWriteStream(o.logFile, { flags: 'a' }));
   let log = '';
   let partial = '';
   const counts = new Map<RegExp, number>();
@@ -456,11 +459,17 @@ export function socks5(proxyPort: number, host: string, port: number, options: {
     let got = Buffer.alloc(0);
     const ip = net.isIPv4(host);
     const addr = ip ? Buffer.from([1, ...host.split('.').map(Number)]) : Buffer.concat([Buffer.from([3, host.length]), Buffer.from(host)]);
-    const request = Buffer.concat([Buffer.from([5, 1, 0]), Buffer.from([5, 1, 0]), addr, Buffer.from([port >> 8, port & 255])]);
+    const request = Buffer.concat([Buffer.from([5, 1, 0]), addr, Buffer.from([port >> 8, port & 255])]);
+    let requested = false;
     const onData = (d: Buffer) => {
       got = Buffer.concat([got, d]);
       if (got.length < 2) return;
       if (got[0] !== 5 || got[1] !== 0) return fail(new Error(`SOCKS5 method reply ${got.subarray(0, 2).toString('hex')}`));
+      if (!requested) {
+        // Not pipelined: some proxies (microsocks) drop a request that arrives with the greeting.
+        requested = true;
+        s.write(request);
+      }
       if (got.length < 2 + 5) return;
       const rep = got[3];
       if (rep !== 0) return fail(Object.assign(new Error(`SOCKS5 reply 0x${rep.toString(16)}`), { socksReply: rep }));
@@ -487,8 +496,7 @@ export function socks5(proxyPort: number, host: string, port: number, options: {
     s.once('error', fail);
     s.once('close', onClose);
     s.resume();
-    // Greeting and request pipelined: our proxies accept it (RFC 1928 clients may).
-    const send = () => s.write(request);
+    const send = () => s.write(Buffer.from([5, 1, 0]));
     if (options.over || !s.connecting) send();
     else s.once('connect', send);
   });

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import type { Limits, NodeSettings } from '../api/settings';
-import { validateRule } from '../dispatch/rules';
+import { validateRules } from '../dispatch/rules';
 import { defaultDataDir } from './data-dir';
 
 export const DEFAULT_LIMITS: Limits = {
@@ -176,7 +176,7 @@ export function resolveSettings(...layers: Partial<NodeSettings>[]): NodeSetting
   if (!Array.isArray(s.rules)) throw new ConfigError('rules must be a list');
   let rules;
   try {
-    rules = s.rules.map(validateRule);
+    rules = validateRules(s.rules, s.limits);
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }

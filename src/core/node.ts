@@ -19,6 +19,7 @@ import type { NetworkKey } from '../security/key';
 import { NodeSecurity } from '../security/node-security';
 import { nodeId } from '../wire';
 import { createNodeContainer } from './container';
+import { LimitLog } from './limit-log';
 import { EventHub } from './events';
 import { MonitorHost } from './monitors';
 import type { Clock } from './tokens';
@@ -138,7 +139,7 @@ export class BoosterNode {
       events,
       heartbeatMs: this.settings.heartbeatMs,
       identity,
-      control: new ControlHandler(this.container.resolve(PolicyManager), this.container.resolve(RuleSet)),
+      control: new ControlHandler(this.container.resolve(PolicyManager), this.container.resolve(RuleSet), new LimitLog(this.log.child('control'), this.settings.limits.limitLogIntervalMs)),
     });
     identity.bport = this.endpointAddr.port;
     identity.id = this.id;

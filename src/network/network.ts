@@ -125,7 +125,7 @@ export class Network implements Disposable {
 
   /** Tunnels through a peer that died are reset, so their clients see a truncation, never a clean end. */
   private resetTunnels(peer: RemotePeer, reason: string): void {
-    const n = (this.tunnels as unknown as { resetSource(id: string, why: string): number }).resetSource?.(peer.id, `peer ${peer.baddr} is down: ${reason}`) ?? 0; // TODO(lead): typed once TunnelTable.resetSource lands
+    const n = this.tunnels.resetSource(peer.id, `peer ${peer.baddr} is down: ${reason}`);
     if (n > 0) this.log.info(`reset ${n} tunnel(s) through peer ${peer.baddr} (${reason})`);
   }
 

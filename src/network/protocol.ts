@@ -209,7 +209,8 @@ export class ProtocolLink implements Disposable {
   }
   /** Booster extension: the outcome of a request. Only sent to a side that announced extensions. */
   sendResult(code: number, message: string): void {
-    if (this.peerExtended) this.send(MessageId.RESULT, { code, message });
+    // A reason can echo what the other side sent (a 100 KB target, say): keep it well inside one module.
+    if (this.peerExtended) this.send(MessageId.RESULT, { code, message: message.length > 1000 ? `${message.slice(0, 1000)}…` : message });
   }
   sendControl(request: ControlRequest): void {
     const r = request as { op: string; policy?: string; rule?: Rule; index?: number; rulesOffset?: number };
@@ -246,7 +247,16 @@ export class ProtocolLink implements Disposable {
   }
 
   private send(id: MessageId, payload?: object): void {
-    this.write(encodeMessage(id, payload, { extensions: [BOOSTER_EXTENSION] }));
+    let packet: Buffer;
+    try {
+      packet = encodeMessage(id, payload, { extensions: [BOOSTER_EXTENSION] });
+    } catch (err) {
+      // Never throw out of a send path: a message that cannot be framed is a bug to log, not a crash.
+      this.log.error(`cannot send ${messageName(id)} to ${this.label}: ${(err as Error).message}; closing the link`);
+      this.close(`could not encode ${messageName(id)}`);
+      return;
+    }
+    this.write(packet);
   }
 
   private write(buf: Buffer): void {

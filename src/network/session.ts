@@ -12,7 +12,6 @@ import { allows, HANDSHAKE, refusal, type Principal } from './access';
 import type { ControlHandler } from './control';
 import type { CtrlOperation } from './endpoint';
 import { PeerError } from './errors';
-import { UNAUTHENTICATED_PACKET_BYTES } from './handshake';
 import { HeartbeatKeeper } from './heartbeat';
 import { MonitorStream, type MonitorSources } from './monitor-stream';
 import { Network } from './network';
@@ -89,7 +88,7 @@ export class InboundSession implements Disposable {
   private attach(stream: Duplex): ProtocolLink {
     const { limits } = this.services;
     const link = new ProtocolLink(stream, this.label, this.services.log, {
-      maxPacketBytes: this.principals.length ? limits.maxPacketBytes : UNAUTHENTICATED_PACKET_BYTES,
+      maxPacketBytes: this.principals.length ? limits.maxPacketBytes : limits.maxUnauthenticatedPacketBytes,
       maxBufferBytes: limits.maxLinkBufferBytes,
     });
     this.linkSubs = [link.onMessage((m) => void this.handle(m)), link.onClose((reason) => this.close(reason))];

@@ -1,4 +1,7 @@
+import * as net from 'node:net';
 import type { Limits } from '../api/settings';
+import { unmapped } from '../security/addresses';
+import { ipv6FromBytes, ipv6ToBytes } from './ip';
 
 export type AuthThrottleLimits = Pick<Limits, 'authFailuresBeforeLockout' | 'authFailureDelayMs' | 'authLockoutMs'>;
 
@@ -80,4 +83,16 @@ export class AuthThrottle {
     }
     return f;
   }
+}
+
+/**
+ * The address failures are counted on: an IPv4 address, or an IPv6 client's
+ * /64 (one host usually has a whole /64 to pick addresses from).
+ */
+export function throttleKey(address: string): string {
+  const a = unmapped(address);
+  if (!net.isIPv6(a)) return a;
+  const prefix = Buffer.alloc(16);
+  ipv6ToBytes(a)!.copy(prefix, 0, 0, 8);
+  return `${ipv6FromBytes(prefix)}/64`;
 }

@@ -1,6 +1,6 @@
 import * as crypto from 'node:crypto';
 import type { LimitLog } from '../core/limit-log';
-import type { AuthThrottle } from './auth-throttle';
+import { throttleKey, type AuthThrottle } from './auth-throttle';
 import type { CredentialCheck, CredentialVerdict } from './request';
 
 /** Constant-time comparison of a secret the client sent with the expected one (1 or 0), whatever the lengths. */
@@ -30,7 +30,8 @@ export class ProxyCredentials {
 
   /** The check for one client connection; `signal` (the client went away) cuts a delayed answer short. */
   forClient(address: string, signal: AbortSignal): CredentialCheck {
-    return { check: (username, password) => this.check(address, username, password, signal) };
+    const key = throttleKey(address);
+    return { check: (username, password) => this.check(key, username, password, signal) };
   }
 
   private async check(address: string, username: Buffer, password: Buffer, signal: AbortSignal): Promise<CredentialVerdict> {

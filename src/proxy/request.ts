@@ -4,7 +4,6 @@ import type { InboundProtocol } from '../api/events';
 import type { Logger } from '../api/logger';
 import type { Target } from '../api/target';
 import type { Socks5Reply } from '../dispatch/errors';
-import type { ClientClass } from './access';
 
 /** A parsed proxy request: where to go, and how to answer the client in its protocol. */
 export interface InboundRequest {
@@ -25,7 +24,6 @@ export interface CredentialCheck {
 
 /** What this client needs to be served. */
 export interface ClientAccess {
-  readonly clientClass: ClientClass;
   /** Served without credentials. */
   readonly admitted: boolean;
   /** Set when the proxy has credentials configured: a client that is not admitted may still present them. */

@@ -7,7 +7,7 @@ import { LimitLog } from '../core/limit-log';
 import { describeError, replyFor, Socks5Reply } from '../dispatch/errors';
 import type { Connector } from '../dispatch/types';
 import { TlsError } from '../security/tls';
-import { admittedWithoutCredentials, LOOPBACK_ONLY, type ClientClass, type ProxyAccess } from './access';
+import { admittedWithoutCredentials, LOOPBACK_ONLY, type AddressClass, type ClientClass, type ProxyAccess } from './access';
 import { AuthThrottle } from './auth-throttle';
 import { ProxyCredentials } from './credentials';
 import { proxyConnectionLimit } from './fd-limit';
@@ -50,10 +50,13 @@ export interface ProxyAddress {
 
 /** How long a rejected client may take to read its reply before it is cut. */
 const LINGER_MS = 1000;
+/** Connections only applications on this machine may take (fewer under a small limit): a LAN flood cannot lock them out. */
+const LOCAL_RESERVE = 16;
 
 interface Connection {
   /** The accepted TCP socket. */
   readonly client: net.Socket;
+  readonly addressClass: AddressClass;
   /** Aborted when the client socket closes. */
   readonly gone: AbortController;
   relay?: Relay;
@@ -86,6 +89,7 @@ export class ProxyServer {
   private readonly rejections: RejectionLog;
   private readonly credentials?: ProxyCredentials;
   private readonly maxConnections: number;
+  private readonly localReserve: number;
   private refusedAtLimit = 0;
   private bound?: ProxyAddress;
   private closing?: Promise<void>;
@@ -99,6 +103,7 @@ export class ProxyServer {
     const { limits } = options;
     this.access = options.access ?? LOOPBACK_ONLY;
     this.maxConnections = proxyConnectionLimit(limits);
+    this.localReserve = Math.min(LOCAL_RESERVE, Math.floor(this.maxConnections / 4));
     this.limitLog = new LimitLog(log, limits.limitLogIntervalMs);
     this.rejections = new RejectionLog(log, this.limitLog, limits.limitLogIntervalMs);
     if (options.auth) this.credentials = new ProxyCredentials(options.auth, new AuthThrottle(limits), this.limitLog);
@@ -169,13 +174,12 @@ export class ProxyServer {
   private accept(client: net.Socket): void {
     // Errors are reported where they matter (handshake, relay); this keeps a reset from being unhandled.
     client.on('error', () => undefined);
-    if (this.connections.size >= this.maxConnections) {
+    const addressClass = this.access.classify(client.remoteAddress ?? '');
+    if (this.atLimit(addressClass)) {
       client.destroy();
-      this.refusedAtLimit++;
-      this.limitLog.hit('proxy-connections', `proxy at its connection limit ${this.maxConnections} (limits.maxProxyConnections / ulimit -n); refused ${this.refusedAtLimit}`);
       return;
     }
-    const conn: Connection = { client, gone: new AbortController() };
+    const conn: Connection = { client, addressClass, gone: new AbortController() };
     this.connections.add(conn);
     client.once('close', () => {
       conn.gone.abort();
@@ -187,6 +191,16 @@ export class ProxyServer {
       this.log.error(`proxy failed serving ${peer}; closing it: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
       client.destroy();
     });
+  }
+
+  /** Whether a new connection must be refused: the limit is reached (short of a few kept for applications on this machine). */
+  private atLimit(addressClass: AddressClass): boolean {
+    const reserved = addressClass === 'local' ? 0 : this.localReserve;
+    if (this.connections.size < this.maxConnections - reserved) return false;
+    this.refusedAtLimit++;
+    const kept = reserved > 0 ? `; the last ${reserved} are kept for applications on this machine` : '';
+    this.limitLog.hit('proxy-connections', `proxy at its connection limit ${this.maxConnections} (limits.maxProxyConnections / ulimit -n${kept}); refused ${this.refusedAtLimit}`);
+    return true;
   }
 
   private async serve(conn: Connection, peer: string): Promise<void> {
@@ -204,8 +218,7 @@ export class ProxyServer {
 
   /** Who the client is and what it asks for; undefined when it was turned away. */
   private async negotiate(conn: Connection, peer: string): Promise<Negotiated | undefined> {
-    const { client } = conn;
-    const addressClass = this.access.classify(client.remoteAddress ?? '');
+    const { client, addressClass } = conn;
     const reader = new HandshakeReader(client);
     const outcome = await this.handshake(reader, client, peer, this.clientAccess(addressClass, conn, !!this.access.secureServer));
     if (!outcome) return undefined;
@@ -222,7 +235,7 @@ export class ProxyServer {
 
   private clientAccess(clientClass: ClientClass, conn: Connection, tlsUpgrade: boolean): ClientAccess {
     const credentials = this.credentials?.forClient(conn.client.remoteAddress ?? '', conn.gone.signal);
-    return { clientClass, admitted: admittedWithoutCredentials(clientClass, this.access.openProxy, !!credentials), credentials, tlsUpgrade };
+    return { admitted: admittedWithoutCredentials(clientClass, this.access.openProxy, !!credentials), credentials, tlsUpgrade };
   }
 
   /**
@@ -238,9 +251,13 @@ export class ProxyServer {
       client.destroy();
       return undefined;
     }
+    // The TLS socket takes this over: a client's EOF in the middle of the TLS handshake then closes it at once
+    // instead of leaving it half open until the TLS timeout. Half-close works again inside TLS.
+    client.allowHalfOpen = false;
     try {
       const secured = await this.access.secureServer!(client, conn.gone.signal);
       secured.on('error', () => undefined);
+      secured.allowHalfOpen = true;
       return secured;
     } catch (err) {
       const why = err instanceof TlsError ? err.message : describeError(err);

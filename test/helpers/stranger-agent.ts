@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { ProtocolLink, type WireMessage } from '../../src/network/protocol';
 import { Authenticator, nonce, type AuthRole } from '../../src/security/auth';
 import { NetworkKey } from '../../src/security/key';
-import { channelBinding } from '../../src/security/tls';
+import { channelBinding, PskTls } from '../../src/security/tls';
 import { BOOSTER_EXTENSION, decodeMessage, encodeMessage, encodePacket, Encoding, fromMillis, MessageId, PacketDecoder } from '../../src/wire';
 import { internal } from '../../src/wire/generated/booster';
 import { RawLink } from './raw-link';
@@ -50,10 +50,13 @@ export interface AuthResult extends ProbeResult {
 }
 
 export interface ProxyAttempt {
-  readonly proto: 'socks5' | 'socks4a' | 'http-connect' | 'http-get';
+  readonly proto: 'socks5' | 'socks5-tls' | 'socks4a' | 'http-connect' | 'http-get';
   readonly target: string;
-  /** SOCKS5: the method the proxy chose (0xff: none acceptable). */
+  /** SOCKS5: the method the proxy chose (0xff: none acceptable; 0x86: booster TLS). */
   readonly method?: number;
+  /** socks5-tls: "ok", or why the TLS handshake failed; then the method chosen inside. */
+  readonly tls?: string;
+  readonly innerMethod?: number;
   /** SOCKS5 REP / SOCKS4 CD / HTTP status of the proxy's answer to the request. */
   readonly reply?: number;
   /** Status and body of the origin's answer, when the tunnel was opened. */
@@ -160,6 +163,7 @@ export function packet(spec: string, legacy: boolean): Buffer {
 
 interface Conn {
   readonly raw: RawLink;
+  readonly localPort: number;
   readonly socket: net.Socket;
   readonly seen: Seen[];
   readonly openedAt: number;
@@ -174,7 +178,7 @@ function open(host: string, port: number, localAddress?: string): Promise<Conn> 
     socket.once('connect', () => {
       socket.off('error', reject);
       const raw = RawLink.over(socket, `stranger → ${host}:${port}`);
-      const conn: Conn = { raw, socket, seen: [], openedAt: Date.now() };
+      const conn: Conn = { raw, socket, localPort: socket.localPort ?? 0, seen: [], openedAt: Date.now() };
       raw.link.onMessage((m) => conn.seen.push(summarize(m)));
       void raw.closed.then((reason) => {
         conn.closedAt = Date.now();
@@ -195,7 +199,7 @@ async function closedWithin(c: Conn, ms: number): Promise<void> {
 function report(c: Conn): ProbeResult {
   const hello = c.seen.length > 0 && c.seen[0].kind === 'hello';
   return {
-    localPort: c.socket.localPort ?? 0,
+    localPort: c.localPort,
     hello,
     received: hello ? c.seen.slice(1) : c.seen,
     closed: c.closedAt !== undefined,
@@ -354,29 +358,54 @@ function hostPort(host: string, port: number): string {
   return net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-/** One request through the proxy at proxyHost:proxyPort to host:port, by hand. */
-async function viaProxy(o: { proto: ProxyAttempt['proto']; proxyHost: string; proxyPort: number; host: string; port: number; path?: string; timeoutMs?: number }): Promise<ProxyAttempt> {
+/**
+ * One request through the proxy at proxyHost:proxyPort to host:port, by hand.
+ * `socks5-tls` offers only booster's method 0x86 and, if chosen, runs TLS keyed
+ * by `key` (hex) before a plain SOCKS5 request inside: how peers chain.
+ */
+async function viaProxy(o: { proto: ProxyAttempt['proto']; proxyHost: string; proxyPort: number; host: string; port: number; path?: string; key?: string; timeoutMs?: number }): Promise<ProxyAttempt> {
   const target = hostPort(o.host, o.port);
   const path = o.path ?? '/hello';
   const socket = net.connect({ host: o.proxyHost, port: o.proxyPort });
-  const reader = new Reader(socket);
-  const timer = setTimeout(() => socket.destroy(new Error('timed out')), o.timeoutMs ?? 5000);
+  let stream: net.Socket = socket;
+  const timer = setTimeout(() => stream.destroy(new Error('timed out')), o.timeoutMs ?? 5000);
   const out: { -readonly [K in keyof ProxyAttempt]?: ProxyAttempt[K] } = { proto: o.proto, target };
   const get = `GET ${path} HTTP/1.0\r\nHost: ${target}\r\n\r\n`;
-  const finish = async () => {
-    const res = parseHttp((await reader.rest()).toString('latin1'));
-    out.status = res.status;
-    out.body = res.body;
-  };
   try {
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
       socket.once('error', reject);
     });
-    if (o.proto === 'socks5') {
-      socket.write(Buffer.from([5, 1, 0]));
-      const method = await reader.exactly(2);
+    if (o.proto === 'socks5-tls') {
+      socket.write(Buffer.from([5, 1, 0x86]));
+      const method = await new Promise<Buffer>((resolve, reject) => {
+        socket.once('data', (d: Buffer) => {
+          socket.pause();
+          resolve(d);
+        });
+        socket.once('close', () => reject(new Error('closed during method negotiation')));
+      });
       out.method = method[1];
+      if (method[1] !== 0x86) return out as ProxyAttempt;
+      try {
+        stream = await new PskTls(NetworkKey.parse(o.key ?? '', 'the agent')).client(socket, 3000);
+        out.tls = 'ok';
+      } catch (err) {
+        out.tls = (err as Error).message;
+        return out as ProxyAttempt;
+      }
+    }
+    const reader = new Reader(stream);
+    const finish = async () => {
+      const res = parseHttp((await reader.rest()).toString('latin1'));
+      out.status = res.status;
+      out.body = res.body;
+    };
+    if (o.proto === 'socks5' || o.proto === 'socks5-tls') {
+      stream.write(Buffer.from([5, 1, 0]));
+      const method = await reader.exactly(2);
+      if (o.proto === 'socks5') out.method = method[1];
+      else out.innerMethod = method[1];
       if (method[1] === 0) {
         const family = net.isIP(o.host);
         const port = Buffer.alloc(2);
@@ -384,36 +413,36 @@ async function viaProxy(o: { proto: ProxyAttempt['proto']; proxyHost: string; pr
         const addr = family === 4 ? Buffer.from([1, ...o.host.split('.').map(Number)])
           : family === 6 ? Buffer.concat([Buffer.from([4]), ipv6Bytes(o.host)])
           : Buffer.concat([Buffer.from([3, Buffer.byteLength(o.host)]), Buffer.from(o.host)]);
-        socket.write(Buffer.concat([Buffer.from([5, 1, 0]), addr, port]));
+        stream.write(Buffer.concat([Buffer.from([5, 1, 0]), addr, port]));
         const head = await reader.exactly(4);
         out.reply = head[1];
         const rest = head[3] === 1 ? 4 : head[3] === 4 ? 16 : (await reader.exactly(1))[0];
         await reader.exactly(rest + 2);
         if (head[1] === 0) {
-          socket.write(get);
+          stream.write(get);
           await finish();
         }
       }
     } else if (o.proto === 'socks4a') {
       const port = Buffer.alloc(2);
       port.writeUInt16BE(o.port);
-      socket.write(Buffer.concat([Buffer.from([4, 1]), port, Buffer.from([0, 0, 0, 1]), Buffer.from('stranger\0'), Buffer.from(`${o.host}\0`)]));
+      stream.write(Buffer.concat([Buffer.from([4, 1]), port, Buffer.from([0, 0, 0, 1]), Buffer.from('stranger\0'), Buffer.from(`${o.host}\0`)]));
       const reply = await reader.exactly(8);
       out.reply = reply[1];
       if (reply[1] === 0x5a) {
-        socket.write(get);
+        stream.write(get);
         await finish();
       }
     } else if (o.proto === 'http-connect') {
-      socket.write(`CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n\r\n`);
+      stream.write(`CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n\r\n`);
       const head = await reader.line('\r\n\r\n');
       out.reply = parseHttp(head).status;
       if (out.reply === 200) {
-        socket.write(get);
+        stream.write(get);
         await finish();
       }
     } else {
-      socket.write(`GET http://${target}${path} HTTP/1.1\r\nHost: ${target}\r\nConnection: close\r\n\r\n`);
+      stream.write(`GET http://${target}${path} HTTP/1.1\r\nHost: ${target}\r\nConnection: close\r\n\r\n`);
       const res = parseHttp((await reader.rest()).toString('latin1'));
       out.reply = res.status;
       if (res.status === 200) {
@@ -425,6 +454,7 @@ async function viaProxy(o: { proto: ProxyAttempt['proto']; proxyHost: string; pr
     out.error = (err as Error).message;
   } finally {
     clearTimeout(timer);
+    stream.destroy();
     socket.destroy();
   }
   return out as ProxyAttempt;
@@ -499,7 +529,8 @@ async function legacyPeer(o: { host: string; bport: number; pport: number; beats
   const socks = await viaProxy({ proto: 'socks5', proxyHost: o.host, proxyPort: o.pport, host: self, port: originPort });
   const started = Date.now();
   while (Date.now() - started < (o.watchMs ?? 2000) && c.closedAt === undefined && replies.length < (o.beats ?? 2)) await sleep(50);
-  await closedWithin(c, 300);
+  // The tunnel's 'removed' ProxyUpdate follows the end of the request above.
+  await closedWithin(c, 500);
   const r = report(c);
   c.raw.close();
   origin.close();

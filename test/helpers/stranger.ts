@@ -127,6 +127,9 @@ export class StrangerHost {
   /** `extra`: more stranger addresses (e.g. 10.233.S.3); `hostExtra`: more host addresses on the veth (CIDR, e.g. 169.254.233.1/32). */
   create(options: { extra?: readonly string[]; hostExtra?: readonly string[] } = {}): void {
     this.destroy();
+    // Left over by a run that was killed (same pid, same names)?
+    quietly(['ip', 'netns', 'del', this.name]);
+    quietly(['ip', 'link', 'del', this.hostIf]);
     this.created = true;
     process.once('exit', () => this.destroy());
     const ns = this.name;
@@ -179,6 +182,11 @@ export class StrangerHost {
     return node;
   }
 
+  /** The last lines each process started in the namespace wrote (for a failed test's report). */
+  logs(lines = 30): string {
+    return this.children.map((c) => `--- in ${this.name}: ${c.child.spawnargs.slice(4).join(' ').slice(0, 160)}\n${tail(c.stderr() + c.stdout(), lines)}`).join('\n');
+  }
+
   private track(p: Spawned): Spawned {
     this.children.push(p);
     return p;
@@ -218,9 +226,22 @@ export function configFile(name: string, config: object): string {
   return file;
 }
 
+const running = new Set<HostNode>();
+
+function tail(text: string, lines: number): string {
+  return text.trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+/** What the nodes still running here and the processes in `hosts` last logged: printed when a test fails. */
+export function failureLogs(hosts: readonly StrangerHost[], lines = 30): string {
+  const nodes = [...running].map((n) => `--- node ${n.local} (proxy ${n.pport})\n${tail(n.proc.stderr(), lines)}`);
+  return [...nodes, ...hosts.map((h) => h.logs(lines))].join('\n');
+}
+
 export async function startHostNode(args: readonly string[] = [], env: NodeJS.ProcessEnv = {}): Promise<HostNode> {
   const bport = await freePort();
-  const pport = await freePort();
+  let pport = await freePort();
+  while (pport === bport) pport = await freePort();
   const proc = spawnCli(['start', '--bind', '0.0.0.0', '--pport', String(pport), '--bport', String(bport), ...args], env);
   try {
     await proc.waitFor(/booster endpoint listening/);
@@ -228,12 +249,17 @@ export async function startHostNode(args: readonly string[] = [], env: NodeJS.Pr
     proc.kill('SIGKILL');
     throw err;
   }
-  return {
+  const node: HostNode = {
     proc, bport, pport,
     local: `127.0.0.1:${bport}`,
     lines: (pattern) => proc.stderr().split('\n').filter((l) => pattern.test(l)),
-    kill: () => proc.kill('SIGKILL'),
+    kill: () => {
+      running.delete(node);
+      proc.kill('SIGKILL');
+    },
   };
+  running.add(node);
+  return node;
 }
 
 /** Runs the booster CLI on this machine. */

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { SocksClient } from 'socks';
 import { DEFAULT_LIMITS } from '../../src/core/config';
-import { AuthThrottle, MAX_FAILURE_DELAY_MS } from '../../src/proxy/auth-throttle';
+import { AuthThrottle, MAX_FAILURE_DELAY_MS, throttleKey } from '../../src/proxy/auth-throttle';
 import { CapturingLogger, checkLeaksAround, curl, DirectConnector, type Origin, RawClients, startOrigin, startProxy, type TestProxy } from './harness';
 
 const limits = { authFailuresBeforeLockout: 5, authFailureDelayMs: 100, authLockoutMs: 60_000 };
@@ -35,6 +35,14 @@ describe('proxy: login throttling', function () {
       expect(t.failed('a').delayMs).to.equal(100);
       now += 60_000;
       expect(t.failed('a').delayMs).to.equal(100);
+    });
+
+    it('counts an IPv4 client by its address (mapped or not) and an IPv6 client by its /64', () => {
+      expect(throttleKey('10.0.0.9')).to.equal('10.0.0.9');
+      expect(throttleKey('::ffff:10.0.0.9')).to.equal('10.0.0.9');
+      expect(throttleKey('2001:db8:1:2:aaaa::1')).to.equal('2001:db8:1:2::/64');
+      expect(throttleKey('2001:db8:1:2:bbbb:cccc:dddd:9')).to.equal('2001:db8:1:2::/64');
+      expect(throttleKey('2001:db8:1:3::1')).to.equal('2001:db8:1:3::/64');
     });
 
     it('remembers at most maxTracked addresses, forgetting the least recently failed', () => {

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { DEFAULT_LIMITS } from '../../src/core/config';
+import type { AddressClass } from '../../src/proxy/access';
 import { openFilesLimit, proxyConnectionLimit } from '../../src/proxy/fd-limit';
 import { CapturingLogger, checkLeaksAround, DirectConnector, eventually, RawClients, socks5Open, startProxy, startTcpOrigin, type TestProxy } from './harness';
 
@@ -66,6 +67,27 @@ describe('proxy: connection limit', function () {
       held[0].destroy();
       await eventually(() => proxy!.server.openConnections === 2, 'the proxy to see a client leave');
       await socks5Open(await clients.connect(proxy.port), '127.0.0.1', echo.port);
+    });
+
+    it('keeps a quarter of the limit (at most 16) for applications on this machine', async () => {
+      // All test clients come from 127.0.0.1: the classifier calls the first seven strangers.
+      const classes: AddressClass[] = ['stranger', 'stranger', 'stranger', 'stranger', 'stranger', 'stranger', 'stranger', 'local', 'local', 'local'];
+      const log = new CapturingLogger();
+      proxy = await startProxy({ access: { classify: () => classes.shift() ?? 'local', openProxy: true }, limits: { ...DEFAULT_LIMITS, maxProxyConnections: 8 } }, new DirectConnector(), log);
+      const greeted = async () => {
+        const c = await clients.connect(proxy!.port);
+        c.send([0x05, 0x01, 0x00]);
+        return [...(await c.read(2))];
+      };
+      for (let i = 0; i < 6; i++) expect(await greeted()).to.deep.equal([0x05, 0x00]);
+      const seventhStranger = await clients.connect(proxy.port);
+      expect((await seventhStranger.readToClose()).length).to.equal(0);
+      expect(log.matching('warn', /connection limit 8 \(limits\.maxProxyConnections \/ ulimit -n; the last 2 are kept for applications on this machine\); refused 1$/)).to.have.length(1);
+      expect(await greeted()).to.deep.equal([0x05, 0x00]);
+      expect(await greeted()).to.deep.equal([0x05, 0x00]);
+      const ninthLocal = await clients.connect(proxy.port);
+      expect((await ninthLocal.readToClose()).length).to.equal(0);
+      expect(proxy.server.openConnections).to.equal(8);
     });
 
     it('defaults to the limit derived from this process’s open-files limit', async () => {

@@ -8,9 +8,9 @@ import type { NetworkKey } from '../../src/security/key';
 import { NodeSecurity } from '../../src/security/node-security';
 import { TEST_KEY } from '../helpers/key';
 
-/** A NodeSecurity for `key` (the shared test key unless given). */
-export function securityFor(key: NetworkKey = TEST_KEY): NodeSecurity {
-  return new NodeSecurity(key, resolveSettings({ limits: { authTimeoutMs: 3000 } as never }));
+/** A NodeSecurity for `key` (the shared test key unless given); its TLS handshakes time out after authTimeoutMs. */
+export function securityFor(key: NetworkKey = TEST_KEY, authTimeoutMs = 3000): NodeSecurity {
+  return new NodeSecurity(key, resolveSettings({ limits: { authTimeoutMs } as never }));
 }
 
 export interface PeerConnection {

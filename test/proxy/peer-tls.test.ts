@@ -80,6 +80,28 @@ describe('proxy: booster peers (SOCKS5 method 0x86, TLS with the network key)', 
     expect((await proxy.nextRejection()).reason).to.match(/sent 3 byte\(s\) before the reply to method 0x86/);
   });
 
+  it('a client that ends in the middle of the TLS handshake is closed at once, not after the TLS timeout', async () => {
+    const patient = securityFor(undefined, 60_000);
+    proxy = await startProxy({ access: { ...strangerWithKey, secureServer: (s, signal) => patient.secureServer(s, signal) } });
+    const c = await raw();
+    c.send([0x05, 0x01, 0x86]);
+    expect([...(await c.read(2))]).to.deep.equal([0x05, 0x86]);
+    c.socket.end();
+    await c.gone(5000);
+    expect((await proxy.nextRejection()).reason).to.match(/booster TLS \(SOCKS5 method 0x86\) failed/);
+  });
+
+  it('half-close inside TLS: a peer that ends after its request still gets the whole response', async () => {
+    proxy = await startProxy({ access: strangerWithKey });
+    const peer = await openAsPeer(proxy.port, security, destination());
+    peers.push(peer);
+    peer.secured.end(`GET /blob HTTP/1.1\r\nHost: x\r\n\r\n`);
+    const chunks: Buffer[] = [];
+    for await (const chunk of peer.secured) chunks.push(chunk as Buffer);
+    const response = Buffer.concat(chunks);
+    expect(sha256(response.subarray(response.indexOf('\r\n\r\n') + 4))).to.equal(origin.blobSha256);
+  });
+
   it('a client offering 0x86 among other methods gets 0x86', async () => {
     proxy = await startProxy({ access: strangerWithKey });
     const c = await raw();

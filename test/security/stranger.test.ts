@@ -7,7 +7,7 @@ import { TEST_KEY_TEXT } from '../helpers/key';
 import { RawLink } from '../helpers/raw-link';
 import { getViaSocks } from '../helpers/socks';
 import {
-  agentLines, configFile, hostCli, startCountingOrigin, startHostNode, StrangerHost, strangerUnavailable,
+  agentLines, configFile, failureLogs, hostCli, startCountingOrigin, startHostNode, StrangerHost, strangerUnavailable,
   type CountingOrigin, type HostNode, type Spawned,
 } from '../helpers/stranger';
 import type { AuthResult, ProbeResult, ProxyAttempt } from '../helpers/stranger-agent';
@@ -39,7 +39,9 @@ describe('security: a stranger on the LAN', function () {
   let farOrigin: Spawned;
   let farPort: number;
   const origins = () => [origin, origin6, lanOrigin, linkLocalOrigin].filter((o): o is CountingOrigin => o !== undefined);
-  const seen = () => origins().map((o) => `${o.url} ${o.connections}`);
+  const farRequests = () => agentLines(farOrigin).filter((l) => l.request).length;
+  /** Every origin's count: connections to ours, requests to the one on the far machine. */
+  const seen = () => [...origins().map((o) => `${o.url} ${o.connections}`), `far ${farRequests()}`];
 
   before(async function () {
     const why = strangerUnavailable();
@@ -57,6 +59,10 @@ describe('security: a stranger on the LAN', function () {
     farOrigin = far.spawnAgent('serve', {});
     farPort = Number((await farOrigin.waitFor(/\{"listening":(\d+)\}/))[1]);
     node = await startHostNode();
+  });
+
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed') console.log(failureLogs([lan, far]));
   });
 
   after(async () => {
@@ -129,12 +135,24 @@ describe('security: a stranger on the LAN', function () {
         expect(old.closed).to.equal(true);
 
         for (const r of [v1, old]) {
-          expect(node!.lines(new RegExp(`refused ${logged} from ${lan.address.replace(/\./g, '\\.')}:${r.localPort}:`)), 'one log line per refusal').to.have.length(1);
+          const lines = node!.lines(new RegExp(`refused ${logged} from ${lan.address.replace(/\./g, '\\.')}:${r.localPort}:`));
+          expect(lines, `one log line per refusal; the node logged:\n${node!.lines(/refused/).join('\n')}`).to.have.length(1);
         }
         expectRunning(node!);
         expect(await state(node!)).to.deep.equal(baseline);
       });
     }
+
+    it('control: a CLI on the LAN holding the key is served; with another key it is refused', async () => {
+      const remote = `${lan.hostAddress}:${node!.bport}`;
+      const withKey = await lan.cli(['policy', 'list', '-t', remote, '--json']);
+      expect(withKey.code, withKey.stderr).to.equal(0);
+      expect(JSON.parse(withKey.stdout)).to.deep.include({ policy: baseline.policy });
+      const otherKey = await lan.cli(['policy', 'list', '-t', remote], { BOOSTER_KEY: OTHER_KEY_TEXT });
+      expect(otherKey.code, otherKey.stdout).to.equal(1);
+      expect(otherKey.stderr).to.match(/network key/);
+      expect(await state(node!)).to.deep.equal(baseline);
+    });
   });
 
   describe("the proxy: a stranger is refused, this machine is served", () => {
@@ -145,29 +163,35 @@ describe('security: a stranger on the LAN', function () {
       ['HTTP CONNECT', (url) => ['-p', '-x', `http://${proxy()}`, url], 'http-connect', (a) => expect(a.reply).to.equal(403)],
       ['HTTP GET', (url) => ['-f', '-x', `http://${proxy()}`, url], 'http-get', (a) => expect(a.reply).to.equal(403)],
     ];
-    const targets = () => [origin, lanOrigin];
+    /** 127.0.0.1 and the node's LAN address (never for a stranger), and another LAN machine (fine for an allowed client, not for a stranger). */
+    const targets = () => [
+      { host: origin.host, port: origin.port, requests: () => origin.requests },
+      { host: lanOrigin.host, port: lanOrigin.port, requests: () => lanOrigin.requests },
+      { host: far.address, port: farPort, requests: farRequests },
+    ];
+    const url = (t: { host: string; port: number }) => `http://${t.host}:${t.port}/hello`;
 
-    it('control: from loopback, every mode reaches the origin on 127.0.0.1 and the LAN address', async () => {
-      const before = targets().map((o) => o.requests);
+    it('control: from loopback, every mode reaches all three origins', async () => {
+      const before = targets().map((t) => t.requests());
       for (const [, args] of modes) {
-        for (const o of targets()) {
-          const res = await run('curl', ['-sS', '--max-time', '5', ...args(`${o.url}/hello`).map((a) => a.replace(proxy(), `127.0.0.1:${node!.pport}`))]);
-          expect(res.code, `${args('').join(' ')} → ${o.url}: ${res.stderr}`).to.equal(0);
-          expect(res.stdout).to.equal(`hello from ${o.host}\n`);
+        for (const t of targets()) {
+          const res = await run('curl', ['-sS', '--max-time', '5', ...args(url(t)).map((a) => a.replace(proxy(), `127.0.0.1:${node!.pport}`))]);
+          expect(res.code, `${args(url(t)).join(' ')}: ${res.stderr}`).to.equal(0);
+          expect(res.stdout).to.equal(`hello from ${t.host}\n`);
         }
       }
-      expect(targets().map((o) => o.requests)).to.deep.equal(before.map((n) => n + modes.length));
+      expect(targets().map((t) => t.requests())).to.deep.equal(before.map((n) => n + modes.length));
     });
 
     for (const [name, args, proto, refused] of modes) {
-      it(`${name} from the stranger is refused, to 127.0.0.1 and to the node's LAN address; the origins see nothing`, async () => {
+      it(`${name} from the stranger is refused, to 127.0.0.1, the node's LAN address and another LAN machine; no origin sees anything`, async () => {
         const before = seen();
-        for (const o of targets()) {
-          const res = await lan.curl(args(`${o.url}/hello`));
-          expect(res.code, `curl ${args(o.url).join(' ')} succeeded: ${res.stdout}`).to.not.equal(0);
+        for (const t of targets()) {
+          const res = await lan.curl(args(url(t)));
+          expect(res.code, `curl ${args(url(t)).join(' ')} succeeded: ${res.stdout}`).to.not.equal(0);
           expect(res.stdout).to.not.match(/hello/);
         }
-        const attempts = await lan.agent<ProxyAttempt[]>('proxy', { list: targets().map((o) => ({ proto, proxyHost: lan.hostAddress, proxyPort: node!.pport, host: o.host, port: o.port })) });
+        const attempts = await lan.agent<ProxyAttempt[]>('proxy', { list: targets().map((t) => ({ proto, proxyHost: lan.hostAddress, proxyPort: node!.pport, host: t.host, port: t.port })) });
         for (const a of attempts) {
           refused(a);
           expect(a.body, `${proto} ${a.target}`).to.equal(undefined);
@@ -175,6 +199,24 @@ describe('security: a stranger on the LAN', function () {
         expect(seen()).to.deep.equal(before);
       });
     }
+
+    it('SOCKS5 method 0x86 (how peers chain): another key fails the TLS and reaches nothing; the network key works (control), loopback still off limits', async () => {
+      const before = { origin: origin.connections, far: farRequests() };
+      const via = (key: string, host: string, port: number) => ({ proto: 'socks5-tls', key, proxyHost: lan.hostAddress, proxyPort: node!.pport, host, port });
+      const [otherFar, otherLocal, peerFar, peerLocal] = await lan.agent<ProxyAttempt[]>('proxy', {
+        list: [via(OTHER_KEY_TEXT, far.address, farPort), via(OTHER_KEY_TEXT, origin.host, origin.port), via(TEST_KEY_TEXT, far.address, farPort), via(TEST_KEY_TEXT, origin.host, origin.port)],
+      });
+      for (const a of [otherFar, otherLocal]) {
+        expect(a.method, JSON.stringify(a)).to.equal(0x86);
+        expect(a.tls, JSON.stringify(a)).to.be.a('string').and.match(/network key/);
+        expect(a.body).to.equal(undefined);
+      }
+      expect(peerFar.tls, JSON.stringify(peerFar)).to.equal('ok');
+      expect(peerFar.body, JSON.stringify(peerFar)).to.equal(`hello from ${far.address}\n`);
+      expect(peerLocal.tls, JSON.stringify(peerLocal)).to.equal('ok');
+      expect(peerLocal.reply, `a peer is not on this machine: ${JSON.stringify(peerLocal)}`).to.be.a('number').and.not.equal(0);
+      expect({ origin: origin.connections, far: farRequests() }).to.deep.equal({ origin: before.origin, far: before.far + 1 });
+    });
   });
 
   describe('SSRF: a client allowed by --allow-clients reaches the LAN, never this node', () => {
@@ -191,6 +233,7 @@ describe('security: a stranger on the LAN', function () {
     it('control: SOCKS5, SOCKS4a and HTTP (curl and by hand) reach an origin on another LAN machine', async () => {
       const url = `http://${far.address}:${farPort}/hello`;
       const proxy = `${lan.hostAddress}:${clients!.pport}`;
+      const before = farRequests();
       for (const args of [['--socks5-hostname', proxy], ['--socks4a', proxy], ['-p', '-x', `http://${proxy}`], ['-x', `http://${proxy}`]]) {
         const res = await lan.curl([...args, url]);
         expect(res.code, `curl ${args.join(' ')}: ${res.stderr}`).to.equal(0);
@@ -199,7 +242,7 @@ describe('security: a stranger on the LAN', function () {
       for (const a of await attempt([{ host: far.address, port: farPort }])) {
         expect(a.body, `${a.proto} → ${a.target}: ${JSON.stringify(a)}`).to.equal(`hello from ${far.address}\n`);
       }
-      expect(agentLines(farOrigin).filter((l) => l.request)).to.have.length(8);
+      expect(farRequests() - before, 'the far origin served them all').to.equal(8);
     });
 
     function expectRefused(attempts: ProxyAttempt[]): void {
@@ -217,11 +260,13 @@ describe('security: a stranger on the LAN', function () {
       }
     }
 
-    it('loopback in any spelling (127.0.0.1, localhost, 127.1, 0.0.0.0) is refused; the origin sees nothing', async () => {
+    it('loopback in any spelling (127.0.0.1, localhost, 127.1, 2130706433, 0x7f.1, 0.0.0.0) is refused; the origin sees nothing', async () => {
       const before = seen();
-      expectRefused(await attempt(['127.0.0.1', 'localhost', '127.1', '0.0.0.0'].map((host) => ({ host, port: origin.port }))));
-      for (const args of [['--socks5-hostname'], ['-x']]) {
-        const res = await lan.curl([...args, `${args[0] === '-x' ? 'http://' : ''}${lan.hostAddress}:${clients!.pport}`, `http://localhost:${origin.port}/hello`]);
+      // 127.1, 2130706433 and 0x7f.1 are names to the proxy, and 127.0.0.1 once resolved.
+      const spellings = ['127.0.0.1', 'localhost', '127.1', '2130706433', '0x7f.1', '0.0.0.0'];
+      expectRefused(await attempt(spellings.map((host) => ({ host, port: origin.port }))));
+      for (const args of [['--socks5-hostname'], ['-f', '-x']]) {
+        const res = await lan.curl([...args, `${args.includes('-x') ? 'http://' : ''}${lan.hostAddress}:${clients!.pport}`, `http://localhost:${origin.port}/hello`]);
         expect(res.code, res.stdout).to.not.equal(0);
       }
       expect(seen()).to.deep.equal(before);
@@ -277,6 +322,7 @@ describe('security: a stranger on the LAN', function () {
       expect(res.code, res.stdout).to.equal(1);
       expect(res.stderr).to.match(/network key/);
       const status = await lan.cli(['status', '127.0.0.1:4884', '--json'], OTHER);
+      expect(status.code, status.stderr).to.equal(0);
       expect((JSON.parse(status.stdout) as unknown[]).length, 'the other node has no peer').to.equal(1);
       expect(handshakeFailures(), 'our node logged the failed handshake').to.be.greaterThan(failuresBefore);
       expect(await state(node!)).to.deep.equal(before);
@@ -353,6 +399,11 @@ describe('security: a stranger on the LAN', function () {
         startHostNode(['--config', configFile('total', { limits: { maxSessions: 20 } })]),
       ]);
     });
+    /** Fetch loops still running (a failed test leaves its loop here). */
+    const loops: (() => Promise<unknown>)[] = [];
+    afterEach(async () => {
+      await Promise.all(loops.splice(0).map((stop) => stop()));
+    });
     after(async () => {
       perIp?.kill();
       total?.kill();
@@ -375,11 +426,13 @@ describe('security: a stranger on the LAN', function () {
           await new Promise((r) => setTimeout(r, 50));
         }
       })();
-      return async () => {
+      const stopper = async () => {
         stop = true;
         await loop;
         return outcome;
       };
+      loops.push(stopper);
+      return stopper;
     }
 
     async function expectLocalWorks(n: HostNode): Promise<void> {
@@ -394,7 +447,7 @@ describe('security: a stranger on the LAN', function () {
       await expectLocalWorks(perIp!);
       expect(held.map((c) => c.hello)).to.deep.equal([true, true, true, false, false, false]);
       for (const c of held.slice(0, 3)) expect(c.closed, 'within the cap: kept').to.equal(false);
-      for (const c of held.slice(3)) expect(c.closedAfterMs, 'beyond the cap: closed at once').to.be.a('number').and.below(500);
+      for (const c of held.slice(3)) expect(c.closedAfterMs, 'beyond the cap: closed at once').to.be.a('number').and.below(1000);
       expect(perIp!.lines(/limits\.maxSessionsPerIp 3 from 10\.233\.1\.2 reached/)).to.have.length.greaterThan(0);
       // The held ones are gone: the address may connect again.
       const again = await lan.agent<ProbeResult>('probe', { host: lan.hostAddress, port: perIp!.bport, send: [], waitMs: 100 });
@@ -406,9 +459,9 @@ describe('security: a stranger on the LAN', function () {
 
     it('limits.authTimeoutMs (1000): an idle stranger is closed after it', async () => {
       const done = keepFetching(perIp!);
-      const [idle] = await lan.agent<ProbeResult[]>('hold', { host: lan.hostAddress, port: perIp!.bport, count: 1, holdMs: 2500 });
+      const [idle] = await lan.agent<ProbeResult[]>('hold', { host: lan.hostAddress, port: perIp!.bport, count: 1, holdMs: 3000 });
       expect(idle.hello).to.equal(true);
-      expect(idle.closedAfterMs, 'closed by the auth timeout').to.be.a('number').and.within(900, 2000);
+      expect(idle.closedAfterMs, 'closed by the auth timeout').to.be.a('number').and.within(900, 2500);
       expect(perIp!.lines(/did not authenticate within 1000 ms \(limits\.authTimeoutMs\)/)).to.have.length.greaterThan(0);
       await expectLocalWorks(perIp!);
       const fetched = await done();
@@ -417,6 +470,7 @@ describe('security: a stranger on the LAN', function () {
     });
 
     it('limits.maxUnauthenticatedPacketBytes (default 4096): a bigger packet before auth closes the connection', async () => {
+      const done = keepFetching(node!);
       const [small, big] = await lan.agent<ProbeResult[]>('probes', {
         list: [3000, 6000].map((bytes) => ({ host: lan.hostAddress, port: node!.bport, send: [`padded-auth-init:${bytes}`], waitMs: 1000 })),
       });
@@ -424,6 +478,9 @@ describe('security: a stranger on the LAN', function () {
       expect(big.received, 'no challenge, no Result: the packet was never read').to.deep.equal([]);
       expect(big.closed).to.equal(true);
       expectRunning(node!);
+      const fetched = await done();
+      expect(fetched.errors).to.deep.equal([]);
+      expect(fetched.ok).to.be.greaterThan(2);
     });
 
     it('limits.maxUnauthenticatedPacketBytes from the config (1024) applies before auth', async () => {
@@ -458,7 +515,7 @@ describe('security: a stranger on the LAN', function () {
       await holder.exited();
       const held = JSON.parse(holder.stdout().trim().split('\n').pop()!) as { result: ProbeResult[] };
       expect(held.result.slice(0, 4).map((c) => c.closed), 'the four admitted stay').to.deep.equal([false, false, false, false]);
-      for (const c of held.result.slice(4)) expect(c.closedAfterMs).to.be.a('number').and.below(500);
+      for (const c of held.result.slice(4)) expect(c.closedAfterMs, 'closed at once').to.be.a('number').and.below(1000);
       expect(total!.lines(/limits\.maxSessions 20 reached/)).to.have.length.greaterThan(0);
       const fetched = await done();
       expect(fetched.errors).to.deep.equal([]);

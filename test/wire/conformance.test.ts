@@ -35,7 +35,7 @@ function expectFields(v: VectorSpec, payload: Record<string, unknown> | undefine
   }
 }
 
-describe('Booster Protocol 0.3 conformance (../shared/vectors)', () => {
+describe('Booster Protocol 0.3 conformance (test/vectors)', () => {
   it('covers every vector file', () => {
     const files = fs.readdirSync(VECTORS_DIR).filter((f) => f.endsWith('.hex')).sort();
     expect(vectors.map((v) => v.file).sort()).to.deep.equal(files);
