@@ -18,7 +18,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  benchEnv, cli, countLogLines, fdCount, fdKinds, fetchVia, fmt, freePort, killAtExit, machineLine, openTunnelsOf, percentile, PATTERN, rssKiB, runBench,
+  benchEnv, cli, countLogLines, tcpConnections, fdCount, fdKinds, fetchVia, fmt, freePort, killAtExit, machineLine, openTunnelsOf, percentile, PATTERN, rssKiB, runBench,
   sleep, sliceSha256, spawnNode, startOrigin, status, stopNode, table, Targets, type NodeProc, type StatusEntry,
 } from './lib/rig';
 
@@ -98,7 +98,7 @@ async function main(): Promise<boolean> {
   const workers = Promise.all(Array.from({ length: CONCURRENCY }, worker));
 
   // ---- the killer, and a look at where the tunnels go
-  const kills: { at: number; who: string; backMs: number }[] = [];
+  const kills: { at: number; who: string; backMs: number; rssMiB: number; fds: number }[] = [];
   const peerShare: number[] = [];
   let turn: 'B' | 'C' = 'B';
   let nextKill = started + KILL_MS;
@@ -127,7 +127,7 @@ async function main(): Promise<boolean> {
       }
       await sleep(50);
     }
-    kills.push({ at, who: turn, backMs });
+    kills.push({ at, who: turn, backMs, rssMiB: (rssKiB(a.pid) ?? NaN) / 1024, fds: fdCount(a.pid) ?? NaN });
     turn = turn === 'B' ? 'C' : 'B';
     nextKill += KILL_MS;
   }
@@ -169,12 +169,24 @@ async function main(): Promise<boolean> {
   console.log('\n## peers');
   console.log(`kills: ${kills.length} (${kills.map((k) => `${k.who}@${Math.round(k.at / 1000)}s→wired again ${fmt(k.backMs / 1000, 1)}s`).join(', ') || 'none'})`);
   console.log(`share of A's open tunnels on peers, sampled before each kill: ${peerShare.map((x) => fmt(x * 100, 0) + '%').join(' ') || '–'}`);
+  console.log(`A's RSS (MiB) / fds at each kill: ${kills.map((k) => `${fmt(k.rssMiB, 0)}/${k.fds}`).join(' ') || '–'}`);
   console.log(`A's log: ${a.count(RESET)} "reset … tunnel(s) through peer" lines, ${a.count(ERRORS)} ERROR lines`);
   console.log('\n## node A');
   console.log(table(['', 'before', 'after', 'Δ'], [
     ['fds', fdBefore, fdAfter, fdAfter - fdBefore],
     ['RSS MiB', fmt(rssBefore / 1024), fmt(rssAfter / 1024), fmt((rssAfter - rssBefore) / 1024)],
   ]));
+  if (fdAfter > fdBefore) {
+    // Which side of a tunnel is left over: name each TCP connection A holds by the port at the other end.
+    const name = (port: number) =>
+      port === origin.port ? 'origin' : port === ports.b[0] ? "B's proxy" : port === ports.c[0] ? "C's proxy" : port === ports.b[1] ? "B's endpoint" : port === ports.c[1] ? "C's endpoint" : 'ephemeral (a client or CLI)';
+    const groups = new Map<string, number>();
+    for (const c of tcpConnections(a.pid)) {
+      const k = c.state === 'LISTEN' ? `listening :${c.local}` : c.local === a.pport ? `client → A's proxy (${c.state})` : c.local === a.bport ? `→ A's endpoint from ${name(c.remote)} (${c.state})` : `A → ${name(c.remote)} (${c.state})`;
+      groups.set(k, (groups.get(k) ?? 0) + 1);
+    }
+    console.log(`A's TCP connections at the end: ${[...groups].map(([k, n]) => `${n} × ${k}`).join(', ')}`);
+  }
   const kindDiff = Object.keys({ ...kindsBefore, ...kindsAfter }).filter((k) => (kindsBefore[k] ?? 0) !== (kindsAfter[k] ?? 0));
   if (kindDiff.length) console.log(`fd kinds that changed: ${kindDiff.map((k) => `${k} ${kindsBefore[k] ?? 0}→${kindsAfter[k] ?? 0}`).join(', ')}`);
   console.log(`open tunnels at the end: ${settled.detail}`);

@@ -112,6 +112,42 @@ export function fdKinds(pid: number): Record<string, number> {
   return out;
 }
 
+/**
+ * The TCP connections a process holds (from /proc/PID/fd and /proc/net/tcp{,6}),
+ * for telling which side of a tunnel is left over: local port, remote port, state.
+ */
+export function tcpConnections(pid: number): { local: number; remote: number; state: string }[] {
+  const inodes = new Set<string>();
+  try {
+    for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m) inodes.add(m[1]);
+      } catch {
+        // closed meanwhile
+      }
+    }
+  } catch {
+    return [];
+  }
+  const STATES: Record<string, string> = { '01': 'ESTABLISHED', '02': 'SYN_SENT', '03': 'SYN_RECV', '04': 'FIN_WAIT1', '05': 'FIN_WAIT2', '06': 'TIME_WAIT', '07': 'CLOSE', '08': 'CLOSE_WAIT', '09': 'LAST_ACK', '0A': 'LISTEN', '0B': 'CLOSING' };
+  const out: { local: number; remote: number; state: string }[] = [];
+  for (const file of [`/proc/${pid}/net/tcp`, `/proc/${pid}/net/tcp6`]) {
+    let text = '';
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 10 || !inodes.has(f[9])) continue;
+      out.push({ local: parseInt(f[1].split(':')[1], 16), remote: parseInt(f[2].split(':')[1], 16), state: STATES[f[3]] ?? f[3] });
+    }
+  }
+  return out;
+}
+
 /** Samples a process's RSS every `everyMs` (100 ms by default), with named phases. */
 export class RssSampler {
   private timer?: NodeJS.Timeout;

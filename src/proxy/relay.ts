@@ -36,11 +36,14 @@ export function relay(client: Duplex, upstream: Duplex, tunnel: TunnelHandle, op
   let settle!: () => void;
   const done = new Promise<void>((resolve) => (settle = resolve));
 
+  const finishers: (() => void)[] = [];
   const destroy = (reason: string) => {
     error ??= reason;
     if (clientTransport) cut(clientTransport);
     cut(client);
     cut(upstream);
+    // A stream already closed may not emit 'close' again: count it here, so the tunnel always ends.
+    process.nextTick(() => finishers.forEach((f) => f()));
   };
 
   const sides = [
@@ -63,7 +66,10 @@ export function relay(client: Duplex, upstream: Duplex, tunnel: TunnelHandle, op
     peer.on('drain', () => stream.resume());
     stream.on('end', () => peer.end());
     stream.on('error', (err: NodeJS.ErrnoException) => destroy(`${name}: ${err.code ?? err.message}`));
+    let counted = false;
     const onClose = () => {
+      if (counted) return;
+      counted = true;
       // A clean close has both directions finished; anything else is a reset or a destroy.
       if (!(stream.readableEnded && stream.writableFinished)) destroy(`${name} connection closed abruptly`);
       if (--open === 0) {
@@ -71,6 +77,9 @@ export function relay(client: Duplex, upstream: Duplex, tunnel: TunnelHandle, op
         settle();
       }
     };
+    finishers.push(() => {
+      if (stream.closed) onClose();
+    });
     if (stream.closed) process.nextTick(onClose);
     else stream.on('close', onClose);
   }

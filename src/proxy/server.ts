@@ -48,6 +48,9 @@ export interface ProxyAddress {
   readonly port: number;
 }
 
+/** How long cut connections get to report their close on shutdown. */
+const CUT_WAIT_MS = 1000;
+
 /** How long a rejected client may take to read its reply before it is cut. */
 const LINGER_MS = 1000;
 /** Connections only applications on this machine may take (fewer under a small limit): a LAN flood cannot lock them out. */
@@ -84,6 +87,8 @@ interface Negotiated {
 export class ProxyServer {
   private readonly server: net.Server;
   private readonly connections = new Set<Connection>();
+  /** Tunnels still relaying; one outlives its client connection while the upstream has not closed yet. */
+  private readonly relays = new Set<Relay>();
   private readonly access: ProxyAccess;
   private readonly limitLog: LimitLog;
   private readonly rejections: RejectionLog;
@@ -147,20 +152,26 @@ export class ProxyServer {
   private async shutdown(drainMs: number): Promise<void> {
     const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
     if (drainMs > 0) await this.idle(drainMs);
-    if (this.connections.size > 0) {
-      this.log.info(`cutting ${this.connections.size} connection(s) still open after ${drainMs} ms of draining`);
+    if (!this.isIdle) {
+      this.log.info(`cutting ${this.connections.size} connection(s) and ${this.relays.size} tunnel(s) still open after ${drainMs} ms of draining`);
+      const reason = `proxy closed while the tunnel was open (drained ${drainMs} ms)`;
       for (const c of this.connections) {
-        if (c.relay) c.relay.destroy(`proxy closed while the tunnel was open (drained ${drainMs} ms)`);
+        if (c.relay) c.relay.destroy(reason);
         else c.client.destroy();
       }
+      for (const r of this.relays) r.destroy(reason);
       await this.idle();
     }
     await stopped;
   }
 
-  /** Resolves when no client connection is left (or after timeoutMs). */
+  private get isIdle(): boolean {
+    return this.connections.size === 0 && this.relays.size === 0;
+  }
+
+  /** Resolves when no client connection and no tunnel is left (or after timeoutMs). */
   private idle(timeoutMs?: number): Promise<void> {
-    if (this.connections.size === 0) return Promise.resolve();
+    if (this.isIdle) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = timeoutMs === undefined ? undefined : setTimeout(() => this.onIdle?.(), timeoutMs);
       this.onIdle = () => {
@@ -184,7 +195,7 @@ export class ProxyServer {
     client.once('close', () => {
       conn.gone.abort();
       this.connections.delete(conn);
-      if (this.connections.size === 0) this.onIdle?.();
+      if (this.isIdle) this.onIdle?.();
     });
     const peer = peerOf(client);
     this.serve(conn, peer).catch((err) => {
@@ -296,8 +307,14 @@ export class ProxyServer {
     const clientTransport = stream === conn.client ? undefined : conn.client;
     const tunnelRelay = relay(stream, upstream, tunnel, { first, reader: upstreamReader, clientTransport });
     conn.relay = tunnelRelay;
+    this.relays.add(tunnelRelay);
     tunnel.onAbort((reason) => tunnelRelay.destroy(reason));
-    await tunnelRelay.done;
+    try {
+      await tunnelRelay.done;
+    } finally {
+      this.relays.delete(tunnelRelay);
+      if (this.isIdle) this.onIdle?.();
+    }
   }
 
   /** Runs the client's protocol handshake; undefined when the client was turned away. */

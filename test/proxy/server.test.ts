@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import * as net from 'node:net';
+import { Duplex } from 'node:stream';
 import * as sinon from 'sinon';
 import { DEFAULT_LIMITS } from '../../src/core/config';
 import { Socks5Reply } from '../../src/dispatch/errors';
@@ -62,6 +63,36 @@ describe('proxy: server lifecycle', function () {
     await closing;
     expect(Date.now() - started).to.be.lessThan(2000);
     expect(proxy.connector.tunnels[0].error).to.equal(undefined);
+  });
+
+  it('close() also cuts a tunnel that outlives its client (an upstream that never closes)', async () => {
+    // An upstream that ends both ways but never closes by itself (a stuck TLS stream, say).
+    const upstream = new Duplex({ read: () => undefined, write: (_c, _e, cb) => cb(), final: (cb) => cb(), autoDestroy: false });
+    let closedWith: string | undefined | null = null;
+    const connector = new DirectConnector();
+    connector.open = async () => {
+      setImmediate(() => {
+        upstream.push('bye');
+        upstream.push(null);
+      });
+      return {
+        upstream,
+        source: { id: 'stuck', kind: 'direct', label: 'stuck', dialer: 'direct', local: true },
+        tunnel: { info: {} as never, countUp: () => undefined, countDown: () => undefined, close: (error) => void (closedWith = error), onAbort: () => undefined },
+      };
+    };
+    proxy = await startProxy({}, connector);
+    const c = await client();
+    c.send(socks5Connect('127.0.0.1', 9));
+    await c.read(12);
+    expect((await c.readToClose()).toString()).to.equal('bye');
+    c.socket.end();
+    await c.closed;
+    await eventually(() => proxy!.server.openConnections === 0, 'the client connection to be gone');
+    expect(closedWith, 'the tunnel is still open: its upstream is').to.equal(null);
+    await proxy.server.close(0);
+    expect(upstream.destroyed).to.equal(true);
+    expect(closedWith).to.match(/proxy closed while the tunnel was open/);
   });
 
   it('stops accepting new clients once closing', async () => {
