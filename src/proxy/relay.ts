@@ -39,8 +39,7 @@ export function relay(client: Duplex, upstream: Duplex, tunnel: TunnelHandle, op
   const finishers: (() => void)[] = [];
   const destroy = (reason: string) => {
     error ??= reason;
-    if (clientTransport) cut(clientTransport);
-    cut(client);
+    cut(client, clientTransport);
     cut(upstream);
     // A stream already closed may not emit 'close' again: count it here, so the tunnel always ends.
     process.nextTick(() => finishers.forEach((f) => f()));
@@ -122,19 +121,22 @@ export function relay(client: Duplex, upstream: Duplex, tunnel: TunnelHandle, op
 }
 
 /**
- * Destroys a stream; a TCP socket is reset rather than ended, so a failure on
- * the other side is not mistaken for a clean end (a truncated download must
- * not look complete).
+ * Destroys a stream; a TCP socket (or the TCP socket under a TLS stream) is
+ * reset rather than ended, so a failure on the other side is not mistaken for
+ * a clean end (a truncated download must not look complete). A stream whose
+ * write side was already ended is complete in that direction and only
+ * destroyed: libuv cannot reset a socket whose shutdown is still pending (a
+ * client that stopped reading), and Node then loses the handle without
+ * closing it.
  */
-function cut(stream: Duplex): void {
-  if (stream.destroyed) return;
-  if (stream instanceof Socket) {
+function cut(stream: Duplex, transport?: Socket): void {
+  const tcp = transport ?? stream;
+  if (tcp instanceof Socket && !tcp.destroyed && !stream.writableEnded) {
     try {
-      stream.resetAndDestroy();
-      return;
+      tcp.resetAndDestroy();
     } catch {
       // Not a TCP handle (a pipe, say): a plain destroy below.
     }
   }
-  stream.destroy();
+  if (!stream.destroyed) stream.destroy();
 }

@@ -68,12 +68,20 @@ export class SocksChainDialer implements Dialer {
         cleanup();
         reject(Object.assign(new Error(`${where} closed the connection during method negotiation`), { socksReply: 1 }));
       };
+      // A peer that dies during negotiation resets the socket: that must fail this dial, never crash the node.
+      const onError = (err: NodeJS.ErrnoException) => {
+        cleanup();
+        socket.destroy();
+        reject(Object.assign(new Error(`${where} failed during method negotiation: ${err.code ?? err.message}`), { socksReply: 1 }));
+      };
       const cleanup = () => {
         socket.off('data', onData);
         socket.off('close', onClose);
+        socket.off('error', onError);
       };
       socket.on('data', onData);
       socket.once('close', onClose);
+      socket.on('error', onError);
       socket.write(Buffer.from([0x05, 0x01, METHOD_BOOSTER_TLS]));
     });
     if (reply[0] !== 0x05 || reply[1] !== METHOD_BOOSTER_TLS) {
