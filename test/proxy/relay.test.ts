@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import * as net from 'node:net';
-import { checkLeaksAround, delay, eventually, RawClient, socks5Connect, socks5Open, startProxy, startTcpOrigin, type TestProxy } from './harness';
+import { Duplex } from 'node:stream';
+import { checkLeaksAround, delay, DirectConnector, eventually, RawClient, socks5Connect, socks5Open, startProxy, startTcpOrigin, type TestProxy } from './harness';
 
 describe('proxy: relay', function () {
   this.timeout(15_000);
@@ -133,6 +134,32 @@ describe('proxy: relay', function () {
     const [tunnel] = proxy.connector.tunnels;
     await tunnel.closed;
     expect(tunnel.error).to.match(/^client: ECONNRESET|client connection closed abruptly/);
+  });
+
+  it('an upstream that fails right after its end: the client connection still closes (no reset of a socket being shut down)', async () => {
+    const upstream = new Duplex({ read: () => undefined, write: (_c, _e, cb) => cb() });
+    let tunnelError: string | undefined;
+    const connector = new DirectConnector();
+    connector.open = async () => {
+      // After the relay's own listeners: its 'end' handler ends the client (a shutdown starts), then this fails the upstream.
+      setImmediate(() => {
+        upstream.once('end', () => upstream.destroy(new Error('reset after end')));
+        upstream.push('bye');
+        upstream.push(null);
+      });
+      return {
+        upstream,
+        source: { id: 'direct', kind: 'direct', label: 'direct', dialer: 'direct', local: true },
+        tunnel: { info: {} as never, countUp: () => undefined, countDown: () => undefined, close: (error) => void (tunnelError = error), onAbort: () => undefined },
+      };
+    };
+    proxy = await startProxy({}, connector);
+    const c = await client();
+    c.send(socks5Connect('127.0.0.1', 9));
+    await c.read(12);
+    expect((await c.readToClose()).toString()).to.equal('bye');
+    await eventually(() => proxy!.server.openConnections === 0, 'the proxy to close the client connection');
+    expect(tunnelError).to.match(/reset after end/);
   });
 
   it('backpressure: a paused reader stalls a 200 MB download instead of buffering it', async () => {
