@@ -160,7 +160,7 @@ export class ProxyServer {
         else c.client.destroy();
       }
       for (const r of this.relays) r.destroy(reason);
-      await this.idle();
+      await this.idle(CUT_WAIT_MS);
     }
     await stopped;
   }
