@@ -222,14 +222,17 @@ export class ProtocolLink implements Disposable {
       ok: r.ok, error: r.error ?? '', message: r.message ?? '', policy: r.policy,
       available: [...r.available], rules: r.rules.map(toWireRule), faults: r.faults, rulesOffset: r.rulesOffset, rulesTotal: r.rulesTotal,
     });
+    let packet: Buffer;
     try {
-      this.send(MessageId.CONTROL_REPLY, payload(reply));
+      packet = encodeMessage(MessageId.CONTROL_REPLY, payload(reply), { extensions: [BOOSTER_EXTENSION] });
     } catch (err) {
       // ControlHandler pages the rules to fit; this only keeps an estimate gone wrong from throwing here.
       this.log.warn(`control reply to ${this.label} does not fit in one packet (${(err as Error).message}); sent an error instead`);
       const error = 'the reply did not fit in one packet (a bug in the node; please report it)';
       this.send(MessageId.CONTROL_REPLY, payload({ ...reply, ok: false, error, message: undefined, rules: [] }));
+      return;
     }
+    this.write(packet);
   }
 
   // JSON monitor packets, byte-compatible with 0.3 (key order matters to some readers).
