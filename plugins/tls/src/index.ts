@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
-import { tcpTransport } from '@booster/plugin-tcp';
+// Built-in plugins ship together: the tls transport is the tcp one plus `secure`.
+import { tcpTransport } from '../../tcp/src/index';
 import type { LinkSecurity, PluginContext, Transport } from 'booster';
 
 /**
