@@ -1,18 +1,18 @@
 import { Command, Flags } from '@oclif/core';
 import { BoosterClient, ClientError, DEFAULT_NODE } from '../client/client';
-import { defaultDataDir } from '../core/data-dir';
 import { parseHostPort } from '../network/errors';
 import { isLoopback } from '../security/addresses';
 import { Authenticator } from '../security/auth';
-import { loadKey, type NetworkKey } from '../security/key';
+import type { NetworkKey } from '../security/key';
+import { keyLocationFlags } from './key-flags';
+import { findNetworkKey } from './runtime';
 import { cliTransport } from './transport';
 
 /** A command that talks to a node's booster endpoint: one clear line and exit 1 on failure. */
 export abstract class NodeCommand extends Command {
   static override baseFlags = {
     timeout: Flags.integer({ description: 'how long to wait for the node, in ms', default: 5000, min: 1 }),
-    'key-file': Flags.file({ description: 'network key file, to talk to a node on another machine [default: $BOOSTER_KEY, then DATA_DIR/network.key]' }),
-    'data-dir': Flags.directory({ description: 'where the network key is kept [default: $BOOSTER_HOME or ~/.local/share/booster]' }),
+    ...keyLocationFlags('network key file, to talk to a node on another machine [default: $BOOSTER_KEY, then DIR/network.key]'),
   };
 
   /**
@@ -35,7 +35,7 @@ export abstract class NodeCommand extends Command {
   private async networkKey(): Promise<NetworkKey | undefined> {
     const { flags } = await this.parse(this.constructor as typeof NodeCommand);
     const f = flags as { 'key-file'?: string; 'data-dir'?: string };
-    return loadKey({ keyFile: f['key-file'], env: process.env.BOOSTER_KEY, dataDir: f['data-dir'] ?? defaultDataDir() }, (w) => this.warn(w));
+    return findNetworkKey({ keyFile: f['key-file'], dataDir: f['data-dir'] }, (w) => this.warn(w));
   }
 
   /** Opens a client to the node, runs `fn`, and always closes the client. */

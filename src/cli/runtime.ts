@@ -74,11 +74,15 @@ export function newNetworkKey(location: KeyLocation, force: boolean): { key: Net
  * key (the order `booster start` uses, without a config file).
  */
 export function currentNetworkKey(location: KeyLocation, onWarning?: (message: string) => void): { key: NetworkKey; file?: string } {
-  const file = location.keyFile ? path.resolve(location.keyFile) : undefined;
-  const dataDir = path.resolve(location.dataDir ?? defaultDataDir());
-  const key = loadKey({ keyFile: file, env: process.env.BOOSTER_KEY, dataDir }, onWarning);
-  if (!key) throw new KeyError(`no network key yet: run "booster key new" (looked in ${keyFileIn(dataDir)})`, 'missing');
+  const key = findNetworkKey(location, onWarning);
+  if (!key) throw new KeyError(`no network key yet: run "booster key new" (looked in ${keyFileIn(path.resolve(location.dataDir ?? defaultDataDir()))})`, 'missing');
   return { key, file: key.origin === 'BOOSTER_KEY' ? undefined : key.origin };
+}
+
+/** The key a CLI holds (same order as currentNetworkKey), or undefined when it has none. */
+export function findNetworkKey(location: KeyLocation, onWarning?: (message: string) => void): NetworkKey | undefined {
+  const file = location.keyFile ? path.resolve(location.keyFile) : undefined;
+  return loadKey({ keyFile: file, env: process.env.BOOSTER_KEY, dataDir: path.resolve(location.dataDir ?? defaultDataDir()) }, onWarning);
 }
 
 /** Resolves when the process is asked to stop (SIGINT or SIGTERM). */

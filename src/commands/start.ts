@@ -1,6 +1,6 @@
 import { Command, Flags } from '@oclif/core';
 import { DEFAULT_SETTINGS } from '../core/config';
-import { DATA_DIR_HELP } from '../core/data-dir';
+import { keyLocationFlags } from '../cli/key-flags';
 import { startNode, untilSignal } from '../cli/runtime';
 
 export default class Start extends Command {
@@ -30,8 +30,7 @@ The network key comes from --key-file, else BOOSTER_KEY, else the config file ("
     }),
     heartbeat: Flags.integer({ description: `heartbeat period in ms [default: ${DEFAULT_SETTINGS.heartbeatMs}]`, min: 1 }),
     config: Flags.file({ char: 'c', description: 'JSON config file (keys as in the README)', exists: true }),
-    'data-dir': Flags.string({ description: `where the node keeps its state, such as network.key [default: ${DATA_DIR_HELP}]` }),
-    'key-file': Flags.string({ description: 'network key file (instead of BOOSTER_KEY, the config file, or DIR/network.key)' }),
+    ...keyLocationFlags('network key file (instead of BOOSTER_KEY, the config file, or DIR/network.key)'),
     'allow-legacy-peers': Flags.string({
       description: 'CIDR or address of 0.3 nodes (which cannot hold the key) allowed to peer with this node; repeatable or comma-separated',
       multiple: true,

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import type { Limits, NodeSettings } from '../api/settings';
 import { validateRules } from '../dispatch/rules';
+import { DEFAULT_MAX_PACKET_BYTES } from '../wire/framing';
 import { defaultDataDir } from './data-dir';
 
 export const DEFAULT_LIMITS: Limits = {
@@ -14,7 +15,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxHostsPerRule: 64,
   maxPeerTargets: 10_000,
   maxTargetLength: 255,
-  maxPacketBytes: 1024 * 1024,
+  maxPacketBytes: DEFAULT_MAX_PACKET_BYTES,
   maxUnauthenticatedPacketBytes: 4096,
   maxLinkBufferBytes: 4 * 1024 * 1024,
   maxProxyConnections: 0,

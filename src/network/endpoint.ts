@@ -7,7 +7,7 @@ import type { NodeSettings } from '../api/settings';
 import type { TransportListener } from '../api/transport';
 import { LimitLog } from '../core/limit-log';
 import { TOKENS } from '../core/tokens';
-import { isLoopback, unmapped } from '../security/addresses';
+import { unmapped } from '../security/addresses';
 import { NodeSecurity } from '../security/node-security';
 import type { Principal } from './access';
 import { formatHostPort } from './errors';
@@ -60,17 +60,17 @@ export class Endpoint implements Disposable {
     this.listener = await transport.listen({ host: this.settings.bind, port: this.settings.bport }, (stream, remote) => {
       const host = unmapped(remote.host);
       const label = formatHostPort(host, remote.port);
-      const local = isLoopback(host);
+      const addressClass = this.security.classify(host);
       const fromHere = this.perAddress.get(host) ?? 0;
-      const total = this.sessions.size;
-      if (total >= limits.maxSessions || (!local && (total >= limits.maxSessions - LOOPBACK_RESERVE || fromHere >= limits.maxSessionsPerIp))) {
-        const which = total >= limits.maxSessions - (local ? 0 : LOOPBACK_RESERVE) ? `limits.maxSessions ${limits.maxSessions}` : `limits.maxSessionsPerIp ${limits.maxSessionsPerIp} from ${host}`;
-        this.limitLog.hit(`sessions:${which}`, `endpoint refused a connection from ${label}: ${which} reached`);
+      const over = this.overLimit(addressClass === 'local', fromHere, host);
+      if (over) {
+        this.limitLog.hit(`sessions:${over}`, `endpoint refused a connection from ${label}: ${over} reached`);
         stream.destroy();
         return;
       }
-      const principal: Principal = local ? 'local' : this.security.legacyPeers.has(host) ? 'legacy-peer' : 'anonymous';
-      const session = new InboundSession(stream, remote, label, principal, {
+      // LAN clients admitted to the proxy (--allow-clients) get nothing more here than strangers.
+      const principal: Principal = addressClass === 'local' || addressClass === 'legacy-peer' ? addressClass : 'anonymous';
+      const session = new InboundSession(stream, label, principal, {
         ...services,
         ctrl: (op) => this.ctrl.fire(op),
         log: this.log,
@@ -89,6 +89,14 @@ export class Endpoint implements Disposable {
       session.start();
     });
     return this.listener.address;
+  }
+
+  /** Which session limit a new connection would break, if any; this machine keeps LOOPBACK_RESERVE sessions for itself. */
+  private overLimit(local: boolean, fromHere: number, host: string): string | undefined {
+    const { maxSessions, maxSessionsPerIp } = this.settings.limits;
+    if (this.sessions.size >= maxSessions - (local ? 0 : LOOPBACK_RESERVE)) return `limits.maxSessions ${maxSessions}`;
+    if (!local && fromHere >= maxSessionsPerIp) return `limits.maxSessionsPerIp ${maxSessionsPerIp} from ${host}`;
+    return undefined;
   }
 
   dispose(): void {

@@ -1,10 +1,12 @@
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../api/logger';
+import type { Limits } from '../api/settings';
+import { DEFAULT_LIMITS } from '../core/config';
 import type { Transport, TransportAddress } from '../api/transport';
 import { nonce, type AuthRole, type Authenticator } from '../security/auth';
 import { channelBinding } from '../security/tls';
 import { formatHostPort, PeerError } from './errors';
-import { ProtocolLink, type LinkLimits, type WireMessage } from './protocol';
+import { ProtocolLink, type WireMessage } from './protocol';
 
 export interface Greeting {
   readonly link: ProtocolLink;
@@ -29,12 +31,10 @@ export interface DialOptions {
   readonly auth?: { readonly role: AuthRole; readonly authenticator: Authenticator };
   /** May the other side be a 0.3 node? (Only at addresses the user allowed: --allow-legacy-peers.) */
   readonly allowLegacy: (host: string) => boolean;
-  /** Limits for the link once authenticated. */
-  readonly limits?: LinkLimits;
+  /** Packet and buffer limits of the link (settings.limits); the defaults without. */
+  readonly limits?: Pick<Limits, 'maxPacketBytes' | 'maxUnauthenticatedPacketBytes' | 'maxLinkBufferBytes'>;
 }
 
-/** Before authentication a link accepts small packets only: nothing legitimate is bigger. */
-export const UNAUTHENTICATED_PACKET_BYTES = 4096;
 
 /**
  * Dials a booster endpoint and establishes a link (README "Security"):
@@ -46,6 +46,9 @@ export const UNAUTHENTICATED_PACKET_BYTES = 4096;
 export async function greet(options: DialOptions): Promise<Greeting> {
   const { transport, address, timeoutMs } = options;
   const label = formatHostPort(address.host, address.port);
+  const limits = options.limits ?? DEFAULT_LIMITS;
+  // Before authentication a link accepts small packets only: nothing legitimate is bigger.
+  const unauthenticated = limits.maxUnauthenticatedPacketBytes;
   const deadline = AbortSignal.timeout(timeoutMs);
   let stream: Duplex;
   try {
@@ -56,7 +59,7 @@ export async function greet(options: DialOptions): Promise<Greeting> {
     if (e.name === 'AbortError' || e.name === 'TimeoutError') throw new PeerError(`${label} did not answer within ${timeoutMs} ms`, 'timeout');
     throw new PeerError(`cannot reach ${label}: ${e.code ?? e.message}`, 'unreachable');
   }
-  let link = new ProtocolLink(stream, label, options.log, { maxPacketBytes: UNAUTHENTICATED_PACKET_BYTES, maxBufferBytes: options.limits?.maxBufferBytes });
+  let link = new ProtocolLink(stream, label, options.log, { maxPacketBytes: unauthenticated, maxBufferBytes: limits.maxLinkBufferBytes });
   const remoteHost = link.remoteHost;
   try {
     const hello = await expect(link, 'hello', 'Hello', deadline);
@@ -67,7 +70,7 @@ export async function greet(options: DialOptions): Promise<Greeting> {
           'legacy',
         );
       }
-      link.maxPacketBytes = options.limits?.maxPacketBytes ?? link.maxPacketBytes;
+      link.maxPacketBytes = limits.maxPacketBytes;
       return { link, bport: hello.bport, pport: hello.pport, remoteHost, secure: false, authenticated: false, legacy: true };
     }
     let secure = false;
@@ -82,13 +85,13 @@ export async function greet(options: DialOptions): Promise<Greeting> {
         raw.destroy();
         throw new PeerError(`${label}: ${(err as Error).message}`, 'auth');
       }
-      link = new ProtocolLink(tls, label, options.log, { maxPacketBytes: UNAUTHENTICATED_PACKET_BYTES, maxBufferBytes: options.limits?.maxBufferBytes });
+      link = new ProtocolLink(tls, label, options.log, { maxPacketBytes: unauthenticated, maxBufferBytes: limits.maxLinkBufferBytes });
       const inner = await expect(link, 'hello', 'Hello inside TLS', deadline);
       if (inner.bport !== hello.bport || inner.pport !== hello.pport) throw new PeerError(`${label} announced different ports inside TLS`, 'protocol');
       secure = true;
     }
     if (options.auth) await authenticate(link, label, hello, options.auth, deadline);
-    link.maxPacketBytes = options.limits?.maxPacketBytes ?? 1024 * 1024;
+    link.maxPacketBytes = limits.maxPacketBytes;
     return { link, bport: hello.bport, pport: hello.pport, remoteHost, secure, authenticated: Boolean(options.auth), legacy: false };
   } catch (err) {
     link.close();

@@ -144,7 +144,7 @@ export class Network implements Disposable {
       timeoutMs: Math.max(3000, this.settings.heartbeatMs * 3),
       auth: { role: 'peer', authenticator: this.security.authenticator },
       allowLegacy: (host) => this.security.legacyPeers.has(host),
-      limits: { maxPacketBytes: limits.maxPacketBytes, maxBufferBytes: limits.maxLinkBufferBytes },
+      limits,
     });
   }
 

@@ -4,6 +4,7 @@ import { Emitter, type Event } from '../api/event';
 import type { Logger } from '../api/logger';
 import type { Rule } from '../api/settings';
 import type { Transport, TransportAddress } from '../api/transport';
+import { DEFAULT_LIMITS } from '../core/config';
 import { silentLogger } from '../core/logger';
 import {
   bandwidthJson, BOOSTER_EXTENSION, decodeMessage, networkUpdateJson, nodeStatusJson, proxyUpdateJson, encodeJsonMessage, encodeMessage, fromMillis, MessageId, messageName,
@@ -88,9 +89,8 @@ export class ProtocolLink implements Disposable {
     private readonly log: Logger = silentLogger,
     limits: LinkLimits = {},
   ) {
-    this.decoder = new PacketDecoder();
-    if (limits.maxPacketBytes !== undefined) this.maxPacketBytes = limits.maxPacketBytes;
-    this.maxBufferBytes = limits.maxBufferBytes ?? 4 * 1024 * 1024;
+    this.decoder = new PacketDecoder({ maxPacketBytes: limits.maxPacketBytes });
+    this.maxBufferBytes = limits.maxBufferBytes ?? DEFAULT_LIMITS.maxLinkBufferBytes;
     this.listeners = [
       ['data', (chunk: Buffer) => this.onData(chunk)],
       ['end', () => {
@@ -109,10 +109,10 @@ export class ProtocolLink implements Disposable {
 
   /** The largest packet this link accepts; raised once the other side has authenticated. */
   get maxPacketBytes(): number {
-    return (this.decoder as { maxPacketBytes?: number }).maxPacketBytes ?? Infinity;
+    return this.decoder.maxPacketBytes;
   }
   set maxPacketBytes(n: number) {
-    (this.decoder as { maxPacketBytes?: number }).maxPacketBytes = n;
+    this.decoder.maxPacketBytes = n;
   }
 
   /** The underlying stream (for the TLS channel binding). */

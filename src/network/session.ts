@@ -3,7 +3,6 @@ import type { Disposable } from '../api/disposable';
 import { Emitter } from '../api/event';
 import type { Limits } from '../api/settings';
 import type { Logger } from '../api/logger';
-import type { TransportAddress } from '../api/transport';
 import { EventHub } from '../core/events';
 import { TunnelTable } from '../dispatch/tunnels';
 import { AUTH_ROLES, nonce, NONCE_BYTES, type AuthRole, type Authenticator, type Transcript } from '../security/auth';
@@ -61,7 +60,6 @@ export class InboundSession implements Disposable {
 
   constructor(
     stream: Duplex,
-    private readonly remote: TransportAddress,
     private readonly label: string,
     addressPrincipal: Principal,
     private readonly services: SessionServices,
@@ -309,9 +307,5 @@ export class InboundSession implements Disposable {
     // 0.3 clients learn of a failure by the link closing; ours also get the reason.
     this.link.sendResult(1, message);
     this.close('request failed');
-  }
-
-  get remoteAddress(): TransportAddress {
-    return this.remote;
   }
 }

@@ -1,8 +1,7 @@
 import type { Duplex } from 'node:stream';
-import { isLoopback, type AddressSet } from '../security/addresses';
+import { classifyAddress, isLoopback, type AddressClass, type AddressSet } from '../security/addresses';
 
-/** Who a proxy client is, as its remote address tells when it connects. */
-export type AddressClass = 'local' | 'legacy-peer' | 'client' | 'stranger';
+export type { AddressClass };
 /** `peer`: a client that proved it holds the network key (SOCKS5 method 0x86, then TLS). */
 export type ClientClass = AddressClass | 'peer';
 
@@ -27,12 +26,7 @@ export const LOOPBACK_ONLY: ProxyAccess = { classify: (address) => (isLoopback(a
 
 /** Classes by address: loopback, then the 0.3 peers' CIDRs, then the LAN clients' CIDRs. */
 export function addressClassifier(lists: { readonly legacyPeers: AddressSet; readonly clients: AddressSet }): (address: string) => AddressClass {
-  return (address) => {
-    if (isLoopback(address)) return 'local';
-    if (lists.legacyPeers.has(address)) return 'legacy-peer';
-    if (lists.clients.has(address)) return 'client';
-    return 'stranger';
-  };
+  return (address) => classifyAddress(address, lists);
 }
 
 /**

@@ -10,6 +10,14 @@ export interface RelayOptions {
   readonly reader?: UpstreamReader;
   /** The TCP socket under `client` when that is a TLS stream: it is what gets reset when the tunnel is cut. */
   readonly clientTransport?: Socket;
+  /**
+   * Hold an upstream end this long before passing it to the client. A peer
+   * that dies closes our TLS stream to it without close_notify, which Node
+   * reports as a clean end; the peer link notices the death at the same moment,
+   * and the tunnel is reset (TunnelTable.resetSource) within this grace
+   * instead of looking complete. 0: pass the end on at once.
+   */
+  readonly upstreamEndGraceMs?: number;
 }
 
 export interface Relay {
@@ -30,7 +38,7 @@ export interface Relay {
  *   tunnel is closed with that reason; otherwise it is closed without error.
  */
 export function relay(client: Duplex, upstream: Duplex, tunnel: TunnelHandle, options: RelayOptions = {}): Relay {
-  const { first, reader, clientTransport } = options;
+  const { first, reader, clientTransport, upstreamEndGraceMs = 0 } = options;
   let error: string | undefined;
   let open = 2;
   let settle!: () => void;
@@ -63,7 +71,11 @@ export function relay(client: Duplex, upstream: Duplex, tunnel: TunnelHandle, op
       }
     });
     peer.on('drain', () => stream.resume());
-    stream.on('end', () => peer.end());
+    if (stream === upstream && upstreamEndGraceMs > 0) {
+      stream.on('end', () => setTimeout(() => !error && peer.end(), upstreamEndGraceMs).unref());
+    } else {
+      stream.on('end', () => peer.end());
+    }
     stream.on('error', (err: NodeJS.ErrnoException) => destroy(`${name}: ${err.code ?? err.message}`));
     let counted = false;
     const onClose = () => {

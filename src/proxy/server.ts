@@ -48,6 +48,9 @@ export interface ProxyAddress {
   readonly port: number;
 }
 
+/** How long the end of a tunnel through a peer waits for the peer link to say the peer died (see RelayOptions). */
+const PEER_END_GRACE_MS = 250;
+
 /** How long cut connections get to report their close on shutdown. */
 const CUT_WAIT_MS = 1000;
 
@@ -305,7 +308,8 @@ export class ProxyServer {
     const first = head && pipelined.length > 0 ? Buffer.concat([head, pipelined]) : head ?? pipelined;
     this.log.debug(`${request.protocol} ${peer} → ${target} via ${opened.source.label}`);
     const clientTransport = stream === conn.client ? undefined : conn.client;
-    const tunnelRelay = relay(stream, upstream, tunnel, { first, reader: upstreamReader, clientTransport });
+    const upstreamEndGraceMs = opened.source.kind === 'peer' ? PEER_END_GRACE_MS : 0;
+    const tunnelRelay = relay(stream, upstream, tunnel, { first, reader: upstreamReader, clientTransport, upstreamEndGraceMs });
     conn.relay = tunnelRelay;
     this.relays.add(tunnelRelay);
     tunnel.onAbort((reason) => tunnelRelay.destroy(reason));

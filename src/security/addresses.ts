@@ -1,6 +1,20 @@
 import * as net from 'node:net';
 import * as os from 'node:os';
 
+/**
+ * What a remote address alone says about a client: this machine, a 0.3 node
+ * admitted by --allow-legacy-peers, a LAN client admitted by --allow-clients,
+ * or a stranger (who must prove the network key to get anything).
+ */
+export type AddressClass = 'local' | 'legacy-peer' | 'client' | 'stranger';
+
+export function classifyAddress(address: string, lists: { readonly legacyPeers: AddressSet; readonly clients: AddressSet }): AddressClass {
+  if (isLoopback(address)) return 'local';
+  if (lists.legacyPeers.has(address)) return 'legacy-peer';
+  if (lists.clients.has(address)) return 'client';
+  return 'stranger';
+}
+
 /** A set of CIDRs ("192.168.1.0/24", "fd00::/8", "10.0.0.7"), matched with Node's BlockList. */
 export class AddressSet {
   private readonly list = new net.BlockList();

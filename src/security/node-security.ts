@@ -4,7 +4,7 @@ import { inject, injectable } from 'tsyringe';
 import type { LinkSecurity } from '../api/security';
 import type { NodeSettings } from '../api/settings';
 import { TOKENS } from '../core/tokens';
-import { AddressSet } from './addresses';
+import { AddressSet, classifyAddress, type AddressClass } from './addresses';
 import { Authenticator } from './auth';
 import type { NetworkKey } from './key';
 import { PskTls } from './tls';
@@ -31,6 +31,10 @@ export class NodeSecurity implements LinkSecurity {
     this.legacyPeers = new AddressSet(settings.allowLegacyPeers);
     this.clients = new AddressSet(settings.allowClients);
     this.fingerprint = key.fingerprint;
+  }
+
+  classify(address: string): AddressClass {
+    return classifyAddress(address, this);
   }
 
   secureClient(stream: Duplex, signal?: AbortSignal): Promise<Duplex> {

@@ -45,7 +45,7 @@ export async function sessionHarness(node: BoosterNode, principal: Principal, op
     secure: options.tls === false ? undefined : (s: import('node:stream').Duplex) => tls.server(s, 3000),
   };
   const server = net.createServer((socket) => {
-    const session = new InboundSession(socket, { host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 }, `harness ${socket.remotePort}`, principal, services);
+    const session = new InboundSession(socket, `harness ${socket.remotePort}`, principal, services);
     sessions.add(session);
     session.onClose(() => sessions.delete(session));
     session.start();

@@ -1,6 +1,6 @@
 import { Command, Flags } from '@oclif/core';
 import { newNetworkKey } from '../../cli/runtime';
-import { DATA_DIR_HELP } from '../../core/data-dir';
+import { keyLocationFlags, stderr } from '../../cli/key-flags';
 import { KEY_BYTES } from '../../security/key';
 
 export default class KeyNew extends Command {
@@ -13,8 +13,7 @@ Every node and CLI of one network needs the same key: make it once, then copy it
 
   static override flags = {
     force: Flags.boolean({ description: 'replace an existing key (every node must then get the new one)' }),
-    'data-dir': Flags.string({ description: `where the node keeps its state [default: ${DATA_DIR_HELP}]` }),
-    'key-file': Flags.string({ description: 'write the key to this file instead of DIR/network.key' }),
+    ...keyLocationFlags('write the key to this file instead of DIR/network.key'),
   };
 
   async run(): Promise<{ file: string; fingerprint: string; replaced: boolean }> {
@@ -34,9 +33,4 @@ Every node and CLI of one network needs the same key: make it once, then copy it
     this.log('to add other devices: booster key show --qr');
     return { file, fingerprint: key.fingerprint, replaced };
   }
-}
-
-/** Errors and warnings reach stderr with --json too (oclif's logToStderr is silent then). */
-function stderr(line: string): void {
-  process.stderr.write(`${line}\n`);
 }

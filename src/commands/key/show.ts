@@ -1,7 +1,7 @@
 import { Command, Flags } from '@oclif/core';
 import * as QRCode from 'qrcode';
 import { currentNetworkKey } from '../../cli/runtime';
-import { DATA_DIR_HELP } from '../../core/data-dir';
+import { keyLocationFlags, stderr } from '../../cli/key-flags';
 import type { NetworkKey } from '../../security/key';
 
 export default class KeyShow extends Command {
@@ -14,8 +14,7 @@ The key comes from --key-file, else BOOSTER_KEY, else DIR/network.key. On the ot
 
   static override flags = {
     qr: Flags.boolean({ description: 'also draw the key as a QR code, for a phone (e.g. Termux) to scan' }),
-    'data-dir': Flags.string({ description: `where the node keeps its state [default: ${DATA_DIR_HELP}]` }),
-    'key-file': Flags.string({ description: 'read the key from this file instead' }),
+    ...keyLocationFlags('read the key from this file instead'),
   };
 
   async run(): Promise<{ key: string; fingerprint: string; file: string | null }> {
@@ -46,9 +45,4 @@ async function qrBlock(key: NetworkKey, terminal: boolean): Promise<string> {
   const text = await QRCode.toString(key.reveal().toUpperCase(), { type: 'utf8', errorCorrectionLevel: 'M', margin: 2 });
   const lines = text.replace(/\n+$/, '').split('\n');
   return (terminal ? lines.map((line) => `\x1b[30;47m${line}\x1b[0m`) : lines).join('\n');
-}
-
-/** Errors and warnings reach stderr with --json too (oclif's logToStderr is silent then). */
-function stderr(line: string): void {
-  process.stderr.write(`${line}\n`);
 }
