@@ -6,6 +6,7 @@ import type { Logger } from '../api/logger';
 import type { NodeSettings } from '../api/settings';
 import type { TransportListener } from '../api/transport';
 import { LimitLog } from '../core/limit-log';
+import { RefusalLog } from '../core/refusal-log';
 import { TOKENS } from '../core/tokens';
 import { unmapped } from '../security/addresses';
 import { NodeSecurity } from '../security/node-security';
@@ -33,6 +34,7 @@ export class Endpoint implements Disposable {
   readonly onCtrl = this.ctrl.event;
   private readonly log: Logger;
   private readonly limitLog: LimitLog;
+  private readonly refusals: RefusalLog;
 
   constructor(
     private readonly network: Network,
@@ -42,6 +44,7 @@ export class Endpoint implements Disposable {
   ) {
     this.log = logger.child('endpoint');
     this.limitLog = new LimitLog(this.log, settings.limits.limitLogIntervalMs);
+    this.refusals = RefusalLog.warn('endpoint requests', this.log, this.limitLog, settings.limits.limitLogIntervalMs);
   }
 
   get address(): { host: string; port: number } {
@@ -53,7 +56,7 @@ export class Endpoint implements Disposable {
     return this.sessions.size;
   }
 
-  async listen(services: Omit<SessionServices, 'ctrl' | 'log' | 'limits' | 'authenticator' | 'secure'>): Promise<{ host: string; port: number }> {
+  async listen(services: Omit<SessionServices, 'ctrl' | 'log' | 'limits' | 'authenticator' | 'secure' | 'refusals'>): Promise<{ host: string; port: number }> {
     const transport = await this.network.transport();
     const secure = transport.secure ? (stream: import('node:stream').Duplex) => transport.secure!(stream, 'server') : undefined;
     const { limits } = this.settings;
@@ -77,6 +80,7 @@ export class Endpoint implements Disposable {
         limits,
         authenticator: this.security.authenticator,
         secure,
+        refusals: this.refusals,
       });
       this.sessions.add(session);
       this.perAddress.set(host, fromHere + 1);

@@ -4,6 +4,7 @@ import { Emitter } from '../api/event';
 import type { Limits } from '../api/settings';
 import type { Logger } from '../api/logger';
 import { EventHub } from '../core/events';
+import type { RefusalLog } from '../core/refusal-log';
 import { TunnelTable } from '../dispatch/tunnels';
 import { AUTH_ROLES, nonce, NONCE_BYTES, type AuthRole, type Authenticator, type Transcript } from '../security/auth';
 import { channelBinding } from '../security/tls';
@@ -27,6 +28,8 @@ export interface SessionServices extends MonitorSources {
   readonly log: Logger;
   readonly limits: Limits;
   readonly authenticator: Authenticator;
+  /** Where refusals are logged (rate-limited, so a stranger cannot flood the log). */
+  readonly refusals: RefusalLog;
   /** Secures the raw stream after StartTls (the link transport's `secure`), if it can. */
   readonly secure?: (stream: Duplex) => Promise<Duplex>;
 }
@@ -229,7 +232,7 @@ export class InboundSession implements Disposable {
 
   /** Answers a refused request with its reason, logs one line, and closes: nothing changed. */
   private refuse(request: string, reason: string): void {
-    this.services.log.warn(`refused ${request} from ${this.label}: ${reason}`);
+    this.services.refusals.refused(`refused ${request} from ${this.label}: ${reason}`);
     this.link.sendResult(1, `refused: ${reason}`);
     this.close(`refused ${request}`);
   }

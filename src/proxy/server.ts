@@ -4,6 +4,7 @@ import type { Logger } from '../api/logger';
 import type { Limits } from '../api/settings';
 import { formatTarget } from '../api/target';
 import { LimitLog } from '../core/limit-log';
+import { RefusalLog } from '../core/refusal-log';
 import { describeError, replyFor, Socks5Reply } from '../dispatch/errors';
 import type { Connector } from '../dispatch/types';
 import { TlsError } from '../security/tls';
@@ -14,7 +15,6 @@ import { proxyConnectionLimit } from './fd-limit';
 import { httpHandshake } from './http';
 import { printable } from './printable';
 import { HandshakeError, HandshakeReader } from './reader';
-import { RejectionLog } from './rejection-log';
 import { relay, type Relay } from './relay';
 import type { ClientAccess, HandshakeContext, InboundRequest } from './request';
 import { socks4Handshake } from './socks4';
@@ -94,7 +94,7 @@ export class ProxyServer {
   private readonly relays = new Set<Relay>();
   private readonly access: ProxyAccess;
   private readonly limitLog: LimitLog;
-  private readonly rejections: RejectionLog;
+  private readonly rejections: RefusalLog;
   private readonly credentials?: ProxyCredentials;
   private readonly maxConnections: number;
   private readonly localReserve: number;
@@ -113,7 +113,7 @@ export class ProxyServer {
     this.maxConnections = proxyConnectionLimit(limits);
     this.localReserve = Math.min(LOCAL_RESERVE, Math.floor(this.maxConnections / 4));
     this.limitLog = new LimitLog(log, limits.limitLogIntervalMs);
-    this.rejections = new RejectionLog(log, this.limitLog, limits.limitLogIntervalMs);
+    this.rejections = RefusalLog.info('proxy clients', log, this.limitLog, limits.limitLogIntervalMs);
     if (options.auth) this.credentials = new ProxyCredentials(options.auth, new AuthThrottle(limits), this.limitLog);
     this.server = net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: false }, (socket) => this.accept(socket));
   }
@@ -346,7 +346,7 @@ export class ProxyServer {
 
   /** Logs (rate-limited) and reports a client that was turned away; `reason` is already printable. */
   private rejected(peer: string, reason: string): void {
-    this.rejections.rejected(peer, reason);
+    this.rejections.refused(`rejected ${peer}: ${reason}`);
     try {
       this.options.onRejected?.({ client: peer, reason });
     } catch (listenerErr) {

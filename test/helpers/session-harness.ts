@@ -2,7 +2,9 @@ import * as net from 'node:net';
 import type { Limits } from '../../src/api/settings';
 import type { CtrlOperation } from '../../src/network/endpoint';
 import type { BoosterNode } from '../../src/core/node';
+import { LimitLog } from '../../src/core/limit-log';
 import { silentLogger } from '../../src/core/logger';
+import { RefusalLog } from '../../src/core/refusal-log';
 import type { Principal } from '../../src/network/access';
 import { ControlHandler } from '../../src/network/control';
 import { InboundSession } from '../../src/network/session';
@@ -42,6 +44,7 @@ export async function sessionHarness(node: BoosterNode, principal: Principal, op
     log: silentLogger,
     limits: { ...node.settings.limits, ...options.limits },
     authenticator: new Authenticator(key),
+    refusals: RefusalLog.warn('endpoint requests', silentLogger, new LimitLog(silentLogger, 10_000), 10_000),
     secure: options.tls === false ? undefined : (s: import('node:stream').Duplex) => tls.server(s, 3000),
   };
   const server = net.createServer((socket) => {

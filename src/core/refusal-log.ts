@@ -1,0 +1,44 @@
+import type { Logger } from '../api/logger';
+import type { LimitLog } from './limit-log';
+
+/** Refusals logged one line each within an interval; beyond this, only counted. */
+export const REFUSALS_LOGGED_PER_INTERVAL = 20;
+
+/**
+ * Logs what a listener turned away (the proxy's refused clients, the
+ * endpoint's refused requests): one line each, up to
+ * REFUSALS_LOGGED_PER_INTERVAL per interval, then a summary with a count
+ * through LimitLog, so that a scan of the LAN cannot flood the log. Lines
+ * must already be safe to print (see printable).
+ */
+export class RefusalLog {
+  private windowStart = -Infinity;
+  private inWindow = 0;
+
+  constructor(
+    /** What is being refused, for the summary: "proxy clients", "endpoint requests". */
+    private readonly what: string,
+    private readonly write: (line: string) => void,
+    private readonly limitLog: LimitLog,
+    private readonly intervalMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  static info(what: string, log: Logger, limitLog: LimitLog, intervalMs: number): RefusalLog {
+    return new RefusalLog(what, (line) => log.info(line), limitLog, intervalMs);
+  }
+
+  static warn(what: string, log: Logger, limitLog: LimitLog, intervalMs: number): RefusalLog {
+    return new RefusalLog(what, (line) => log.warn(line), limitLog, intervalMs);
+  }
+
+  refused(line: string): void {
+    const t = this.now();
+    if (t - this.windowStart >= this.intervalMs) {
+      this.windowStart = t;
+      this.inWindow = 0;
+    }
+    if (++this.inWindow <= REFUSALS_LOGGED_PER_INTERVAL) this.write(line);
+    else this.limitLog.hit(`refused ${this.what}`, `more than ${REFUSALS_LOGGED_PER_INTERVAL} ${this.what} refused within ${Math.round(this.intervalMs / 1000)} s; further ones are counted, not logged (latest: ${line})`);
+  }
+}
