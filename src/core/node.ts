@@ -145,7 +145,7 @@ export class BoosterNode {
     identity.id = this.id;
     network.setSelf(this.endpointAddr.port, this.proxyAddr.port);
     this.container.resolve(MonitorHost).start(this.id);
-    this.log.info(`proxy listening on ${this.proxyAddr.host}:${this.proxyAddr.port} (SOCKS5, SOCKS4/4a, HTTP)`, {
+    this.log.info(`proxy listening on ${this.proxyAddr.host}:${this.proxyAddr.port} (SOCKS5, SOCKS4/4a, HTTP; at most ${this.proxy.connectionLimit} connections)`, {
       policy: this.settings.policy,
       sources: this.container.resolve(SourceRegistry).list().map((s) => s.id),
     });

@@ -293,7 +293,8 @@ export class ProtocolLink implements Disposable {
         if (decoded.header.extensions.includes(BOOSTER_EXTENSION)) this.peerExtended = true;
         message = toWireMessage(decoded);
       } catch (err) {
-        this.protocolError(err as Error);
+        // A payload of the wrong shape (a JSON field of the wrong type) is a protocol error like any other.
+        this.protocolError(err instanceof WireError ? err : new WireError(`a message of the wrong shape (${(err as Error).message})`));
         return;
       }
       this.messages.fire(message);

@@ -65,6 +65,7 @@ function settle(socket: tls.TLSSocket, event: 'secure' | 'secureConnect', timeou
       socket.off('error', onError);
       socket.off(event, onSecure);
       socket.off('close', onClose);
+      socket.off('end', onClose);
       if (err) {
         socket.destroy();
         reject(err);
@@ -79,7 +80,9 @@ function settle(socket: tls.TLSSocket, event: 'secure' | 'secureConnect', timeou
     signal?.addEventListener('abort', onAbort, { once: true });
     socket.once(event, onSecure);
     socket.once('error', onError);
+    // An EOF in the middle of the handshake (a half-open socket) is as final as a close.
     socket.once('close', onClose);
+    socket.once('end', onClose);
   });
 }
 
