@@ -16,20 +16,20 @@ export class RefusalLog {
   private inWindow = 0;
 
   constructor(
-    /** What is being refused, for the summary: "proxy clients", "endpoint requests". */
-    private readonly what: string,
+    /** The summary's opening, e.g. (20, 10) → "proxy turned away more than 20 clients within 10 s". */
+    private readonly summary: (count: number, seconds: number) => string,
     private readonly write: (line: string) => void,
     private readonly limitLog: LimitLog,
     private readonly intervalMs: number,
     private readonly now: () => number = Date.now,
   ) {}
 
-  static info(what: string, log: Logger, limitLog: LimitLog, intervalMs: number): RefusalLog {
-    return new RefusalLog(what, (line) => log.info(line), limitLog, intervalMs);
+  static info(summary: RefusalLog['summary'], log: Logger, limitLog: LimitLog, intervalMs: number): RefusalLog {
+    return new RefusalLog(summary, (line) => log.info(line), limitLog, intervalMs);
   }
 
-  static warn(what: string, log: Logger, limitLog: LimitLog, intervalMs: number): RefusalLog {
-    return new RefusalLog(what, (line) => log.warn(line), limitLog, intervalMs);
+  static warn(summary: RefusalLog['summary'], log: Logger, limitLog: LimitLog, intervalMs: number): RefusalLog {
+    return new RefusalLog(summary, (line) => log.warn(line), limitLog, intervalMs);
   }
 
   refused(line: string): void {
@@ -39,6 +39,9 @@ export class RefusalLog {
       this.inWindow = 0;
     }
     if (++this.inWindow <= REFUSALS_LOGGED_PER_INTERVAL) this.write(line);
-    else this.limitLog.hit(`refused ${this.what}`, `more than ${REFUSALS_LOGGED_PER_INTERVAL} ${this.what} refused within ${Math.round(this.intervalMs / 1000)} s; further ones are counted, not logged (latest: ${line})`);
+    else {
+      const opening = this.summary(REFUSALS_LOGGED_PER_INTERVAL, Math.round(this.intervalMs / 1000));
+      this.limitLog.hit(opening, `${opening}; further ones are counted, not logged (latest: ${line})`);
+    }
   }
 }

@@ -113,7 +113,7 @@ export class ProxyServer {
     this.maxConnections = proxyConnectionLimit(limits);
     this.localReserve = Math.min(LOCAL_RESERVE, Math.floor(this.maxConnections / 4));
     this.limitLog = new LimitLog(log, limits.limitLogIntervalMs);
-    this.rejections = RefusalLog.info('proxy clients', log, this.limitLog, limits.limitLogIntervalMs);
+    this.rejections = RefusalLog.info((n, s) => `proxy turned away more than ${n} clients within ${s} s`, log, this.limitLog, limits.limitLogIntervalMs);
     if (options.auth) this.credentials = new ProxyCredentials(options.auth, new AuthThrottle(limits), this.limitLog);
     this.server = net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: false }, (socket) => this.accept(socket));
   }

@@ -11,11 +11,11 @@ describe('RefusalLog: refusals cannot flood the log', () => {
     const warnings: string[] = [];
     const logger: Logger = { ...silentLogger, warn: (m: string) => warnings.push(m) };
     const limitLog = new LimitLog(logger, 1000, () => now);
-    const refusals = new RefusalLog('endpoint requests', (l) => lines.push(l), limitLog, 1000, () => now);
+    const refusals = new RefusalLog((n, s) => `endpoint refused more than ${n} requests within ${s} s`, (l) => lines.push(l), limitLog, 1000, () => now);
     for (let i = 0; i < REFUSALS_LOGGED_PER_INTERVAL + 30; i++) refusals.refused(`refused notify from 10.0.0.${i}:1`);
     expect(lines).to.have.length(REFUSALS_LOGGED_PER_INTERVAL);
     expect(warnings).to.have.length(1);
-    expect(warnings[0]).to.match(/more than 20 endpoint requests refused/);
+    expect(warnings[0]).to.match(/^limit: endpoint refused more than 20 requests within 1 s; further ones/);
     now = 1000;
     refusals.refused('refused ctrl from 10.0.0.99:1');
     expect(lines).to.have.length(REFUSALS_LOGGED_PER_INTERVAL + 1);

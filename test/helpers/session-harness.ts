@@ -44,7 +44,7 @@ export async function sessionHarness(node: BoosterNode, principal: Principal, op
     log: silentLogger,
     limits: { ...node.settings.limits, ...options.limits },
     authenticator: new Authenticator(key),
-    refusals: RefusalLog.warn('endpoint requests', silentLogger, new LimitLog(silentLogger, 10_000), 10_000),
+    refusals: RefusalLog.warn(() => 'endpoint refusals', silentLogger, new LimitLog(silentLogger, 10_000), 10_000),
     secure: options.tls === false ? undefined : (s: import('node:stream').Duplex) => tls.server(s, 3000),
   };
   const server = net.createServer((socket) => {
