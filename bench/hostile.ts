@@ -96,67 +96,88 @@ function connectFrom(host: string, port: number, localAddress?: string): net.Soc
   return net.connect({ host, port, localAddress, noDelay: true });
 }
 
-/** (a) header + dribble, reconnecting when cut. */
-async function roleDribble(p: { host: string; port: number; conns: number; durationMs: number; bindIps?: string[]; reconnectMs: number }): Promise<void> {
-  const end = Date.now() + p.durationMs;
-  const cutBytes: number[] = [];
-  const cutMs: number[] = [];
+interface AttackerParams {
+  host: string;
+  port: number;
+  conns: number;
+  durationMs: number;
+  /** Local addresses to connect from, one per attacker in turn. */
+  bindIps?: string[];
+  reconnectMs: number;
+}
+
+/**
+ * Says 'ready', then runs p.conns attackers until the phase ends: attacker k
+ * waits up to `staggerMs`, then connects (from bindIps[k], round robin),
+ * lets `attack` have the socket until it resolves, and, while time is left,
+ * waits 0.5–1.5 × p.reconnectMs before it connects again. Resolves with the
+ * number of connections made.
+ */
+async function attackers(p: AttackerParams, end: number, attack: (s: net.Socket, k: number) => Promise<void>, staggerMs = 0): Promise<number> {
   let connections = 0;
-  let survivors = 0;
-  let unfinished = 0;
-  let connectErrors = 0;
-  const open = new Set<net.Socket>();
   const slot = async (k: number) => {
+    if (staggerMs > 0) await sleep(Math.random() * staggerMs);
     while (Date.now() < end) {
       connections++;
-      const s = connectFrom(p.host, p.port, p.bindIps?.[k % p.bindIps.length]);
-      open.add(s);
-      const outcome = await new Promise<{ written: number; ms: number; cut: boolean; connected: boolean; complete: boolean }>((resolve) => {
-        let written = 0;
-        let t0 = 0;
-        let connected = false;
-        let timer: NodeJS.Timeout | undefined;
-        const total = PACKET_BYTES - 1; // one byte short
-        const pump = () => {
-          if (s.destroyed) return;
-          if (Date.now() >= end) return finish(false);
-          if (written >= total) return; // complete but one byte: hold it until the phase ends
-          const n = Math.min(DRIBBLE_BYTES, total - written);
-          const ok = s.write(packetBytes(written, n));
-          written += n;
-          if (ok) timer = setTimeout(pump, 25);
-          else s.once('drain', () => (timer = setTimeout(pump, 25)));
-        };
-        const finish = (cut: boolean) => {
-          clearTimeout(timer);
-          clearTimeout(hold);
-          s.destroy();
-          resolve({ written, ms: Date.now() - t0, cut, connected, complete: written >= total });
-        };
-        const hold = setTimeout(() => finish(false), Math.max(0, end - Date.now()));
-        s.on('data', () => undefined); // Hello, then whatever it says
-        s.once('connect', () => {
-          connected = true;
-          t0 = Date.now();
-          s.write(packetBytes(0, 15)); // prefix + the first module head, declaring 65,535 bytes
-          written = 15;
-          timer = setTimeout(pump, 25);
-        });
-        s.once('close', () => finish(true));
-        s.on('error', () => undefined);
-      });
-      open.delete(s);
-      if (!outcome.connected) connectErrors++;
-      else if (outcome.cut) {
-        cutBytes.push(outcome.written);
-        cutMs.push(outcome.ms);
-      } else if (outcome.complete) survivors++;
-      else unfinished++;
+      await attack(connectFrom(p.host, p.port, p.bindIps?.[k % p.bindIps.length]), k);
       if (Date.now() < end) await sleep(p.reconnectMs * (0.5 + Math.random()));
     }
   };
   emit('ready', {});
   await Promise.all(Array.from({ length: p.conns }, (_, k) => slot(k)));
+  return connections;
+}
+
+/** (a) header + dribble, reconnecting when cut. */
+async function roleDribble(p: AttackerParams): Promise<void> {
+  const end = Date.now() + p.durationMs;
+  const cutBytes: number[] = [];
+  const cutMs: number[] = [];
+  let survivors = 0;
+  let unfinished = 0;
+  let connectErrors = 0;
+  const connections = await attackers(p, end, async (s) => {
+    const outcome = await new Promise<{ written: number; ms: number; cut: boolean; connected: boolean; complete: boolean }>((resolve) => {
+      let written = 0;
+      let t0 = 0;
+      let connected = false;
+      let timer: NodeJS.Timeout | undefined;
+      const total = PACKET_BYTES - 1; // one byte short
+      const pump = () => {
+        if (s.destroyed) return;
+        if (Date.now() >= end) return finish(false);
+        if (written >= total) return; // complete but one byte: hold it until the phase ends
+        const n = Math.min(DRIBBLE_BYTES, total - written);
+        const ok = s.write(packetBytes(written, n));
+        written += n;
+        if (ok) timer = setTimeout(pump, 25);
+        else s.once('drain', () => (timer = setTimeout(pump, 25)));
+      };
+      const finish = (cut: boolean) => {
+        clearTimeout(timer);
+        clearTimeout(hold);
+        s.destroy();
+        resolve({ written, ms: Date.now() - t0, cut, connected, complete: written >= total });
+      };
+      const hold = setTimeout(() => finish(false), Math.max(0, end - Date.now()));
+      s.on('data', () => undefined); // Hello, then whatever it says
+      s.once('connect', () => {
+        connected = true;
+        t0 = Date.now();
+        s.write(packetBytes(0, 15)); // prefix + the first module head, declaring 65,535 bytes
+        written = 15;
+        timer = setTimeout(pump, 25);
+      });
+      s.once('close', () => finish(true));
+      s.on('error', () => undefined);
+    });
+    if (!outcome.connected) connectErrors++;
+    else if (outcome.cut) {
+      cutBytes.push(outcome.written);
+      cutMs.push(outcome.ms);
+    } else if (outcome.complete) survivors++;
+    else unfinished++;
+  });
   emit('result', {
     connections, connectErrors, cut: cutBytes.length, survivors, unfinished, perSecond: Math.round(connections / (p.durationMs / 1000)),
     maxBytesBeforeCut: Math.max(0, ...cutBytes), p50BytesBeforeCut: percentile(cutBytes, 50),
@@ -165,51 +186,40 @@ async function roleDribble(p: { host: string; port: number; conns: number; durat
 }
 
 /** (c) slowloris: a few bytes, then nothing; reconnect when cut. */
-async function roleSlowloris(p: { host: string; port: number; conns: number; durationMs: number; kind: 'endpoint' | 'proxy'; bindIps?: string[]; reconnectMs: number }): Promise<void> {
+async function roleSlowloris(p: AttackerParams & { kind: 'endpoint' | 'proxy' }): Promise<void> {
   const end = Date.now() + p.durationMs;
   const heldMs: number[] = [];
-  let connections = 0;
   let refusedFast = 0;
   let openNow = 0;
   let peakOpen = 0;
-  const sockets = new Set<net.Socket>();
   const greetings = [Buffer.from([5, 1]), Buffer.from([4, 1]), Buffer.from('GET http://127.0.0.1/ HTTP/1.1\r\nHo')];
-  const slot = async (k: number) => {
-    await sleep(Math.random() * 500); // do not all arrive in the same millisecond
-    while (Date.now() < end) {
-      connections++;
-      const s = connectFrom(p.host, p.port, p.bindIps?.[k % p.bindIps.length]);
-      sockets.add(s);
-      const r = await new Promise<{ ms: number; byNode: boolean }>((resolve) => {
-        let t0 = Date.now();
-        let connected = false;
-        const hold = setTimeout(() => done(false), Math.max(0, end - Date.now()));
-        const done = (byNode: boolean) => {
-          clearTimeout(hold);
-          if (connected) openNow--;
-          s.destroy();
-          resolve({ ms: Date.now() - t0, byNode: byNode && connected });
-        };
-        s.once('connect', () => {
-          connected = true;
-          t0 = Date.now();
-          peakOpen = Math.max(peakOpen, ++openNow);
-          s.write(p.kind === 'endpoint' ? Buffer.from('>\x01:') : greetings[k % greetings.length]);
-        });
-        s.on('data', () => undefined);
-        s.on('error', () => undefined);
-        s.once('close', () => done(true));
+  // Staggered over 500 ms: do not all arrive in the same millisecond.
+  const connections = await attackers(p, end, async (s, k) => {
+    const r = await new Promise<{ ms: number; byNode: boolean }>((resolve) => {
+      let t0 = Date.now();
+      let connected = false;
+      const hold = setTimeout(() => done(false), Math.max(0, end - Date.now()));
+      const done = (byNode: boolean) => {
+        clearTimeout(hold);
+        if (connected) openNow--;
+        s.destroy();
+        resolve({ ms: Date.now() - t0, byNode: byNode && connected });
+      };
+      s.once('connect', () => {
+        connected = true;
+        t0 = Date.now();
+        peakOpen = Math.max(peakOpen, ++openNow);
+        s.write(p.kind === 'endpoint' ? Buffer.from('>\x01:') : greetings[k % greetings.length]);
       });
-      sockets.delete(s);
-      if (r.byNode) {
-        if (r.ms < 200) refusedFast++;
-        else heldMs.push(r.ms);
-      }
-      if (Date.now() < end) await sleep(p.reconnectMs * (0.5 + Math.random()));
+      s.on('data', () => undefined);
+      s.on('error', () => undefined);
+      s.once('close', () => done(true));
+    });
+    if (r.byNode) {
+      if (r.ms < 200) refusedFast++;
+      else heldMs.push(r.ms);
     }
-  };
-  emit('ready', {});
-  await Promise.all(Array.from({ length: p.conns }, (_, k) => slot(k)));
+  }, 500);
   emit('result', { connections, perSecond: Math.round(connections / (p.durationMs / 1000)), peakOpen, refusedFast, heldByNode: heldMs.length, p50HeldMs: percentile(heldMs, 50), maxHeldMs: Math.max(0, ...heldMs) });
 }
 

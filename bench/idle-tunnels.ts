@@ -12,15 +12,11 @@
 import { spawn } from 'node:child_process';
 import type * as net from 'node:net';
 import {
-  fdCount, fmt, freePort, machineLine, pool, rssKiB, runBench, atExit, sleep, socks5, spawnNode, startRawOrigin, stopNode, table, Targets,
+  fdCount, fmt, freePort, machineLine, numberArg, pool, readBytes, rssKiB, runBench, atExit, sleep, socks5, spawnNode, startRawOrigin, stopNode, table, Targets,
 } from './lib/rig';
 
-const arg = (name: string, def: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-};
-const N = arg('n', 1000);
-const SETTLE_MS = arg('settle-ms', 5000);
+const N = numberArg('n', 1000);
+const SETTLE_MS = numberArg('settle-ms', 5000);
 const HOLD_BYTES = 300 * 1024;
 const TARGET_KIB = 32;
 
@@ -41,21 +37,7 @@ async function openIdle(proxyPort: number, originPort: number, n: number): Promi
   const sockets: net.Socket[] = [];
   await pool(Array.from({ length: n }), 50, async () => {
     const s = await socks5(proxyPort, '127.0.0.1', originPort, { timeoutMs: 20_000 });
-    await new Promise<void>((resolve, reject) => {
-      let got = 0;
-      const timer = setTimeout(() => reject(new Error(`tunnel read ${got} of ${HOLD_BYTES} bytes in 20 s`)), 20_000);
-      const onData = (d: Buffer) => {
-        got += d.length;
-        if (got >= HOLD_BYTES) {
-          clearTimeout(timer);
-          s.off('data', onData);
-          resolve();
-        }
-      };
-      s.on('data', onData);
-      s.once('error', reject);
-      s.resume();
-    });
+    await readBytes(s, HOLD_BYTES, 20_000);
     s.on('error', () => undefined);
     sockets.push(s);
   });

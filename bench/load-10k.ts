@@ -18,16 +18,12 @@ import { fork, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import type * as net from 'node:net';
 import {
-  fdCount, fdKinds, fetchVia, fmt, machineLine, openFilesLimit, pool, rssKiB, runBench, atExit, sleep, socks5, spawnNode, startOrigin, startRawOrigin, stopNode, table, Targets,
+  fdCount, fdKinds, fetchVia, fmt, machineLine, numberArg, openFilesLimit, pool, readBytes, rssKiB, runBench, atExit, sleep, socks5, spawnNode, startOrigin, startRawOrigin, stopNode, table, Targets,
 } from './lib/rig';
 
-const arg = (name: string, def: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-};
-const N = arg('n', 10_000);
-const ROUNDS = arg('rounds', 2);
-const CONCURRENCY = arg('concurrency', 200);
+const N = numberArg('n', 10_000);
+const ROUNDS = numberArg('rounds', 2);
+const CONCURRENCY = numberArg('concurrency', 200);
 /** The hard RLIMIT_NOFILE caps what `ulimit -n` may ask for without CAP_SYS_RESOURCE. */
 const HARD = (() => {
   const m = /^Max open files\s+\S+\s+(\S+)/m.exec(fs.readFileSync('/proc/self/limits', 'utf8'));
@@ -108,27 +104,6 @@ async function main(): Promise<boolean> {
   originChild.kill('SIGTERM');
   await http.close();
   return t.ok;
-}
-
-function readBytes(s: net.Socket, n: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let got = 0;
-    const timer = setTimeout(() => reject(new Error(`read ${got}/${n} bytes in 30 s`)), 30_000);
-    const onData = (d: Buffer) => {
-      got += d.length;
-      if (got >= n) {
-        clearTimeout(timer);
-        s.off('data', onData);
-        resolve();
-      }
-    };
-    s.on('data', onData);
-    s.once('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    s.resume();
-  });
 }
 
 async function openAndClose(proxyPort: number, originPort: number, n: number): Promise<void> {

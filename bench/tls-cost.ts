@@ -16,16 +16,12 @@
 import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import { cli, fmt, machineLine, runBench, atExit, sleep, socks5, spawnNode, startRawOrigin, status, stopNode, table, Targets, type NodeProc } from './lib/rig';
+import { cli, fmt, machineLine, numberArg, runBench, atExit, sleep, socks5, spawnNode, startRawOrigin, status, stopNode, table, Targets, type NodeProc } from './lib/rig';
 
-const arg = (name: string, def: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-};
-const MIB = arg('mib', 1024);
-const STREAMS = arg('streams', 8);
-const REPS = arg('reps', 3);
-const MAX_S = arg('max-s', 30);
+const MIB = numberArg('mib', 1024);
+const STREAMS = numberArg('streams', 8);
+const REPS = numberArg('reps', 3);
+const MAX_S = numberArg('max-s', 30);
 
 /** utime + stime of a process, in ms. */
 function cpuMs(pid: number): number {

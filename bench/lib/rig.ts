@@ -55,6 +55,12 @@ export function machineLine(): string {
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** The number after `--name` on the command line, or `def`. */
+export function numberArg(name: string, def: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : def;
+}
+
 export function freePort(host = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
@@ -390,8 +396,7 @@ export interface Origin {
  * Content-Length set, connection closed after it), /hold?len=N (N bytes, then
  * the connection stays open and idle until the client closes it).
  */
-export async function startOrigin(host = '127.0.0.1'): Promise<Origin> {
-  const sockets = new Set<net.Socket>();
+export function startOrigin(host = '127.0.0.1'): Promise<Origin> {
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname === '/small') {
@@ -407,21 +412,7 @@ export async function startOrigin(host = '127.0.0.1'): Promise<Origin> {
     }
   });
   server.keepAliveTimeout = 1000;
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.once('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((r) => server.listen(0, host, r));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    server,
-    connections: () => sockets.size,
-    close: () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
-  };
+  return listenOrigin(server, { port: 0, host });
 }
 
 /**
@@ -430,12 +421,9 @@ export async function startOrigin(host = '127.0.0.1'): Promise<Origin> {
  * sends "STREAM <n>\n", streams n bytes as fast as the client takes them and
  * closes. Counts open connections.
  */
-export async function startRawOrigin(host = '127.0.0.1', options: { holdBytes?: number; backlog?: number } = {}): Promise<Origin> {
-  const sockets = new Set<net.Socket>();
+export function startRawOrigin(host = '127.0.0.1', options: { holdBytes?: number; backlog?: number } = {}): Promise<Origin> {
   const chunk = PATTERN.subarray(0, 256 * 1024);
   const server = net.createServer((s) => {
-    sockets.add(s);
-    s.once('close', () => sockets.delete(s));
     s.on('error', () => undefined);
     if (options.holdBytes) {
       s.write(PATTERN.subarray(0, options.holdBytes));
@@ -468,7 +456,17 @@ export async function startRawOrigin(host = '127.0.0.1', options: { holdBytes?: 
     };
     s.on('data', onData);
   });
-  await new Promise<void>((r) => server.listen({ port: 0, host, backlog: options.backlog ?? 4096 }, r));
+  return listenOrigin(server, { port: 0, host, backlog: options.backlog ?? 4096 });
+}
+
+/** Starts `server` listening and returns it as an Origin: it counts the open connections, and closing it destroys them. */
+async function listenOrigin(server: net.Server, listen: net.ListenOptions): Promise<Origin> {
+  const sockets = new Set<net.Socket>();
+  server.on('connection', (s: net.Socket) => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((r) => server.listen(listen, r));
   return {
     port: (server.address() as net.AddressInfo).port,
     server,
@@ -535,6 +533,28 @@ export function socks5(proxyPort: number, host: string, port: number, options: {
     const send = () => s.write(Buffer.from([5, 1, 0]));
     if (options.over || !s.connecting) send();
     else s.once('connect', send);
+  });
+}
+
+/** Resolves once `n` bytes arrived on `s` (they are dropped); fails on an error or after `timeoutMs`. */
+export function readBytes(s: net.Socket, n: number, timeoutMs = 30_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let got = 0;
+    const timer = setTimeout(() => reject(new Error(`read ${got}/${n} bytes in ${timeoutMs / 1000} s`)), timeoutMs);
+    const onData = (d: Buffer) => {
+      got += d.length;
+      if (got >= n) {
+        clearTimeout(timer);
+        s.off('data', onData);
+        resolve();
+      }
+    };
+    s.on('data', onData);
+    s.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    s.resume();
   });
 }
 

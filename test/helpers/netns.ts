@@ -2,20 +2,51 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { BIN } from './cli';
 import { TEST_KEY_TEXT } from './key';
 
-/** Why namespace tests cannot run here, or undefined when they can (root, iproute2, tc). */
-export function netnsUnavailable(): string | undefined {
+/** Programs namespace tests run, with the arguments that make each just print its version, and the package that has it. */
+const TOOLS = {
+  ip: { probe: ['-V'], from: 'iproute2' },
+  tc: { probe: ['-V'], from: 'iproute2' },
+  curl: { probe: ['--version'], from: 'curl' },
+} as const;
+
+export type NetnsTool = keyof typeof TOOLS;
+
+/** Why namespace tests cannot run here, or undefined when they can (root, and the `tools` they use: iproute2's ip and tc unless told). */
+export function netnsUnavailable(tools: readonly NetnsTool[] = ['ip', 'tc']): string | undefined {
   if (process.getuid?.() !== 0) return 'needs root (network namespaces); CI runs as root';
   try {
-    execFileSync('ip', ['-V'], { stdio: 'ignore' });
-    execFileSync('tc', ['-V'], { stdio: 'ignore' });
+    for (const tool of tools) execFileSync(tool, TOOLS[tool].probe, { stdio: 'ignore' });
   } catch {
-    return 'needs iproute2 (ip, tc); bash .ci/run installs it';
+    const packages = [...new Set(tools.map((t) => TOOLS[t].from))].map((p) => {
+      const own = tools.filter((t) => TOOLS[t].from === p && t !== p);
+      return own.length > 0 ? `${p} (${own.join(', ')})` : p;
+    });
+    return `needs ${packages.join(' and ')}; bash .ci/run installs ${packages.length > 1 ? 'them' : 'it'}`;
   }
   return undefined;
 }
 
-function sh(args: string[]): void {
+/** For a suite's before hook (`ctx` is its `this`): skips the suite, saying why, where namespace tests cannot run. */
+export function skipUnlessNetns(ctx: Mocha.Context, tools?: readonly NetnsTool[]): void {
+  const why = netnsUnavailable(tools);
+  if (why) {
+    console.warn(`      skipped: ${why}`);
+    ctx.skip();
+  }
+}
+
+/** Runs a command (ip, tc) to completion; throws with its stderr if it fails. */
+export function sh(args: readonly string[]): void {
   execFileSync(args[0], args.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+/** sh() for removing what may not be there (never made, or gone with its namespace). */
+export function quietly(args: readonly string[]): void {
+  try {
+    sh(args);
+  } catch {
+    // already gone
+  }
 }
 
 /**
@@ -81,15 +112,7 @@ export class NamespaceHost {
 
   destroy(): void {
     for (const c of this.children.splice(0)) c.kill('SIGKILL');
-    try {
-      sh(['ip', 'netns', 'del', this.name]);
-    } catch {
-      // not there
-    }
-    try {
-      sh(['ip', 'link', 'del', this.hostIf]);
-    } catch {
-      // went with the namespace
-    }
+    quietly(['ip', 'netns', 'del', this.name]);
+    quietly(['ip', 'link', 'del', this.hostIf]);
   }
 }

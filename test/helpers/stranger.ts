@@ -1,4 +1,4 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
@@ -6,33 +6,11 @@ import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { BIN, spawnCli, type RunningCli } from './cli';
 import { run, type ExecResult } from './exec';
+import { quietly, sh } from './netns';
 import { freePort } from './ports';
 
 /** The script a stranger runs inside its namespace (compiled next to this file). */
 export const AGENT = path.join(__dirname, 'stranger-agent.js');
-
-/** Why these tests cannot run here, or undefined when they can (root, iproute2). */
-export function strangerUnavailable(): string | undefined {
-  if (process.getuid?.() !== 0) return 'needs root (network namespaces); CI runs as root';
-  try {
-    execFileSync('ip', ['-V'], { stdio: 'ignore' });
-  } catch {
-    return 'needs iproute2 (ip); bash .ci/run installs it';
-  }
-  return undefined;
-}
-
-function sh(args: string[]): void {
-  execFileSync(args[0], args.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
-function quietly(args: string[]): void {
-  try {
-    sh(args);
-  } catch {
-    // already gone
-  }
-}
 
 /** Starts a process and keeps its stderr, like spawnCli (stdout is kept too: the agent prints JSON there). */
 function spawnLogged(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv): RunningCli & { stdout(): string } {

@@ -1,8 +1,9 @@
 import { expect } from 'chai';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import type { BoosterNode } from '../../src/core/node';
 import { run } from '../helpers/exec';
 import { startHttpServer, type TestHttpServer } from '../helpers/http';
+import { quietly, sh, skipUnlessNetns } from '../helpers/netns';
 import { startTestNode } from '../helpers/node';
 import { waitUntil } from '../helpers/ports';
 import { forbiddenForRemoteClients } from '../../src/security/addresses';
@@ -19,41 +20,21 @@ const LAN = { ns: `bst-prx-a${SLOT}`, host: `10.232.${2 * SLOT + 1}.1`, peer: `1
 const NET = { ns: `bst-prx-b${SLOT}`, host: `10.232.${2 * SLOT + 2}.1`, peer: `10.232.${2 * SLOT + 2}.2` };
 const REMOTE_PORT = 8080;
 
-function unavailable(): string | undefined {
-  if (process.getuid?.() !== 0) return 'needs root (network namespaces); CI runs as root';
-  try {
-    execFileSync('ip', ['-V'], { stdio: 'ignore' });
-    execFileSync('curl', ['--version'], { stdio: 'ignore' });
-  } catch {
-    return 'needs iproute2 (ip) and curl';
-  }
-  return undefined;
-}
-
-function sh(...args: string[]): void {
-  execFileSync(args[0], args.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
 function removeNamespace({ ns }: { ns: string }): void {
-  for (const args of [['ip', 'netns', 'del', ns], ['ip', 'link', 'del', `${ns}-h`]]) {
-    try {
-      sh(...args);
-    } catch {
-      // not there (or gone with the namespace)
-    }
-  }
+  quietly(['ip', 'netns', 'del', ns]);
+  quietly(['ip', 'link', 'del', `${ns}-h`]);
 }
 
 function createNamespace(n: typeof LAN): void {
   removeNamespace(n);
-  sh('ip', 'netns', 'add', n.ns);
-  sh('ip', 'link', 'add', `${n.ns}-h`, 'type', 'veth', 'peer', 'name', `${n.ns}-n`);
-  sh('ip', 'link', 'set', `${n.ns}-n`, 'netns', n.ns);
-  sh('ip', 'addr', 'add', `${n.host}/24`, 'dev', `${n.ns}-h`);
-  sh('ip', 'link', 'set', `${n.ns}-h`, 'up');
-  sh('ip', '-n', n.ns, 'addr', 'add', `${n.peer}/24`, 'dev', `${n.ns}-n`);
-  sh('ip', '-n', n.ns, 'link', 'set', `${n.ns}-n`, 'up');
-  sh('ip', '-n', n.ns, 'link', 'set', 'lo', 'up');
+  sh(['ip', 'netns', 'add', n.ns]);
+  sh(['ip', 'link', 'add', `${n.ns}-h`, 'type', 'veth', 'peer', 'name', `${n.ns}-n`]);
+  sh(['ip', 'link', 'set', `${n.ns}-n`, 'netns', n.ns]);
+  sh(['ip', 'addr', 'add', `${n.host}/24`, 'dev', `${n.ns}-h`]);
+  sh(['ip', 'link', 'set', `${n.ns}-h`, 'up']);
+  sh(['ip', '-n', n.ns, 'addr', 'add', `${n.peer}/24`, 'dev', `${n.ns}-n`]);
+  sh(['ip', '-n', n.ns, 'link', 'set', `${n.ns}-n`, 'up']);
+  sh(['ip', '-n', n.ns, 'link', 'set', 'lo', 'up']);
 }
 
 /** curl run inside the LAN host's namespace. */
@@ -73,11 +54,7 @@ describe('proxy access from another host on the LAN (network namespaces)', funct
   let node: BoosterNode | undefined;
 
   before(async function () {
-    const why = unavailable();
-    if (why) {
-      console.warn(`      skipped: ${why}`);
-      this.skip();
-    }
+    skipUnlessNetns(this, ['ip', 'curl']);
     createNamespace(LAN);
     createNamespace(NET);
     local = await startHttpServer('127.0.0.1', 1024);

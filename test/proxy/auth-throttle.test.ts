@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { SocksClient } from 'socks';
 import { DEFAULT_LIMITS } from '../../src/core/config';
 import { AuthThrottle, MAX_FAILURE_DELAY_MS, throttleKey } from '../../src/proxy/auth-throttle';
-import { CapturingLogger, checkLeaksAround, curl, DirectConnector, type Origin, RawClients, startOrigin, startProxy, type TestProxy } from './harness';
+import { CapturingLogger, curl, DirectConnector, startOrigin, startProxy, useProxyFixture } from './harness';
 
 const limits = { authFailuresBeforeLockout: 5, authFailureDelayMs: 100, authLockoutMs: 60_000 };
 
@@ -55,28 +55,17 @@ describe('proxy: login throttling', function () {
   });
 
   describe('on a running proxy', () => {
-    let origin: Origin;
-    let proxy: TestProxy | undefined;
-    const clients = new RawClients();
-    before(async () => {
-      origin = await startOrigin();
-    });
-    after(() => origin.close());
-    checkLeaksAround(async () => {
-      clients.destroyAll();
-      await proxy?.server.close(0);
-      proxy = undefined;
-    });
+    const fx = useProxyFixture({ origin: startOrigin });
 
     const socks5Login = async (password: string): Promise<number[]> => {
-      const c = await clients.connect(proxy!.port);
+      const c = await fx.clients.connect(fx.proxy!.port);
       const pass = Buffer.from(password);
       c.send([0x05, 0x01, 0x02, 0x01, 5, ...Buffer.from('alice'), pass.length, ...pass]);
       return [...(await c.readToClose())];
     };
 
     it('answers a wrong password late, more so each time', async () => {
-      proxy = await startProxy({ auth: { username: 'alice', password: 's3cret' }, limits: { ...DEFAULT_LIMITS, ...limits, authFailureDelayMs: 200 } });
+      fx.proxy = await startProxy({ auth: { username: 'alice', password: 's3cret' }, limits: { ...DEFAULT_LIMITS, ...limits, authFailureDelayMs: 200 } });
       const started = Date.now();
       expect(await socks5Login('nope')).to.deep.equal([0x05, 0x02, 0x01, 0x01]);
       const first = Date.now() - started;
@@ -89,26 +78,26 @@ describe('proxy: login throttling', function () {
 
     it('locks an address out: even the right password is refused at once, in SOCKS5 and HTTP, and it is logged', async () => {
       const log = new CapturingLogger();
-      proxy = await startProxy({ auth: { username: 'alice', password: 's3cret' }, limits: { ...DEFAULT_LIMITS, ...limits, authFailureDelayMs: 1 } }, new DirectConnector(), log);
+      fx.proxy = await startProxy({ auth: { username: 'alice', password: 's3cret' }, limits: { ...DEFAULT_LIMITS, ...limits, authFailureDelayMs: 1 } }, new DirectConnector(), log);
       for (let i = 0; i < limits.authFailuresBeforeLockout; i++) expect(await socks5Login(`guess${i}`)).to.deep.equal([0x05, 0x02, 0x01, 0x01]);
       expect(await socks5Login('s3cret')).to.deep.equal([0x05, 0x02, 0x01, 0x01]);
-      const http = await curl(['--proxy', `http://127.0.0.1:${proxy.port}`, '--proxy-user', 'alice:s3cret', '-w', '%{http_code}', `${origin.url}/hello`]);
+      const http = await curl(['--proxy', `http://127.0.0.1:${fx.proxy.port}`, '--proxy-user', 'alice:s3cret', '-w', '%{http_code}', `${fx.origin.url}/hello`]);
       expect(http.stdout.toString()).to.match(/too many failed logins from this address; try again later\n407$/);
       const attempt = SocksClient.createConnection({
-        proxy: { host: '127.0.0.1', port: proxy.port, type: 5, userId: 'alice', password: 's3cret' },
+        proxy: { host: '127.0.0.1', port: fx.proxy.port, type: 5, userId: 'alice', password: 's3cret' },
         command: 'connect',
-        destination: { host: '127.0.0.1', port: origin.port },
+        destination: { host: '127.0.0.1', port: fx.origin.port },
       });
       expect(await attempt.then(() => 'connected', (e: Error) => e.message)).to.match(/authentication/i);
-      expect(proxy.connector.requests).to.have.length(0);
+      expect(fx.proxy.connector.requests).to.have.length(0);
       expect(log.matching('warn', /^limit: proxy locked out 127\.0\.0\.1 after repeated failed logins/)).to.have.length(1);
       expect(log.matching('warn', /^limit: proxy refuses logins from 127\.0\.0\.1 for 60 s more/)).to.have.length(1);
-      expect(proxy.rejections.filter((r) => /too many failed logins/.test(r.reason))).to.have.length(3);
+      expect(fx.proxy.rejections.filter((r) => /too many failed logins/.test(r.reason))).to.have.length(3);
     });
 
     it('HTTP: a wrong password counts, a missing one does not', async () => {
-      proxy = await startProxy({ auth: { username: 'alice', password: 's3cret' }, limits: { ...DEFAULT_LIMITS, ...limits, authFailuresBeforeLockout: 2, authFailureDelayMs: 1 } });
-      const code = async (args: string[]) => (await curl(['--proxy', `http://127.0.0.1:${proxy!.port}`, ...args, '-o', '/dev/null', '-w', '%{http_code}', `${origin.url}/hello`])).stdout.toString();
+      fx.proxy = await startProxy({ auth: { username: 'alice', password: 's3cret' }, limits: { ...DEFAULT_LIMITS, ...limits, authFailuresBeforeLockout: 2, authFailureDelayMs: 1 } });
+      const code = async (args: string[]) => (await curl(['--proxy', `http://127.0.0.1:${fx.proxy!.port}`, ...args, '-o', '/dev/null', '-w', '%{http_code}', `${fx.origin.url}/hello`])).stdout.toString();
       for (let i = 0; i < 5; i++) expect(await code([])).to.equal('407');
       expect(await code(['--proxy-user', 'alice:s3cret'])).to.equal('200');
       expect(await code(['--proxy-user', 'alice:wrong'])).to.equal('407');

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { DEFAULT_LIMITS } from '../../src/core/config';
 import type { AddressClass } from '../../src/proxy/access';
 import { openFilesLimit, proxyConnectionLimit } from '../../src/proxy/fd-limit';
-import { CapturingLogger, checkLeaksAround, DirectConnector, eventually, RawClients, socks5Open, startProxy, startTcpOrigin, type TestProxy } from './harness';
+import { CapturingLogger, DirectConnector, eventually, socks5Open, startProxy, startTcpOrigin, useProxyFixture } from './harness';
 
 const LIMITS_TEXT = `Limit                     Soft Limit           Hard Limit           Units
 Max cpu time              unlimited            unlimited            seconds
@@ -36,63 +36,55 @@ describe('proxy: connection limit', function () {
   });
 
   describe('a running proxy', () => {
-    let proxy: TestProxy | undefined;
-    const clients = new RawClients();
-    const cleanup: (() => unknown)[] = [];
-    checkLeaksAround(async () => {
-      clients.destroyAll();
-      for (const fn of cleanup.splice(0).reverse()) await fn();
-      await proxy?.server.close(0);
-      proxy = undefined;
-    });
+    const fx = useProxyFixture();
 
     it('destroys connections over the limit at once, logs it once with a count, and serves again below it', async () => {
       const log = new CapturingLogger();
-      proxy = await startProxy({ limits: { ...DEFAULT_LIMITS, maxProxyConnections: 3 } }, new DirectConnector(), log);
-      expect(proxy.server.connectionLimit).to.equal(3);
+      fx.proxy = await startProxy({ limits: { ...DEFAULT_LIMITS, maxProxyConnections: 3 } }, new DirectConnector(), log);
+      expect(fx.proxy.server.connectionLimit).to.equal(3);
       const echo = await startTcpOrigin((s) => s.pipe(s));
-      cleanup.push(() => echo.close());
-      const held = await Promise.all([0, 1, 2].map(() => clients.connect(proxy!.port)));
+      fx.cleanup.push(() => echo.close());
+      const held = await Promise.all([0, 1, 2].map(() => fx.clients.connect(fx.proxy!.port)));
       for (const c of held) await socks5Open(c, '127.0.0.1', echo.port);
 
       for (let i = 0; i < 2; i++) {
-        const over = await clients.connect(proxy.port);
+        const over = await fx.clients.connect(fx.proxy.port);
         over.send([0x05, 0x01, 0x00]);
         expect((await over.readToClose()).length, 'no reply at all').to.equal(0);
       }
-      expect(proxy.server.openConnections).to.equal(3);
+      expect(fx.proxy.server.openConnections).to.equal(3);
       expect(log.matching('warn', /limit: proxy at its connection limit 3 \(limits\.maxProxyConnections \/ ulimit -n\); refused 1$/)).to.have.length(1);
       expect(log.lines.filter((l) => /connection limit/.test(l.message)), 'the second refusal is counted, not logged').to.have.length(1);
 
       held[0].destroy();
-      await eventually(() => proxy!.server.openConnections === 2, 'the proxy to see a client leave');
-      await socks5Open(await clients.connect(proxy.port), '127.0.0.1', echo.port);
+      await eventually(() => fx.proxy!.server.openConnections === 2, 'the proxy to see a client leave');
+      await socks5Open(await fx.clients.connect(fx.proxy.port), '127.0.0.1', echo.port);
     });
 
     it('keeps a quarter of the limit (at most 16) for applications on this machine', async () => {
       // All test clients come from 127.0.0.1: the classifier calls the first seven strangers.
       const classes: AddressClass[] = ['stranger', 'stranger', 'stranger', 'stranger', 'stranger', 'stranger', 'stranger', 'local', 'local', 'local'];
       const log = new CapturingLogger();
-      proxy = await startProxy({ access: { classify: () => classes.shift() ?? 'local', openProxy: true }, limits: { ...DEFAULT_LIMITS, maxProxyConnections: 8 } }, new DirectConnector(), log);
+      fx.proxy = await startProxy({ access: { classify: () => classes.shift() ?? 'local', openProxy: true }, limits: { ...DEFAULT_LIMITS, maxProxyConnections: 8 } }, new DirectConnector(), log);
       const greeted = async () => {
-        const c = await clients.connect(proxy!.port);
+        const c = await fx.clients.connect(fx.proxy!.port);
         c.send([0x05, 0x01, 0x00]);
         return [...(await c.read(2))];
       };
       for (let i = 0; i < 6; i++) expect(await greeted()).to.deep.equal([0x05, 0x00]);
-      const seventhStranger = await clients.connect(proxy.port);
+      const seventhStranger = await fx.clients.connect(fx.proxy.port);
       expect((await seventhStranger.readToClose()).length).to.equal(0);
       expect(log.matching('warn', /connection limit 8 \(limits\.maxProxyConnections \/ ulimit -n; the last 2 are kept for applications on this machine\); refused 1$/)).to.have.length(1);
       expect(await greeted()).to.deep.equal([0x05, 0x00]);
       expect(await greeted()).to.deep.equal([0x05, 0x00]);
-      const ninthLocal = await clients.connect(proxy.port);
+      const ninthLocal = await fx.clients.connect(fx.proxy.port);
       expect((await ninthLocal.readToClose()).length).to.equal(0);
-      expect(proxy.server.openConnections).to.equal(8);
+      expect(fx.proxy.server.openConnections).to.equal(8);
     });
 
     it('defaults to the limit derived from this process’s open-files limit', async () => {
-      proxy = await startProxy();
-      expect(proxy.server.connectionLimit).to.equal(proxyConnectionLimit(DEFAULT_LIMITS));
+      fx.proxy = await startProxy();
+      expect(fx.proxy.server.connectionLimit).to.equal(proxyConnectionLimit(DEFAULT_LIMITS));
     });
   });
 });

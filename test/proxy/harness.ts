@@ -2,6 +2,7 @@
 import { execFile } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as net from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { TunnelInfo } from '../../src/api/events';
 import type { Logger } from '../../src/api/logger';
 import { DEFAULT_LIMITS } from '../../src/core/config';
@@ -80,6 +81,30 @@ export class DirectConnector implements Connector {
       },
     };
   }
+}
+
+/**
+ * A DirectConnector that hands every tunnel `upstream` (a stream standing in
+ * for a dialed socket, on the source `sourceId`): on the next turn, once the
+ * proxy has wired it up, `beforeBye` runs and `upstream` sends "bye" and ends.
+ * `onClose` gets what the proxy closes the tunnel with.
+ */
+export function byeConnector(upstream: Duplex, onClose: (error?: string) => void, options: { sourceId?: string; beforeBye?: () => void } = {}): DirectConnector {
+  const { sourceId = 'direct', beforeBye } = options;
+  const connector = new DirectConnector();
+  connector.open = async () => {
+    setImmediate(() => {
+      beforeBye?.();
+      upstream.push('bye');
+      upstream.push(null);
+    });
+    return {
+      upstream,
+      source: { id: sourceId, kind: 'direct', label: sourceId, dialer: 'direct', local: true },
+      tunnel: { info: {} as never, countUp: () => undefined, countDown: () => undefined, close: onClose, onAbort: () => undefined },
+    };
+  };
+  return connector;
 }
 
 /**
@@ -415,4 +440,54 @@ export class RawClients {
   destroyAll(): void {
     this.open.splice(0).forEach((c) => c.destroy());
   }
+}
+
+/** What useProxyFixture() gives a suite. */
+export interface ProxyFixture {
+  /** The proxy under test: a test sets it; the fixture closes it after the test. */
+  proxy: TestProxy | undefined;
+  /** Raw clients, destroyed after each test. */
+  readonly clients: RawClients;
+  /** More cleanup for the current test, run (last first) after the clients are destroyed. */
+  readonly cleanup: (() => unknown)[];
+  /** A raw client connected to the proxy. */
+  raw(): Promise<RawClient>;
+}
+
+export interface ProxyFixtureOptions<O> {
+  /** Starts the suite's origin (the fixture's `origin`) before its first test; it is closed after the last. */
+  readonly origin?: () => Promise<O>;
+  /** The suite's own cleanup after each test, run after `cleanup`, before the proxy closes. */
+  readonly teardown?: () => unknown;
+}
+
+/**
+ * The setup every proxy suite shares: a proxy, raw clients and cleanup per
+ * test, all released after it under checkLeaksAround; with `origin`, a
+ * server kept for the whole suite. Call it in the suite's describe.
+ */
+export function useProxyFixture(options?: Omit<ProxyFixtureOptions<never>, 'origin'>): ProxyFixture;
+export function useProxyFixture<O extends { close(): unknown }>(options: ProxyFixtureOptions<O> & { origin: () => Promise<O> }): ProxyFixture & { readonly origin: O };
+export function useProxyFixture<O extends { close(): unknown }>(options: ProxyFixtureOptions<O> = {}): ProxyFixture & { origin?: O } {
+  const fixture: ProxyFixture & { origin?: O } = {
+    proxy: undefined,
+    clients: new RawClients(),
+    cleanup: [],
+    raw: () => fixture.clients.connect(fixture.proxy!.port),
+  };
+  const { origin: startSuiteOrigin, teardown } = options;
+  if (startSuiteOrigin) {
+    before(async () => {
+      fixture.origin = await startSuiteOrigin();
+    });
+    after(() => fixture.origin!.close());
+  }
+  checkLeaksAround(async () => {
+    fixture.clients.destroyAll();
+    for (const fn of fixture.cleanup.splice(0).reverse()) await fn();
+    await teardown?.();
+    await fixture.proxy?.server.close(0);
+    fixture.proxy = undefined;
+  });
+  return fixture;
 }

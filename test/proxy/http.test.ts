@@ -6,55 +6,41 @@ import * as path from 'node:path';
 import { DialFailure, Socks5Reply } from '../../src/dispatch/errors';
 import type { DispatchRequest, OpenedUpstream } from '../../src/dispatch/types';
 import { MAX_HEAD } from '../../src/proxy/http';
-import { checkLeaksAround, curl, DirectConnector, type Origin, RawClients, sha256, startOrigin, startProxy, startTcpOrigin, type TestProxy } from './harness';
+import { curl, DirectConnector, sha256, startOrigin, startProxy, startTcpOrigin, useProxyFixture } from './harness';
 
 describe('proxy: HTTP', function () {
   this.timeout(10_000);
-  let origin: Origin;
-  let proxy: TestProxy | undefined;
-  const clients = new RawClients();
-
-  before(async () => {
-    origin = await startOrigin();
-  });
-  after(() => origin.close());
-  checkLeaksAround(async () => {
-    clients.destroyAll();
-    await proxy?.server.close(0);
-    proxy = undefined;
-  });
-
-  const raw = () => clients.connect(proxy!.port);
+  const fx = useProxyFixture({ origin: startOrigin });
 
   /** Sends `text` on a fresh connection and returns everything the proxy answers until it closes. */
   async function exchange(text: string | Buffer): Promise<string> {
-    const c = await raw();
+    const c = await fx.raw();
     c.send(text);
     return (await c.readToClose()).toString('latin1');
   }
 
   describe('absolute-URI forwarding', () => {
     it('fetches with curl --proxy (plain GET)', async () => {
-      proxy = await startProxy();
-      const res = await curl(['--proxy', `http://127.0.0.1:${proxy.port}`, `http://localhost:${origin.port}/hello`]);
+      fx.proxy = await startProxy();
+      const res = await curl(['--proxy', `http://127.0.0.1:${fx.proxy.port}`, `http://localhost:${fx.origin.port}/hello`]);
       expect(res.stderr).to.equal('');
       expect(res.stdout.toString()).to.equal('hello\n');
-      expect(proxy.connector.requests[0]).to.deep.include({ protocol: 'http-forward', target: { host: 'localhost', port: origin.port, kind: 'domain' } });
+      expect(fx.proxy.connector.requests[0]).to.deep.include({ protocol: 'http-forward', target: { host: 'localhost', port: fx.origin.port, kind: 'domain' } });
     });
 
     it('downloads a multi-MB file intact', async () => {
-      proxy = await startProxy();
-      const res = await curl(['--proxy', `http://127.0.0.1:${proxy.port}`, `${origin.url}/blob`]);
-      expect(sha256(res.stdout)).to.equal(origin.blobSha256);
+      fx.proxy = await startProxy();
+      const res = await curl(['--proxy', `http://127.0.0.1:${fx.proxy.port}`, `${fx.origin.url}/blob`]);
+      expect(sha256(res.stdout)).to.equal(fx.origin.blobSha256);
     });
 
     it('forwards a POST body (2 MB, with Expect: 100-continue)', async () => {
-      proxy = await startProxy();
+      fx.proxy = await startProxy();
       const body = crypto.randomBytes(2 * 1024 * 1024);
       const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'booster-proxy-')), 'body');
       fs.writeFileSync(file, body);
       try {
-        const res = await curl(['--proxy', `http://127.0.0.1:${proxy.port}`, '--data-binary', `@${file}`, `${origin.url}/echo`]);
+        const res = await curl(['--proxy', `http://127.0.0.1:${fx.proxy.port}`, '--data-binary', `@${file}`, `${fx.origin.url}/echo`]);
         expect(sha256(res.stdout)).to.equal(sha256(body));
       } finally {
         fs.rmSync(path.dirname(file), { recursive: true, force: true });
@@ -62,53 +48,53 @@ describe('proxy: HTTP', function () {
     });
 
     it('rewrites the request to origin form, drops hop-by-hop headers and asks for Connection: close', async () => {
-      proxy = await startProxy();
+      fx.proxy = await startProxy();
       const response = await exchange(
-        `GET http://user:pw@127.0.0.1:${origin.port}/headers?x=1 HTTP/1.1\r\nHost: wrong.example\r\nProxy-Connection: keep-alive\r\n` +
+        `GET http://user:pw@127.0.0.1:${fx.origin.port}/headers?x=1 HTTP/1.1\r\nHost: wrong.example\r\nProxy-Connection: keep-alive\r\n` +
           'Keep-Alive: timeout=5\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\nX-Keep: yes\r\nTE: trailers\r\n\r\n',
       );
       expect(response).to.match(/^HTTP\/1\.1 200 OK\r\n/);
       const seen = JSON.parse(response.slice(response.indexOf('\r\n\r\n') + 4)) as { url: string; headers: Record<string, string> };
       expect(seen.url).to.equal('/headers?x=1');
-      expect(seen.headers).to.deep.equal({ host: `127.0.0.1:${origin.port}`, 'x-keep': 'yes', connection: 'close' });
+      expect(seen.headers).to.deep.equal({ host: `127.0.0.1:${fx.origin.port}`, 'x-keep': 'yes', connection: 'close' });
     });
 
     it('defaults to port 80 and a "/" path', async () => {
-      proxy = await startProxy(undefined, new RefusingConnector(Socks5Reply.ConnectionRefused));
+      fx.proxy = await startProxy(undefined, new RefusingConnector(Socks5Reply.ConnectionRefused));
       const response = await exchange('GET http://example.test HTTP/1.1\r\nHost: example.test\r\n\r\n');
       expect(response).to.match(/^HTTP\/1\.1 502 Bad Gateway\r\n/);
-      expect(proxy.connector.requests[0].target).to.deep.equal({ host: 'example.test', port: 80, kind: 'domain' });
+      expect(fx.proxy.connector.requests[0].target).to.deep.equal({ host: 'example.test', port: 80, kind: 'domain' });
     });
   });
 
   describe('CONNECT', () => {
     it('tunnels with curl -p (proxytunnel)', async () => {
-      proxy = await startProxy();
-      const res = await curl(['-p', '--proxy', `http://127.0.0.1:${proxy.port}`, `${origin.url}/blob`]);
-      expect(sha256(res.stdout)).to.equal(origin.blobSha256);
-      expect(proxy.connector.requests[0]).to.deep.include({ protocol: 'http-connect', target: { host: '127.0.0.1', port: origin.port, kind: 'ipv4' } });
+      fx.proxy = await startProxy();
+      const res = await curl(['-p', '--proxy', `http://127.0.0.1:${fx.proxy.port}`, `${fx.origin.url}/blob`]);
+      expect(sha256(res.stdout)).to.equal(fx.origin.blobSha256);
+      expect(fx.proxy.connector.requests[0]).to.deep.include({ protocol: 'http-connect', target: { host: '127.0.0.1', port: fx.origin.port, kind: 'ipv4' } });
     });
 
     it('tunnels to an IPv6 literal ([::1]:port), relaying data sent with the request', async () => {
       const echo6 = await startTcpOrigin((s) => s.pipe(s), '::1');
       try {
-        proxy = await startProxy();
-        const c = await raw();
+        fx.proxy = await startProxy();
+        const c = await fx.raw();
         c.send(`CONNECT [::1]:${echo6.port} HTTP/1.1\r\nHost: [::1]:${echo6.port}\r\n\r\npipelined`);
         const established = 'HTTP/1.1 200 Connection established\r\n\r\n';
         expect((await c.read(established.length)).toString()).to.equal(established);
         expect((await c.read(9)).toString()).to.equal('pipelined');
-        expect(proxy.connector.requests[0].target).to.deep.equal({ host: '::1', port: echo6.port, kind: 'ipv6' });
+        expect(fx.proxy.connector.requests[0].target).to.deep.equal({ host: '::1', port: echo6.port, kind: 'ipv6' });
       } finally {
         await echo6.close();
       }
     });
 
     it('answers 502 when the dial is refused and 504 when it times out', async () => {
-      proxy = await startProxy(undefined, new RefusingConnector(Socks5Reply.ConnectionRefused));
+      fx.proxy = await startProxy(undefined, new RefusingConnector(Socks5Reply.ConnectionRefused));
       expect(await exchange('CONNECT 127.0.0.1:1 HTTP/1.1\r\n\r\n')).to.match(/^HTTP\/1\.1 502 Bad Gateway\r\n[\s\S]*refused for the test/);
-      await proxy.server.close(0);
-      proxy = await startProxy(undefined, new RefusingConnector(Socks5Reply.TtlExpired));
+      await fx.proxy.server.close(0);
+      fx.proxy = await startProxy(undefined, new RefusingConnector(Socks5Reply.TtlExpired));
       expect(await exchange('CONNECT 127.0.0.1:1 HTTP/1.1\r\n\r\n')).to.match(/^HTTP\/1\.1 504 Gateway Timeout\r\n/);
     });
   });
@@ -127,27 +113,27 @@ describe('proxy: HTTP', function () {
     ];
     for (const tc of cases) {
       it(`answers ${tc.status} to ${tc.name}, and keeps serving`, async () => {
-        proxy = await startProxy();
+        fx.proxy = await startProxy();
         expect(await exchange(tc.text)).to.match(new RegExp(`^HTTP/1\\.1 ${tc.status} `));
-        expect((await proxy.nextRejection()).reason).to.match(tc.reason);
-        expect(proxy.connector.requests).to.have.length(0);
-        const res = await curl(['--proxy', `http://127.0.0.1:${proxy.port}`, `${origin.url}/hello`]);
+        expect((await fx.proxy.nextRejection()).reason).to.match(tc.reason);
+        expect(fx.proxy.connector.requests).to.have.length(0);
+        const res = await curl(['--proxy', `http://127.0.0.1:${fx.proxy.port}`, `${fx.origin.url}/hello`]);
         expect(res.stdout.toString()).to.equal('hello\n');
       });
     }
 
     it(`answers 431 to a header block over ${MAX_HEAD} bytes`, async () => {
-      proxy = await startProxy();
-      const c = await raw();
+      fx.proxy = await startProxy();
+      const c = await fx.raw();
       c.send(`GET http://example.test/ HTTP/1.1\r\n`);
       for (let i = 0; i < 70; i++) c.send(`X-Filler-${i}: ${'a'.repeat(1000)}\r\n`);
       expect((await c.readToClose()).toString()).to.match(/^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/);
-      expect((await proxy.nextRejection()).reason).to.match(/larger than 65536 bytes/);
+      expect((await fx.proxy.nextRejection()).reason).to.match(/larger than 65536 bytes/);
     });
 
     it('accepts a header block just under the limit', async () => {
-      proxy = await startProxy();
-      const start = `GET http://127.0.0.1:${origin.port}/hello HTTP/1.1\r\nX-Big: `;
+      fx.proxy = await startProxy();
+      const start = `GET http://127.0.0.1:${fx.origin.port}/hello HTTP/1.1\r\nX-Big: `;
       const text = `${start}${'b'.repeat(MAX_HEAD - start.length - 4)}\r\n\r\n`;
       expect(text.length).to.equal(MAX_HEAD);
       expect(await exchange(text)).to.match(/^HTTP\/1\.1 200 OK\r\n[\s\S]*hello\n$/);
@@ -158,27 +144,27 @@ describe('proxy: HTTP', function () {
     const auth = { username: 'alice', password: 's3cret' };
 
     it('answers 407 with Proxy-Authenticate without credentials', async () => {
-      proxy = await startProxy({ auth });
-      const response = await exchange(`GET ${origin.url}/hello HTTP/1.1\r\n\r\n`);
+      fx.proxy = await startProxy({ auth });
+      const response = await exchange(`GET ${fx.origin.url}/hello HTTP/1.1\r\n\r\n`);
       expect(response).to.match(/^HTTP\/1\.1 407 Proxy Authentication Required\r\n/);
       expect(response).to.match(/\r\nProxy-Authenticate: Basic realm="booster"\r\n/);
-      expect(proxy.connector.requests).to.have.length(0);
+      expect(fx.proxy.connector.requests).to.have.length(0);
     });
 
     it('accepts good Basic credentials (GET and CONNECT), refuses bad ones', async () => {
-      proxy = await startProxy({ auth });
-      const good = await curl(['--proxy', `http://127.0.0.1:${proxy.port}`, '--proxy-user', 'alice:s3cret', `${origin.url}/hello`]);
+      fx.proxy = await startProxy({ auth });
+      const good = await curl(['--proxy', `http://127.0.0.1:${fx.proxy.port}`, '--proxy-user', 'alice:s3cret', `${fx.origin.url}/hello`]);
       expect(good.stdout.toString()).to.equal('hello\n');
-      const tunnel = await curl(['-p', '--proxy', `http://127.0.0.1:${proxy.port}`, '--proxy-user', 'alice:s3cret', `${origin.url}/hello`]);
+      const tunnel = await curl(['-p', '--proxy', `http://127.0.0.1:${fx.proxy.port}`, '--proxy-user', 'alice:s3cret', `${fx.origin.url}/hello`]);
       expect(tunnel.stdout.toString()).to.equal('hello\n');
-      const bad = await curl(['--proxy', `http://127.0.0.1:${proxy.port}`, '--proxy-user', 'alice:nope', '-o', '/dev/null', '-w', '%{http_code}', `${origin.url}/hello`]);
+      const bad = await curl(['--proxy', `http://127.0.0.1:${fx.proxy.port}`, '--proxy-user', 'alice:nope', '-o', '/dev/null', '-w', '%{http_code}', `${fx.origin.url}/hello`]);
       expect(bad.stdout.toString()).to.equal('407');
     });
 
     it('does not forward Proxy-Authorization to the origin', async () => {
-      proxy = await startProxy({ auth });
+      fx.proxy = await startProxy({ auth });
       const creds = Buffer.from('alice:s3cret').toString('base64');
-      const response = await exchange(`GET ${origin.url}/headers HTTP/1.1\r\nProxy-Authorization: Basic ${creds}\r\n\r\n`);
+      const response = await exchange(`GET ${fx.origin.url}/headers HTTP/1.1\r\nProxy-Authorization: Basic ${creds}\r\n\r\n`);
       const seen = JSON.parse(response.slice(response.indexOf('\r\n\r\n') + 4)) as { headers: Record<string, string> };
       expect(seen.headers).to.not.have.property('proxy-authorization');
     });

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as net from 'node:net';
 import { Duplex } from 'node:stream';
-import { checkLeaksAround, delay, DirectConnector, eventually, RawClient, socks5Connect, socks5Open, startProxy, startTcpOrigin, type TestProxy } from './harness';
+import { byeConnector, checkLeaksAround, delay, eventually, RawClient, socks5Connect, socks5Open, startProxy, startTcpOrigin, type TestProxy } from './harness';
 
 describe('proxy: relay', function () {
   this.timeout(15_000);
@@ -139,20 +139,10 @@ describe('proxy: relay', function () {
   it('an upstream that fails right after its end: the client connection still closes (no reset of a socket being shut down)', async () => {
     const upstream = new Duplex({ read: () => undefined, write: (_c, _e, cb) => cb() });
     let tunnelError: string | undefined;
-    const connector = new DirectConnector();
-    connector.open = async () => {
+    const connector = byeConnector(upstream, (error) => void (tunnelError = error), {
       // After the relay's own listeners: its 'end' handler ends the client (a shutdown starts), then this fails the upstream.
-      setImmediate(() => {
-        upstream.once('end', () => upstream.destroy(new Error('reset after end')));
-        upstream.push('bye');
-        upstream.push(null);
-      });
-      return {
-        upstream,
-        source: { id: 'direct', kind: 'direct', label: 'direct', dialer: 'direct', local: true },
-        tunnel: { info: {} as never, countUp: () => undefined, countDown: () => undefined, close: (error) => void (tunnelError = error), onAbort: () => undefined },
-      };
-    };
+      beforeBye: () => upstream.once('end', () => upstream.destroy(new Error('reset after end'))),
+    });
     proxy = await startProxy({}, connector);
     const c = await client();
     c.send(socks5Connect('127.0.0.1', 9));

@@ -1,27 +1,19 @@
 import { expect } from 'chai';
 import type { TunnelClosed } from '../../src/api/events';
 import { LOOPBACK_ONLY } from '../../src/proxy/access';
-import { checkLeaksAround, RawClient, RawClients, socks5Open, startProxy, startTcpOrigin, TableConnector, type TestProxy } from './harness';
+import { RawClient, socks5Open, startProxy, startTcpOrigin, TableConnector, useProxyFixture } from './harness';
 import { openAsPeer, securityFor, type PeerConnection } from './peer-client';
 
 const security = securityFor();
 
 describe('proxy: TunnelTable.resetSource (a peer declared down)', function () {
   this.timeout(10_000);
-  let proxy: TestProxy | undefined;
-  const clients = new RawClients();
-  const cleanup: (() => unknown)[] = [];
-  checkLeaksAround(async () => {
-    clients.destroyAll();
-    for (const fn of cleanup.splice(0).reverse()) await fn();
-    await proxy?.server.close(0);
-    proxy = undefined;
-  });
+  const fx = useProxyFixture();
 
   /** An echo origin; tunnels to it are counted on `sourceId`. */
   async function echoVia(sourceId: string, routes: Map<number, string>): Promise<number> {
     const o = await startTcpOrigin((s) => s.pipe(s));
-    cleanup.push(() => o.close());
+    fx.cleanup.push(() => o.close());
     routes.set(o.port, sourceId);
     return o.port;
   }
@@ -36,10 +28,10 @@ describe('proxy: TunnelTable.resetSource (a peer declared down)', function () {
     const connector = new TableConnector((r) => routes.get(r.target.port) ?? 'direct');
     const closed: TunnelClosed[] = [];
     connector.events.onTunnelClosed((c) => closed.push(c));
-    proxy = await startProxy({}, connector as never);
+    fx.proxy = await startProxy({}, connector as never);
     const deadPort = await echoVia('peer:dead', routes);
     const livePort = await echoVia('direct', routes);
-    const [a, b, other] = await Promise.all([clients.connect(proxy.port), clients.connect(proxy.port), clients.connect(proxy.port)]);
+    const [a, b, other] = await Promise.all([fx.clients.connect(fx.proxy.port), fx.clients.connect(fx.proxy.port), fx.clients.connect(fx.proxy.port)]);
     for (const [c, port] of [[a, deadPort], [b, deadPort], [other, livePort]] as const) {
       await socks5Open(c, '127.0.0.1', port);
       await echoes(c, 'before');
@@ -58,10 +50,10 @@ describe('proxy: TunnelTable.resetSource (a peer declared down)', function () {
   it('resets the TCP connection under a booster peer’s TLS stream', async () => {
     const routes = new Map<number, string>();
     const connector = new TableConnector((r) => routes.get(r.target.port) ?? 'direct');
-    proxy = await startProxy({ access: { ...LOOPBACK_ONLY, secureServer: (s, signal) => security.secureServer(s, signal) } }, connector as never);
+    fx.proxy = await startProxy({ access: { ...LOOPBACK_ONLY, secureServer: (s, signal) => security.secureServer(s, signal) } }, connector as never);
     const port = await echoVia('peer:dead', routes);
-    const peer: PeerConnection = await openAsPeer(proxy.port, security, { host: '127.0.0.1', port });
-    cleanup.push(() => peer.raw.destroy());
+    const peer: PeerConnection = await openAsPeer(fx.proxy.port, security, { host: '127.0.0.1', port });
+    fx.cleanup.push(() => peer.raw.destroy());
     // The client's TLS stream owns the TCP handle: a reset shows there.
     const streamError = new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
       peer.secured.once('error', resolve);

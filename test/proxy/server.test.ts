@@ -6,7 +6,7 @@ import { DEFAULT_LIMITS } from '../../src/core/config';
 import { Socks5Reply } from '../../src/dispatch/errors';
 import type { DispatchRequest, OpenedUpstream } from '../../src/dispatch/types';
 import { ProxyServer } from '../../src/proxy/server';
-import { checkLeaksAround, DirectConnector, eventually, RawClient, socks5Connect, socks5Open, startProxy, startTcpOrigin, testLogger, type TestProxy } from './harness';
+import { byeConnector, checkLeaksAround, DirectConnector, eventually, RawClient, socks5Connect, socks5Open, startProxy, startTcpOrigin, testLogger, type TestProxy } from './harness';
 
 describe('proxy: server lifecycle', function () {
   this.timeout(10_000);
@@ -69,18 +69,7 @@ describe('proxy: server lifecycle', function () {
     // An upstream that ends both ways but never closes by itself (a stuck TLS stream, say).
     const upstream = new Duplex({ read: () => undefined, write: (_c, _e, cb) => cb(), final: (cb) => cb(), autoDestroy: false });
     let closedWith: string | undefined | null = null;
-    const connector = new DirectConnector();
-    connector.open = async () => {
-      setImmediate(() => {
-        upstream.push('bye');
-        upstream.push(null);
-      });
-      return {
-        upstream,
-        source: { id: 'stuck', kind: 'direct', label: 'stuck', dialer: 'direct', local: true },
-        tunnel: { info: {} as never, countUp: () => undefined, countDown: () => undefined, close: (error) => void (closedWith = error), onAbort: () => undefined },
-      };
-    };
+    const connector = byeConnector(upstream, (error) => void (closedWith = error), { sourceId: 'stuck' });
     proxy = await startProxy({}, connector);
     const c = await client();
     c.send(socks5Connect('127.0.0.1', 9));

@@ -1,24 +1,10 @@
 import { expect } from 'chai';
 import { SocksClient } from 'socks';
-import { checkLeaksAround, curl, type Origin, RawClients, startOrigin, startProxy, startTcpOrigin, type TestProxy } from './harness';
+import { curl, startOrigin, startProxy, startTcpOrigin, useProxyFixture } from './harness';
 
 describe('proxy: SOCKS4 and SOCKS4a', function () {
   this.timeout(10_000);
-  let origin: Origin;
-  let proxy: TestProxy | undefined;
-  const clients = new RawClients();
-
-  before(async () => {
-    origin = await startOrigin();
-  });
-  after(() => origin.close());
-  checkLeaksAround(async () => {
-    clients.destroyAll();
-    await proxy?.server.close(0);
-    proxy = undefined;
-  });
-
-  const raw = () => clients.connect(proxy!.port);
+  const fx = useProxyFixture({ origin: startOrigin });
 
   function request(cmd: number, port: number, ip: number[], userid = 'me', domain?: string): Buffer {
     const tail = domain === undefined ? [] : [...Buffer.from(domain), 0];
@@ -26,25 +12,25 @@ describe('proxy: SOCKS4 and SOCKS4a', function () {
   }
 
   it('fetches through curl --socks4 (IPv4 target)', async () => {
-    proxy = await startProxy();
-    const res = await curl(['--socks4', `127.0.0.1:${proxy.port}`, `http://localhost:${origin.port}/hello`]);
+    fx.proxy = await startProxy();
+    const res = await curl(['--socks4', `127.0.0.1:${fx.proxy.port}`, `http://localhost:${fx.origin.port}/hello`]);
     expect(res.stdout.toString()).to.equal('hello\n');
-    expect(proxy.connector.requests[0]).to.deep.include({ protocol: 'socks4', target: { host: '127.0.0.1', port: origin.port, kind: 'ipv4' } });
+    expect(fx.proxy.connector.requests[0]).to.deep.include({ protocol: 'socks4', target: { host: '127.0.0.1', port: fx.origin.port, kind: 'ipv4' } });
   });
 
   it('fetches through curl --socks4a (name passed to the proxy)', async () => {
-    proxy = await startProxy();
-    const res = await curl(['--socks4a', `127.0.0.1:${proxy.port}`, `http://localhost:${origin.port}/hello`]);
+    fx.proxy = await startProxy();
+    const res = await curl(['--socks4a', `127.0.0.1:${fx.proxy.port}`, `http://localhost:${fx.origin.port}/hello`]);
     expect(res.stdout.toString()).to.equal('hello\n');
-    expect(proxy.connector.requests[0].target).to.deep.equal({ host: 'localhost', port: origin.port, kind: 'domain' });
+    expect(fx.proxy.connector.requests[0].target).to.deep.equal({ host: 'localhost', port: fx.origin.port, kind: 'domain' });
   });
 
   it('works with the socks package (SOCKS4a domain)', async () => {
-    proxy = await startProxy();
+    fx.proxy = await startProxy();
     const { socket } = await SocksClient.createConnection({
-      proxy: { host: '127.0.0.1', port: proxy.port, type: 4 },
+      proxy: { host: '127.0.0.1', port: fx.proxy.port, type: 4 },
       command: 'connect',
-      destination: { host: 'localhost', port: origin.port },
+      destination: { host: 'localhost', port: fx.origin.port },
     });
     socket.end('GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     const chunks: Buffer[] = [];
@@ -55,8 +41,8 @@ describe('proxy: SOCKS4 and SOCKS4a', function () {
   it('grants with 0x5A and relays, including data pipelined after the request', async () => {
     const echo = await startTcpOrigin((s) => s.pipe(s));
     try {
-      proxy = await startProxy();
-      const c = await raw();
+      fx.proxy = await startProxy();
+      const c = await fx.raw();
       c.send(Buffer.concat([request(0x01, echo.port, [127, 0, 0, 1]), Buffer.from('ping')]));
       const reply = await c.read(8);
       expect(reply[0]).to.equal(0x00);
@@ -68,39 +54,39 @@ describe('proxy: SOCKS4 and SOCKS4a', function () {
   });
 
   it('rejects BIND with 0x5B', async () => {
-    proxy = await startProxy();
-    const c = await raw();
+    fx.proxy = await startProxy();
+    const c = await fx.raw();
     c.send(request(0x02, 80, [127, 0, 0, 1]));
     expect([...(await c.readToClose())]).to.deep.equal([0, 0x5b, 0, 0, 0, 0, 0, 0]);
-    expect((await proxy.nextRejection()).reason).to.match(/BIND is not supported/);
-    expect(proxy.connector.requests).to.have.length(0);
+    expect((await fx.proxy.nextRejection()).reason).to.match(/BIND is not supported/);
+    expect(fx.proxy.connector.requests).to.have.length(0);
   });
 
   it('answers 0x5B when the dial fails', async () => {
-    proxy = await startProxy();
+    fx.proxy = await startProxy();
     const closed = await startTcpOrigin(() => undefined);
     await closed.close();
-    const c = await raw();
+    const c = await fx.raw();
     c.send(request(0x01, closed.port, [127, 0, 0, 1]));
     expect([...(await c.readToClose())]).to.deep.equal([0, 0x5b, 0, 0, 0, 0, 0, 0]);
   });
 
   it('rejects an over-long USERID and keeps serving', async () => {
-    proxy = await startProxy();
-    const c = await raw();
+    fx.proxy = await startProxy();
+    const c = await fx.raw();
     c.send(request(0x01, 80, [127, 0, 0, 1], 'x'.repeat(300)));
     expect((await c.readToClose())[1]).to.equal(0x5b);
-    expect((await proxy.nextRejection()).reason).to.match(/USERID is longer than 255 bytes/);
-    const res = await curl(['--socks4a', `127.0.0.1:${proxy.port}`, `${origin.url}/hello`]);
+    expect((await fx.proxy.nextRejection()).reason).to.match(/USERID is longer than 255 bytes/);
+    const res = await curl(['--socks4a', `127.0.0.1:${fx.proxy.port}`, `${fx.origin.url}/hello`]);
     expect(res.stdout.toString()).to.equal('hello\n');
   });
 
   it('refuses SOCKS4 when the proxy requires authentication', async () => {
-    proxy = await startProxy({ auth: { username: 'u', password: 'p' } });
-    const c = await raw();
-    c.send(request(0x01, origin.port, [127, 0, 0, 1]));
+    fx.proxy = await startProxy({ auth: { username: 'u', password: 'p' } });
+    const c = await fx.raw();
+    c.send(request(0x01, fx.origin.port, [127, 0, 0, 1]));
     expect((await c.readToClose())[1]).to.equal(0x5b);
-    expect((await proxy.nextRejection()).reason).to.match(/no authentication/);
-    expect(proxy.connector.requests).to.have.length(0);
+    expect((await fx.proxy.nextRejection()).reason).to.match(/no authentication/);
+    expect(fx.proxy.connector.requests).to.have.length(0);
   });
 });

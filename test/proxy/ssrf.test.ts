@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import { DirectDialer } from '../../plugins/local/src/dialer';
 import { forbiddenForRemoteClients } from '../../src/security/addresses';
 import type { ProxyAccess } from '../../src/proxy/access';
-import { checkLeaksAround, curl, RawClients, startProxy, TableConnector, type TestProxy } from './harness';
+import { curl, startProxy, TableConnector, useProxyFixture } from './harness';
 
 const direct = { id: 'direct', kind: 'direct' as const, label: 'direct', dialer: 'direct', local: true };
 
@@ -34,32 +34,21 @@ function ownAddress(): string | undefined {
 
 describe('proxy: clients that are not on this machine cannot reach it (SSRF)', function () {
   this.timeout(10_000);
-  let server: Awaited<ReturnType<typeof listenEverywhere>>;
-  let proxy: TestProxy | undefined;
-  const clients = new RawClients();
-  before(async () => {
-    server = await listenEverywhere();
-  });
-  after(() => server.close());
-  checkLeaksAround(async () => {
-    clients.destroyAll();
-    await proxy?.server.close(0);
-    proxy = undefined;
-  });
+  const fx = useProxyFixture({ origin: listenEverywhere });
 
   const dial = (host: string, guard: ((address: string) => string | undefined) | undefined = forbiddenForRemoteClients) =>
-    new DirectDialer().dial({ target: { host, port: server.port, kind: net.isIP(host) === 4 ? 'ipv4' : net.isIP(host) === 6 ? 'ipv6' : 'domain' }, source: direct, signal: new AbortController().signal, guard });
+    new DirectDialer().dial({ target: { host, port: fx.origin.port, kind: net.isIP(host) === 4 ? 'ipv4' : net.isIP(host) === 6 ? 'ipv6' : 'domain' }, source: direct, signal: new AbortController().signal, guard });
 
   describe('the direct dialer with a guard', () => {
     const spellings = ['127.0.0.1', '127.1', '2130706433', '0x7f.0.0.1', 'localhost', '::1', '::ffff:127.0.0.1', '0.0.0.0', '::', '0'];
     for (const host of spellings) {
       it(`refuses "${host}" with reply 2, before connecting`, async () => {
-        const before = server.accepted();
+        const before = fx.origin.accepted();
         const err = (await dial(host).then(() => undefined, (e: Error) => e)) as (Error & { socksReply?: number }) | undefined;
         expect(err?.message).to.match(/not allowed: .*(loopback, link-local or unspecified|address of this node).*off limits to clients that are not on this machine/);
         expect(err?.socksReply).to.equal(2);
         await new Promise((r) => setTimeout(r, 20));
-        expect(server.accepted() - before).to.equal(0);
+        expect(fx.origin.accepted() - before).to.equal(0);
       });
     }
 
@@ -72,9 +61,9 @@ describe('proxy: clients that are not on this machine cannot reach it (SSRF)', f
     });
 
     it('refuses a bracketed "[::ffff:127.0.0.1]" (as a SOCKS5 name) without connecting', async () => {
-      const before = server.accepted();
+      const before = fx.origin.accepted();
       expect(await dial('[::ffff:127.0.0.1]').then(() => 'connected', () => 'failed')).to.equal('failed');
-      expect(server.accepted() - before).to.equal(0);
+      expect(fx.origin.accepted() - before).to.equal(0);
     });
 
     it('without a guard the same spellings connect (the test can fail)', async () => {
@@ -89,19 +78,19 @@ describe('proxy: clients that are not on this machine cannot reach it (SSRF)', f
     const lanClient: ProxyAccess = { classify: () => 'client', openProxy: false };
 
     it('SOCKS5 (address and name), SOCKS4 and HTTP all get "not allowed"', async () => {
-      const before = server.accepted();
+      const before = fx.origin.accepted();
       const connector = new TableConnector();
-      proxy = await startProxy({ access: lanClient }, connector as never);
-      const url = `http://127.0.0.1:${server.port}/`;
-      const socks5 = await curl(['--socks5', `127.0.0.1:${proxy.port}`, url]);
+      fx.proxy = await startProxy({ access: lanClient }, connector as never);
+      const url = `http://127.0.0.1:${fx.origin.port}/`;
+      const socks5 = await curl(['--socks5', `127.0.0.1:${fx.proxy.port}`, url]);
       expect(socks5.stderr).to.match(/not allowed|\(2\)/i);
-      const socks5h = await curl(['--socks5-hostname', `127.0.0.1:${proxy.port}`, `http://localhost:${server.port}/`]);
+      const socks5h = await curl(['--socks5-hostname', `127.0.0.1:${fx.proxy.port}`, `http://localhost:${fx.origin.port}/`]);
       expect(socks5h.stderr).to.match(/not allowed|\(2\)/i);
-      const socks4 = await curl(['--socks4', `127.0.0.1:${proxy.port}`, url]);
+      const socks4 = await curl(['--socks4', `127.0.0.1:${fx.proxy.port}`, url]);
       expect(socks4.code).to.not.equal(0);
-      const http = await curl(['--proxy', `http://127.0.0.1:${proxy.port}`, '-w', '%{http_code}', url]);
+      const http = await curl(['--proxy', `http://127.0.0.1:${fx.proxy.port}`, '-w', '%{http_code}', url]);
       expect(http.stdout.toString()).to.match(/^403 Forbidden: .*connection to 127\.0\.0\.1 not allowed[^]*403$/);
-      expect(server.accepted() - before).to.equal(0);
+      expect(fx.origin.accepted() - before).to.equal(0);
       expect(connector.requests.every((r) => r.restricted)).to.equal(true);
     });
   });

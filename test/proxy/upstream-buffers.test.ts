@@ -3,40 +3,32 @@ import * as crypto from 'node:crypto';
 import type * as net from 'node:net';
 import { BufferPool } from '../../src/proxy/buffer-pool';
 import { upstreamBuffers } from '../../src/proxy/upstream-reader';
-import { checkLeaksAround, eventually, RawClients, sha256, socks5Open, startProxy, startTcpOrigin, TableConnector, type TestProxy } from './harness';
+import { eventually, sha256, socks5Open, startProxy, startTcpOrigin, TableConnector, useProxyFixture } from './harness';
 
 describe('proxy: upstream read buffers', function () {
   this.timeout(30_000);
-  let proxy: TestProxy | undefined;
-  const clients = new RawClients();
-  const cleanup: (() => unknown)[] = [];
-  checkLeaksAround(async () => {
-    clients.destroyAll();
-    for (const fn of cleanup.splice(0).reverse()) await fn();
-    await proxy?.server.close(0);
-    proxy = undefined;
-  });
+  const fx = useProxyFixture();
 
   /** An origin that sends `payload` to every connection, then keeps it open and silent. */
   async function origin(payload: (i: number) => Buffer): Promise<number> {
     let n = 0;
     const o = await startTcpOrigin((s: net.Socket) => s.write(payload(n++)));
-    cleanup.push(() => o.close());
+    fx.cleanup.push(() => o.close());
     return o.port;
   }
 
   it('200 idle tunnels that each carried 300 KiB hold no pooled buffer', async () => {
     const port = await origin(() => Buffer.alloc(300 * 1024, 0x42));
     // The built-in direct dialer: it reads the upstream through the proxy's onread option.
-    proxy = await startProxy({}, new TableConnector() as never);
+    fx.proxy = await startProxy({}, new TableConnector() as never);
     const before = upstreamBuffers.inUse;
     const handedOut = upstreamBuffers.handedOut;
     for (let i = 0; i < 200; i++) {
-      const c = await clients.connect(proxy.port);
+      const c = await fx.clients.connect(fx.proxy.port);
       await socks5Open(c, '127.0.0.1', port);
       expect((await c.read(300 * 1024)).every((b) => b === 0x42)).to.equal(true);
     }
-    expect(proxy.server.openConnections).to.equal(200);
+    expect(fx.proxy.server.openConnections).to.equal(200);
     await eventually(() => upstreamBuffers.inUse === before, `pooled buffers to be returned (in use: ${upstreamBuffers.inUse - before})`);
     expect(upstreamBuffers.inUseBytes).to.equal(0);
     expect(upstreamBuffers.handedOut - handedOut, 'chunks went through pooled buffers').to.be.at.least(200);
@@ -45,10 +37,10 @@ describe('proxy: upstream read buffers', function () {
   it('every tunnel gets its own bytes while many share the read path and their clients pause', async () => {
     const payloads = Array.from({ length: 12 }, () => crypto.randomBytes(3 * 1024 * 1024 + 17));
     const port = await origin((i) => payloads[i]);
-    proxy = await startProxy({}, new TableConnector() as never);
+    fx.proxy = await startProxy({}, new TableConnector() as never);
     const received = await Promise.all(
       payloads.map(async (payload, i) => {
-        const c = await clients.connect(proxy!.port);
+        const c = await fx.clients.connect(fx.proxy!.port);
         await socks5Open(c, '127.0.0.1', port);
         // Stall now and then so that writes to this client queue up while other tunnels read.
         const timer = setInterval(() => (c.socket.isPaused() ? c.socket.resume() : c.socket.pause()), 5 + i);

@@ -5,11 +5,24 @@ import { NetworkKey } from '../../src/security/key';
 import { channelBinding, PskTls } from '../../src/security/tls';
 import { encodeMessage, MessageId } from '../../src/wire';
 import { TEST_KEY } from '../helpers/key';
-import { startTestNode } from '../helpers/node';
+import { startTestNode, type TestNodeOptions } from '../helpers/node';
 import { RawLink } from '../helpers/raw-link';
 import { sessionHarness, type SessionHarness } from '../helpers/session-harness';
 
 const OTHER_KEY = NetworkKey.generate('another network');
+
+/** For a suite whose tests start their own nodes: a startTestNode whose nodes are stopped after the suite's last test. */
+function nodesForSuite(): (options?: TestNodeOptions) => Promise<BoosterNode> {
+  const nodes: BoosterNode[] = [];
+  after(async () => {
+    await Promise.all(nodes.map((n) => n.stop()));
+  });
+  return async (options) => {
+    const node = await startTestNode(options);
+    nodes.push(node);
+    return node;
+  };
+}
 
 /** Authenticates a raw link as `role` with `key`; returns the Result the node sent. */
 async function authenticate(c: RawLink, key: NetworkKey, role: 'peer' | 'cli', hello: { bport: number; pport: number }) {
@@ -187,17 +200,13 @@ describe('security: the endpoint gate (who may do what)', function () {
 
 describe('security: nodes wire each other only with the same key', function () {
   this.timeout(20_000);
-  const nodes: BoosterNode[] = [];
-  after(async () => {
-    await Promise.all(nodes.map((n) => n.stop()));
-  });
+  const startNode = nodesForSuite();
 
   for (const transport of ['tls', 'tcp'] as const) {
     it(`over ${transport}: same key wires and authenticates, another key is refused with a clear reason`, async () => {
-      const a = await startTestNode({ settings: { transport } });
-      const b = await startTestNode({ settings: { transport } });
-      const stranger = await startTestNode({ settings: { transport }, key: OTHER_KEY });
-      nodes.push(a, b, stranger);
+      const a = await startNode({ settings: { transport } });
+      const b = await startNode({ settings: { transport } });
+      const stranger = await startNode({ settings: { transport }, key: OTHER_KEY });
       const { peer } = await a.network.connect(`127.0.0.1:${b.endpointAddress.port}`);
       expect(peer.active).to.equal(true);
       const source = a.sources.list().find((s) => s.kind === 'peer');
@@ -212,16 +221,12 @@ describe('security: nodes wire each other only with the same key', function () {
 
 describe('security: limits on peers', function () {
   this.timeout(20_000);
-  const nodes: BoosterNode[] = [];
-  after(async () => {
-    await Promise.all(nodes.map((n) => n.stop()));
-  });
+  const startNode = nodesForSuite();
 
   it('refuses a peer beyond limits.maxPeers, and keeps the ones it has', async () => {
-    const a = await startTestNode({ settings: { limits: { maxPeers: 1 } as never } });
-    const b = await startTestNode();
-    const c = await startTestNode();
-    nodes.push(a, b, c);
+    const a = await startNode({ settings: { limits: { maxPeers: 1 } as never } });
+    const b = await startNode();
+    const c = await startNode();
     await a.network.connect(`127.0.0.1:${b.endpointAddress.port}`);
     let error: Error | undefined;
     await a.network.connect(`127.0.0.1:${c.endpointAddress.port}`).catch((e: Error) => (error = e));

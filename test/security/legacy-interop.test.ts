@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import type { NodeStatusView } from '../../src/network/protocol';
 import { waitUntil } from '../helpers/ports';
-import { agentLines, failureLogs, hostCli, startCountingOrigin, startHostNode, StrangerHost, strangerUnavailable, type HostNode, type Spawned } from '../helpers/stranger';
+import { skipUnlessNetns } from '../helpers/netns';
+import { agentLines, failureLogs, hostCli, startCountingOrigin, startHostNode, StrangerHost, type HostNode, type Spawned } from '../helpers/stranger';
 import type { ProbeResult, ProxyAttempt, Seen } from '../helpers/stranger-agent';
 
 /** What the agent's 0.3-style peer reports (test/helpers/stranger-agent.ts, legacy-peer). */
@@ -26,11 +27,7 @@ describe('security: 0.3 peers from another machine (--allow-legacy-peers)', func
   let strict: HostNode | undefined;
 
   before(async function () {
-    const why = strangerUnavailable();
-    if (why) {
-      console.warn(`      skipped: ${why}`);
-      this.skip();
-    }
+    skipUnlessNetns(this, ['ip']);
     lan.create();
     [allowing, strict] = await Promise.all([
       startHostNode(['--allow-legacy-peers', '10.233.3.0/24', '--heartbeat', '300']),

@@ -4,10 +4,11 @@ import type { NodeStatusView } from '../../src/network/protocol';
 import { run } from '../helpers/exec';
 import { startHttpServer, type TestHttpServer } from '../helpers/http';
 import { TEST_KEY_TEXT } from '../helpers/key';
+import { skipUnlessNetns } from '../helpers/netns';
 import { RawLink } from '../helpers/raw-link';
 import { getViaSocks } from '../helpers/socks';
 import {
-  agentLines, configFile, failureLogs, hostCli, startCountingOrigin, startHostNode, StrangerHost, strangerUnavailable,
+  agentLines, configFile, failureLogs, hostCli, startCountingOrigin, startHostNode, StrangerHost,
   type CountingOrigin, type HostNode, type Spawned,
 } from '../helpers/stranger';
 import type { AuthResult, ProbeResult, ProxyAttempt } from '../helpers/stranger-agent';
@@ -44,11 +45,7 @@ describe('security: a stranger on the LAN', function () {
   const seen = () => [...origins().map((o) => `${o.url} ${o.connections}`), `far ${farRequests()}`];
 
   before(async function () {
-    const why = strangerUnavailable();
-    if (why) {
-      console.warn(`      skipped: ${why}`);
-      this.skip();
-    }
+    skipUnlessNetns(this, ['ip']);
     lan.create({ extra: ['10.233.1.3'], hostExtra: [`${LINK_LOCAL}/32`] });
     far.create();
     origin = await startCountingOrigin('127.0.0.1');
@@ -441,6 +438,11 @@ describe('security: a stranger on the LAN', function () {
       expect(res.stdout).to.match(/^node [0-9a-f]{40} /);
     }
 
+    /** The stranger sends `n` AuthInits padded to each of `sizes` bytes, a connection each, and reports what each got back within `waitMs`. */
+    function paddedAuthInits(n: HostNode, sizes: number[], waitMs: number): Promise<ProbeResult[]> {
+      return lan.agent<ProbeResult[]>('probes', { list: sizes.map((bytes) => ({ host: lan.hostAddress, port: n.bport, send: [`padded-auth-init:${bytes}`], waitMs })) });
+    }
+
     it('limits.maxSessionsPerIp (3): the extra connections from one address are closed at once', async () => {
       const done = keepFetching(perIp!);
       const held = await lan.agent<ProbeResult[]>('hold', { host: lan.hostAddress, port: perIp!.bport, count: 6, holdMs: 300 });
@@ -471,9 +473,7 @@ describe('security: a stranger on the LAN', function () {
 
     it('limits.maxUnauthenticatedPacketBytes (default 4096): a bigger packet before auth closes the connection', async () => {
       const done = keepFetching(node!);
-      const [small, big] = await lan.agent<ProbeResult[]>('probes', {
-        list: [3000, 6000].map((bytes) => ({ host: lan.hostAddress, port: node!.bport, send: [`padded-auth-init:${bytes}`], waitMs: 1000 })),
-      });
+      const [small, big] = await paddedAuthInits(node!, [3000, 6000], 1000);
       expect(small.received.map((m) => m.kind), 'control: a padded AuthInit under the cap is answered').to.deep.equal(['auth-challenge']);
       expect(big.received, 'no challenge, no Result: the packet was never read').to.deep.equal([]);
       expect(big.closed).to.equal(true);
@@ -485,9 +485,7 @@ describe('security: a stranger on the LAN', function () {
 
     it('limits.maxUnauthenticatedPacketBytes from the config (1024) applies before auth', async () => {
       const done = keepFetching(perIp!);
-      const [small, big] = await lan.agent<ProbeResult[]>('probes', {
-        list: [700, 2000].map((bytes) => ({ host: lan.hostAddress, port: perIp!.bport, send: [`padded-auth-init:${bytes}`], waitMs: 500 })),
-      });
+      const [small, big] = await paddedAuthInits(perIp!, [700, 2000], 500);
       expect(small.received.map((m) => m.kind), 'control: under the configured cap, answered').to.deep.equal(['auth-challenge']);
       expect(big.received, 'over the configured cap: never read').to.deep.equal([]);
       expect(big.closed).to.equal(true);

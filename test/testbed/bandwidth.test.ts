@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { BoosterNode } from '../../src/core/node';
-import { NamespaceHost, netnsUnavailable } from '../helpers/netns';
+import { NamespaceHost, skipUnlessNetns } from '../helpers/netns';
 import { startTestNode } from '../helpers/node';
 import { getViaSocks } from '../helpers/socks';
 
@@ -22,11 +22,7 @@ describe('testbed: unequal links in network namespaces', function () {
   const file = Buffer.alloc(256 * 1024, 7);
 
   before(async function () {
-    const why = netnsUnavailable();
-    if (why) {
-      console.warn(`      skipped: ${why}`);
-      this.skip();
-    }
+    skipUnlessNetns(this);
     slow.create();
     fast.create();
     origin = http.createServer((_req, res) => res.end(file));
