@@ -9,6 +9,8 @@ export interface TestHttpServer {
   /** The bytes served at /blob, and their sha256. */
   readonly blob: Buffer;
   readonly blobSha256: string;
+  /** Ends every /slow response still dripping, at once (each then completes with 200). */
+  finishSlow(): void;
   close(): Promise<void>;
 }
 
@@ -19,6 +21,7 @@ export interface TestHttpServer {
  */
 export async function startHttpServer(host = '127.0.0.1', blobSize = 4 * 1024 * 1024): Promise<TestHttpServer> {
   const blob = crypto.randomBytes(blobSize);
+  const slow = new Set<() => void>();
   const server = http.createServer({ maxHeaderSize: 128 * 1024 }, (req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname === '/blob') {
@@ -30,8 +33,17 @@ export async function startHttpServer(host = '127.0.0.1', blobSize = 4 * 1024 * 
       const ms = Number(url.searchParams.get('ms') ?? 1000);
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.write('start\n');
-      const t = setTimeout(() => res.end('end\n'), ms);
-      res.on('close', () => clearTimeout(t));
+      const finish = () => {
+        clearTimeout(t);
+        slow.delete(finish);
+        res.end('end\n');
+      };
+      const t = setTimeout(finish, ms);
+      slow.add(finish);
+      res.on('close', () => {
+        clearTimeout(t);
+        slow.delete(finish);
+      });
     } else if (url.pathname === '/echo') {
       req.pipe(res);
     } else if (url.pathname.startsWith('/headers')) {
@@ -48,6 +60,7 @@ export async function startHttpServer(host = '127.0.0.1', blobSize = 4 * 1024 * 
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     blob,
     blobSha256: crypto.createHash('sha256').update(blob).digest('hex'),
+    finishSlow: () => [...slow].forEach((finish) => finish()),
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();

@@ -67,7 +67,7 @@ describe('peer-to-peer network: three nodes', function () {
 
   it('spreads 30 concurrent downloads over A, B and C as least-busy says', async () => {
     await a.network.connect(`127.0.0.1:${c.endpointAddress.port}`);
-    const done = slowGets(30, 1500);
+    const done = slowGets(30, 60_000);
     await waitUntil('30 open tunnels on A', () => a.tunnels.size === 30);
     const counts = bySource();
     const ids = Object.keys(counts);
@@ -75,6 +75,7 @@ describe('peer-to-peer network: three nodes', function () {
     for (const id of ids) expect(counts[id], JSON.stringify(counts)).to.be.within(9, 11);
     // B and C report their load back over the wire (ProxyUpdate).
     await waitUntil('peers to report their workload', () => a.network.list().every((p) => p.workload.total >= 9));
+    origin.finishSlow();
     expect(await Promise.all(done)).to.deep.equal(Array(30).fill(200));
   });
 
@@ -88,7 +89,9 @@ describe('peer-to-peer network: three nodes', function () {
   });
 
   it('a killed peer: its tunnels fail, it is dropped at once, new requests succeed, and it is wired back when it returns', async () => {
-    const done = slowGets(12, 3000);
+    // The responses drip far longer than the test: only B's death can end B's tunnels early.
+    const settled: (number | string)[] = [];
+    const done = slowGets(12, 60_000).map((p) => p.then((r) => (settled.push(r), r)));
     await waitUntil('12 tunnels', () => a.tunnels.size === 12);
     const throughB = bySource()[peerB()!.id] ?? 0;
     expect(throughB).to.be.greaterThan(0);
@@ -97,6 +100,9 @@ describe('peer-to-peer network: three nodes', function () {
     const detectMs = await waitUntil('B marked down', () => peerB()?.state === 'down', 3000, 5);
     expect(Date.now() - killedAt).to.be.below(1000);
     expect(detectMs).to.be.below(1000);
+    await waitUntil(`B's ${throughB} tunnels to fail`, () => settled.length >= throughB, 5000);
+    expect(settled.filter((r) => r === 200), 'a request completed before the origin finished it').to.deep.equal([]);
+    origin.finishSlow();
     const results = await Promise.all(done);
     expect(results.filter((r) => r !== 200)).to.have.length(throughB);
     // New connections avoid B.
@@ -118,6 +124,8 @@ describe('peer-to-peer network: three nodes', function () {
   });
 
   it('a frozen peer (SIGSTOP) is detected by heartbeats', async () => {
+    if (!b || b.child.exitCode !== null || b.child.signalCode !== null) await startB();
+    await waitUntil('B up', () => peerB()?.state === 'up', 10_000);
     b!.child.kill('SIGSTOP');
     try {
       const ms = await waitUntil('frozen B marked down', () => peerB()?.state === 'down', 5000, 10);
@@ -141,10 +149,11 @@ describe('peer-to-peer network: three nodes', function () {
   it('counts the tunnels a peer already has open when it is wired (resync)', async () => {
     const d = await startTestNode();
     try {
-      const held = [getViaSocks(d.proxyAddress.port, '127.0.0.1', origin.port, '/slow?ms=1500'), getViaSocks(d.proxyAddress.port, '127.0.0.1', origin.port, '/slow?ms=1500')];
+      const held = [getViaSocks(d.proxyAddress.port, '127.0.0.1', origin.port, '/slow?ms=60000'), getViaSocks(d.proxyAddress.port, '127.0.0.1', origin.port, '/slow?ms=60000')];
       await waitUntil('two tunnels on D', () => d.tunnels.size === 2);
       const { peer } = await a.network.connect(`127.0.0.1:${d.endpointAddress.port}`);
       await waitUntil('A to count D\'s tunnels', () => a.network.get(peer.id)?.workload.total === 2, 3000);
+      origin.finishSlow();
       await Promise.all(held);
       await waitUntil('A to see them close', () => a.network.get(peer.id)?.workload.total === 0, 3000);
       a.network.disconnect(peer.id);
