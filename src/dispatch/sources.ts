@@ -27,6 +27,29 @@ interface Entry {
   down: boolean;
   lastBytesUp: number;
   lastBytesDown: number;
+  /** What the peer says of its own link (peers only). */
+  advertised?: AdvertisedLink;
+}
+
+/**
+ * A peer's own links as it advertises them (booster.v1 LinkReport): the sum of
+ * its direct and interface sources, in bytes/s.
+ */
+export interface AdvertisedLink {
+  /** Estimated capacity of the peer's own Internet link(s); 0 while it does not know. */
+  readonly capacity: number;
+  /** What the link(s) currently carry, all users together. */
+  readonly throughput: number;
+}
+
+/** One of this node's own sources (direct, interface) as it advertises it to peers. */
+export interface LocalLinkReport {
+  readonly id: string;
+  readonly kind: 'direct' | 'interface';
+  /** Estimated capacity in bytes/s; 0 while unknown. */
+  readonly capacity: number;
+  /** Current download rate in bytes/s. */
+  readonly throughput: number;
 }
 
 export interface HealthOptions {
@@ -134,6 +157,29 @@ export class SourceRegistry implements Disposable {
     if (!entry) return;
     entry.reportedWorkload = workload;
     this.recomputeWorkloads();
+  }
+
+  /** A peer's advertisement of its own link(s) (LinkReport); undefined forgets it (link lost). */
+  setAdvertisedLink(id: string, link: AdvertisedLink | undefined): void {
+    const entry = this.entries.get(id);
+    if (!entry || entry.candidate.local) return;
+    entry.advertised = link;
+  }
+
+  /** The peer's last advertisement, if any. */
+  advertisedLink(id: string): AdvertisedLink | undefined {
+    return this.entries.get(id)?.advertised;
+  }
+
+  /** This node's own sources (direct and interface), as advertised to peers. */
+  localLinks(): LocalLinkReport[] {
+    const out: LocalLinkReport[] = [];
+    for (const e of this.entries.values()) {
+      const kind = e.candidate.kind;
+      if (kind === 'peer') continue;
+      out.push({ id: e.candidate.id, kind, capacity: e.stats.capacity, throughput: e.stats.throughputDown });
+    }
+    return out;
   }
 
   /** Marks a source unreachable (a peer whose link dropped) or back. */
