@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { inject, injectable } from 'tsyringe';
 import type { Dialer, DialResult } from '../api/dialer';
+import type { Disposable } from '../api/disposable';
 import type { Logger } from '../api/logger';
 import type { NodeSettings } from '../api/settings';
 import type { Candidate } from '../api/sources';
@@ -28,8 +29,11 @@ const TARGET_FAULTS = new Set([Socks5Reply.ConnectionRefused, Socks5Reply.HostUn
  * moves on to the next best source not yet tried.
  */
 @injectable()
-export class Dispatcher implements Connector {
+export class Dispatcher implements Connector, Disposable {
   private readonly log: Logger;
+  /** Dials under way, by source: cancelled at once when their source goes down. */
+  private readonly inflight = new Map<string, Set<AbortController>>();
+  private readonly healthSubscription: Disposable;
 
   constructor(
     private readonly sources: SourceRegistry,
@@ -44,6 +48,28 @@ export class Dispatcher implements Connector {
     @inject(TOKENS.Logger) logger: Logger,
   ) {
     this.log = logger.child('dispatch');
+    this.healthSubscription = events.onSourceHealthChanged((change) => {
+      if (change.health === 'down') this.cancelDials(change.source.id, change.reason);
+    });
+  }
+
+  dispose(): void {
+    this.healthSubscription.dispose();
+  }
+
+  /**
+   * A source was declared down (a peer's link dropped or went silent): dials
+   * still heading to it cannot succeed in time, so they are cancelled now and
+   * each connection moves on to the next source instead of waiting out the
+   * dial timeout.
+   */
+  private cancelDials(sourceId: string, reason: string): void {
+    const dials = this.inflight.get(sourceId);
+    if (!dials) return;
+    this.inflight.delete(sourceId);
+    const err = Object.assign(new Error(`source went down while dialing (${reason})`), { name: 'SourceDownError', code: 'ESOURCEDOWN' });
+    for (const controller of dials) controller.abort(err);
+    this.log.debug(`cancelled ${dials.size} dial(s) via ${sourceId}: it went down`);
   }
 
   async open(request: DispatchRequest, signal: AbortSignal): Promise<OpenedUpstream> {
@@ -79,7 +105,8 @@ export class Dispatcher implements Connector {
         attempts.push({ sourceId: choice.id, error });
         this.events.dial.fire({ target, sourceId: choice.id, ok: false, latencyMs: latency, error });
         if (signal.aborted) throw new DialFailure(`client went away while dialing ${target.host}:${target.port}`, lastReply, attempts);
-        if (!TARGET_FAULTS.has(lastReply)) this.sources.recordDial(choice.id, false, latency, error);
+        // A source that went down mid-dial is already out of rotation; its cancelled dial says nothing more.
+        if (!TARGET_FAULTS.has(lastReply) && !isSourceDown(err)) this.sources.recordDial(choice.id, false, latency, error);
         this.log.debug(`dial ${target.host}:${target.port} via ${choice.label} failed: ${error}`);
       }
     }
@@ -93,15 +120,25 @@ export class Dispatcher implements Connector {
     if (clientSignal.aborted) onClientGone();
     clientSignal.addEventListener('abort', onClientGone, { once: true });
     const timer = setTimeout(() => controller.abort(Object.assign(new Error('dial timed out'), { name: 'TimeoutError' })), this.settings.dialTimeoutMs);
+    let dials = this.inflight.get(source.id);
+    if (!dials) this.inflight.set(source.id, (dials = new Set()));
+    dials.add(controller);
     try {
       const guard = request.restricted ? forbiddenForRemoteClients : undefined;
       const result = await dialer.dial({ target: request.target, source, signal: controller.signal, onread: request.onread, guard });
       if (controller.signal.aborted) {
         result.socket.destroy();
+        if (isSourceDown(controller.signal.reason)) throw controller.signal.reason;
         throw Object.assign(new Error(`dial timed out after ${this.settings.dialTimeoutMs} ms`), { code: 'ETIMEDOUT' });
       }
       return result;
+    } catch (err) {
+      // Dialers report an abort in their own words; the reason it was aborted is what counts.
+      if (isSourceDown(controller.signal.reason) && !clientSignal.aborted) throw controller.signal.reason;
+      throw err;
     } finally {
+      dials.delete(controller);
+      if (dials.size === 0 && this.inflight.get(source.id) === dials) this.inflight.delete(source.id);
       clearTimeout(timer);
       clientSignal.removeEventListener('abort', onClientGone);
     }
@@ -112,4 +149,8 @@ export class Dispatcher implements Connector {
     if (!dialer) throw Object.assign(new Error(`no plugin provides dialer "${id}"`), { socksReply: Socks5Reply.GeneralFailure });
     return dialer;
   }
+}
+
+function isSourceDown(err: unknown): boolean {
+  return (err as { code?: unknown } | undefined)?.code === 'ESOURCEDOWN';
 }

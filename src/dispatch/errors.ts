@@ -47,6 +47,8 @@ export function replyFor(err: unknown): Socks5Reply {
     case 'EAI_NODATA':
     case 'EAI_FAIL':
       return Socks5Reply.HostUnreachable;
+    case 'ESOURCEDOWN':
+      return Socks5Reply.NetworkUnreachable;
     case 'ETIMEDOUT':
     case 'ABORT_ERR':
       return Socks5Reply.TtlExpired;
