@@ -1,23 +1,65 @@
 import { Args } from '@oclif/core';
-import { NodeCommand } from '../cli/base';
+import { NodeCommand, UsageError } from '../cli/base';
+import type { BoosterClient } from '../client/client';
+import { ClientError } from '../client/client';
+import { parseHostPort } from '../network/errors';
 import type { NodeStatusView } from '../network/protocol';
 
+const NODE_ID = /^[0-9a-f]{40}$/i;
+
 export default class Disconnect extends NodeCommand {
-  static override description = 'Tell node x (default localhost:4884) to drop the peer with id ID (no reconnection)';
-  static override examples = ['<%= config.bin %> disconnect bb920fad7e153358a9459f57993bfef2090b6ca7'];
+  static override description = `Tell a node (--node, default $BOOSTER_NODE or localhost:4884) to drop one of its peers (no reconnection)
+
+PEER is the peer's id as the node knows it, or its booster address (HOST:PORT) as "booster status" lists it.`;
+  static override examples = [
+    '<%= config.bin %> disconnect bb920fad7e153358a9459f57993bfef2090b6ca7',
+    '<%= config.bin %> disconnect 192.168.1.20:4884',
+    '<%= config.bin %> disconnect -n 192.168.1.10:4884 192.168.1.20:4884',
+  ];
   static override enableJsonFlag = true;
   static override args = {
-    first: Args.string({ description: 'x, or the peer id when x is omitted', required: true }),
-    second: Args.string({ description: 'the peer id (see booster status)' }),
+    first: Args.string({ description: 'PEER; or, in the 0.3 form "disconnect NODE PEER", the node', required: true }),
+    second: Args.string({ description: 'PEER, when the first argument is the node' }),
   };
 
   async run(): Promise<{ node?: NodeStatusView; message?: string }> {
     const { args, flags } = await this.parse(Disconnect);
-    const [x, id] = args.second === undefined ? [undefined, args.first] : [args.first, args.second];
-    return this.withClient(x, flags.timeout, async (client) => {
+    const [x, peer] = args.second === undefined ? [undefined, args.first] : [args.first, args.second];
+    const node = this.nodeAddress(flags.node, x);
+    // A status exchange ends its link, so an address is looked up on a link of its own.
+    const id = NODE_ID.test(peer) ? peer.toLowerCase() : await this.withClient(node, flags.timeout, (client) => peerIdByAddress(client, peer, flags.timeout));
+    return this.withClient(node, flags.timeout, async (client) => {
       const outcome = await client.disconnect(id, flags.timeout);
       this.log(outcome.message ?? `disconnected ${outcome.node?.baddr ?? id}`);
       return outcome;
     });
   }
+}
+
+/** The id of the node's peer at `address` (its booster or proxy address); a clear error listing the peers otherwise. */
+async function peerIdByAddress(client: BoosterClient, address: string, timeoutMs: number): Promise<string> {
+  let wanted: { host: string; port: number };
+  try {
+    wanted = parseHostPort(address, 4884);
+  } catch {
+    throw new UsageError(`"${address}" is neither a peer id (40 hex digits) nor a HOST:PORT address`);
+  }
+  const [self, ...peers] = await client.status(300, timeoutMs);
+  const same = (hostPort: string) => {
+    try {
+      const p = parseHostPort(hostPort, 4884);
+      return p.port === wanted.port && sameHost(p.host, wanted.host);
+    } catch {
+      return false;
+    }
+  };
+  const match = peers.find((p) => same(p.baddr) || same(p.paddr));
+  if (match) return match.id;
+  const known = peers.length === 0 ? 'it has no peers' : `its peers: ${peers.map((p) => `${p.id} (${p.baddr})`).join(', ')}`;
+  throw new ClientError(`node ${self?.baddr ?? client.address} has no peer at ${address}; ${known}`);
+}
+
+function sameHost(a: string, b: string): boolean {
+  const norm = (h: string) => (h === 'localhost' || h === '::1' || h === '[::1]' ? '127.0.0.1' : h.replace(/^\[|\]$/g, '').toLowerCase());
+  return norm(a) === norm(b);
 }

@@ -1,9 +1,10 @@
-import { Command, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
 import { DEFAULT_SETTINGS } from '../core/config';
 import { keyLocationFlags } from '../cli/key-flags';
 import { startNode, untilSignal } from '../cli/runtime';
+import { BoosterCommand } from '../cli/base';
 
-export default class Start extends Command {
+export default class Start extends BoosterCommand {
   static override description = `Start a booster node: a proxy (SOCKS5, SOCKS4/4a and HTTP on one port) and a booster endpoint.
 
 Flags override the config file; the config file overrides the defaults. Logs go to stderr.

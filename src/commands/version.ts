@@ -1,7 +1,7 @@
-import { Command } from '@oclif/core';
 import { PROTOCOL_VERSION } from '../core/version';
+import { BoosterCommand } from '../cli/base';
 
-export default class Version extends Command {
+export default class Version extends BoosterCommand {
   static override description = 'Show the booster version, the Booster Protocol version it speaks, and the Node.js version';
   static override enableJsonFlag = true;
 

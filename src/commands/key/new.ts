@@ -1,9 +1,10 @@
-import { Command, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
 import { newNetworkKey } from '../../cli/runtime';
 import { keyLocationFlags, stderr } from '../../cli/key-flags';
 import { KEY_BYTES } from '../../security/key';
+import { BoosterCommand } from '../../cli/base';
 
-export default class KeyNew extends Command {
+export default class KeyNew extends BoosterCommand {
   static override description = `Make a new network key (${KEY_BYTES * 8} random bits) for a booster network.
 
 Every node and CLI of one network needs the same key: make it once, then copy it to your other devices with "booster key show --qr" (or copy the file). The key is written to DIR/network.key (mode 0600) or to --key-file, and never printed here.`;

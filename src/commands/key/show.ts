@@ -1,10 +1,11 @@
-import { Command, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
 import * as QRCode from 'qrcode';
 import { currentNetworkKey } from '../../cli/runtime';
 import { keyLocationFlags, stderr } from '../../cli/key-flags';
 import type { NetworkKey } from '../../security/key';
+import { BoosterCommand } from '../../cli/base';
 
-export default class KeyShow extends Command {
+export default class KeyShow extends BoosterCommand {
   static override description = `Print the network key, to give it to another device of the same network.
 
 The key comes from --key-file, else BOOSTER_KEY, else DIR/network.key. On the other device, put it in that device's network.key, or in BOOSTER_KEY, or in "key" of its config file. Anyone who has the key can use your nodes: show it only to your own devices.`;

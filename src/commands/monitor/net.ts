@@ -7,13 +7,12 @@ import type { WireMessage } from '../../network/protocol';
 export default class MonitorNet extends NodeCommand {
   static override description = 'Live throughput of a node: bytes per second downloaded and uploaded through its proxy';
   static override flags = {
-    target: Flags.string({ char: 't', description: 'the node\'s booster endpoint', default: 'localhost:4884' }),
     json: Flags.boolean({ description: 'print each message as one JSON line' }),
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(MonitorNet);
-    const client = await this.openClient(flags.target, flags.timeout);
+    const client = await this.openClient(this.nodeAddress(flags.node), flags.timeout);
     let down: { tot: number; bandwidth: number } | undefined;
     await streamMonitor(this, client, 'net', (m: WireMessage) => {
       if (m.kind !== 'bandwidth') return undefined;

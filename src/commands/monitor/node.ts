@@ -7,13 +7,12 @@ import type { WireMessage } from '../../network/protocol';
 export default class MonitorNode extends NodeCommand {
   static override description = 'Live view of a node: itself and its peers, then tunnels opening and closing and peers coming and going';
   static override flags = {
-    target: Flags.string({ char: 't', description: 'the node\'s booster endpoint', default: 'localhost:4884' }),
     json: Flags.boolean({ description: 'print each message as one JSON line' }),
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(MonitorNode);
-    const client = await this.openClient(flags.target, flags.timeout);
+    const client = await this.openClient(this.nodeAddress(flags.node), flags.timeout);
     await streamMonitor(this, client, 'node', render, flags.json);
   }
 }

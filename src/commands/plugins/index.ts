@@ -1,8 +1,8 @@
-import { Command } from '@oclif/core';
 import type { PluginState } from '../../extensions/inventory';
 import { describePlugins } from '../../extensions/inventory';
+import { BoosterCommand } from '../../cli/base';
 
-export default class Plugins extends Command {
+export default class Plugins extends BoosterCommand {
   static override description = `List the booster plugins found (built-in, installed and linked): what each contributes, when it activates, and any load error.
 
 Nothing is activated to produce this list: manifests are read and validated only.

@@ -1,4 +1,4 @@
-import { Args, Flags } from '@oclif/core';
+import { Args } from '@oclif/core';
 import { NodeCommand } from '../../cli/base';
 import { renderPolicy } from '../../cli/policy';
 import type { ControlReply } from '../../network/control';
@@ -8,11 +8,10 @@ export default class PolicyUse extends NodeCommand {
   static override examples = ['<%= config.bin %> policy use round-robin'];
   static override enableJsonFlag = true;
   static override args = { name: Args.string({ description: 'policy id (see booster policy list)', required: true }) };
-  static override flags = { target: Flags.string({ char: 't', description: 'the node\'s booster endpoint', default: 'localhost:4884' }) };
-
+  
   async run(): Promise<ControlReply> {
     const { args, flags } = await this.parse(PolicyUse);
-    return this.withClient(flags.target, flags.timeout, async (client) => {
+    return this.withClient(this.nodeAddress(flags.node), flags.timeout, async (client) => {
       const reply = await client.control({ op: 'use', policy: args.name }, flags.timeout);
       renderPolicy(this, reply);
       return reply;

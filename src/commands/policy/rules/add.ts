@@ -23,7 +23,6 @@ Hosts are names or *.domain patterns; source ids are listed by "booster status" 
     type: Args.string({ description: 'block | reserve | avoid | sticky', required: true, options: ['block', 'reserve', 'avoid', 'sticky'] }),
   };
   static override flags = {
-    target: Flags.string({ char: 't', description: 'the node\'s booster endpoint', default: 'localhost:4884' }),
     ttl: Flags.integer({ description: 'sticky: how long a destination keeps its source, in ms', default: 600_000, min: 1 }),
   };
 
@@ -36,7 +35,7 @@ Hosts are names or *.domain patterns; source ids are listed by "booster status" 
         : args.type === 'block'
           ? { type: 'block', source: rest[0] }
           : { type: args.type, source: rest[0], hosts: rest.slice(1) };
-    return this.withClient(flags.target, flags.timeout, async (client) => {
+    return this.withClient(this.nodeAddress(flags.node), flags.timeout, async (client) => {
       const reply = await client.control({ op: 'rules-add', rule }, flags.timeout);
       renderRules(this, reply);
       return reply;

@@ -1,4 +1,4 @@
-import { Args, Flags } from '@oclif/core';
+import { Args } from '@oclif/core';
 import { NodeCommand } from '../../../cli/base';
 import { renderRules } from '../../../cli/policy';
 import type { ControlReply } from '../../../network/control';
@@ -7,11 +7,10 @@ export default class RulesRemove extends NodeCommand {
   static override description = 'Remove the rule numbered N (see booster policy rules list) from the running node';
   static override enableJsonFlag = true;
   static override args = { index: Args.integer({ description: 'rule number', required: true, min: 0 }) };
-  static override flags = { target: Flags.string({ char: 't', description: 'the node\'s booster endpoint', default: 'localhost:4884' }) };
-
+  
   async run(): Promise<ControlReply> {
     const { args, flags } = await this.parse(RulesRemove);
-    return this.withClient(flags.target, flags.timeout, async (client) => {
+    return this.withClient(this.nodeAddress(flags.node), flags.timeout, async (client) => {
       const reply = await client.control({ op: 'rules-remove', index: args.index }, flags.timeout);
       renderRules(this, reply);
       return reply;
