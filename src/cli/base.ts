@@ -29,7 +29,7 @@ export class UsageError extends Error {
 export abstract class BoosterCommand extends Command {
   protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number }; code?: unknown }): Promise<unknown> {
     // oclif's own exits (this.exit(0), --help, --version) pass through.
-    if (err.oclif && (err.oclif.exit === 0 || err.name === 'ExitError')) return super.catch(err);
+    if (err.oclif && (err.oclif.exit === 0 || err.code === 'EEXIT')) return super.catch(err);
     const usage = err instanceof UsageError || isParseError(err) || err.oclif?.exit === EXIT_USAGE;
     const message = usage ? usageLine(err.message) : err.message;
     const exit = usage ? EXIT_USAGE : typeof err.oclif?.exit === 'number' && err.oclif.exit > 0 ? err.oclif.exit : EXIT_FAILURE;

@@ -1,3 +1,4 @@
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Config } from '@oclif/core';
 import type { Logger, LogLevel } from '../api/logger';
@@ -21,9 +22,24 @@ export interface StartRequest {
 export async function startNode(config: Config, request: StartRequest): Promise<BoosterNode> {
   const file = request.configFile ? readConfigFile(request.configFile) : undefined;
   const settings = resolveSettings(file?.settings ?? {}, request.overrides);
+  checkInterfaces(settings.interfaces);
   const logger = new ConsoleLogger(request.logLevel);
   const key = nodeKey(request, file, settings.dataDir, logger);
   return BoosterNode.start({ settings, key, logger, plugins: discoverPlugins(config) });
+}
+
+/**
+ * Every interface the user named (by name or address; "auto" aside) must exist
+ * on this machine: a typo is a start failure, not a warning and a node that
+ * quietly uses other links.
+ */
+export function checkInterfaces(wanted: readonly string[], present = os.networkInterfaces()): void {
+  const names = Object.keys(present);
+  const addresses = new Set(Object.values(present).flatMap((infos) => (infos ?? []).map((i) => i.address.toLowerCase())));
+  const missing = wanted.filter((w) => w !== 'auto' && !names.includes(w) && !addresses.has(w.toLowerCase()));
+  if (missing.length > 0) {
+    throw new Error(`no such interface${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')} on this machine (it has: ${names.join(', ') || 'none'}); name an interface or one of its addresses, or "auto"`);
+  }
 }
 
 /**

@@ -40,6 +40,13 @@ describe('booster CLI: start, version, plugins', function () {
     expect(res.stderr).to.match(/pport/);
   });
 
+  it('refuses an interface this machine does not have, naming the ones it has', async () => {
+    const res = await run(process.execPath, [BIN, 'start', '--pport', '0', '--bport', '0', '--bind', '127.0.0.1', '--interface', 'eth9nosuch']);
+    expect(res.code).to.equal(1);
+    expect(res.stderr.trim().split('\n')).to.have.length(1);
+    expect(res.stderr).to.match(/^booster: cannot start: no such interface "eth9nosuch" on this machine \(it has: .*lo.*\)/);
+  });
+
   it('reports a port already in use clearly', async () => {
     const res = await run(process.execPath, [BIN, 'start', '--pport', String(origin.port), '--bport', '0', '--bind', '127.0.0.1']);
     expect(res.code).to.not.equal(0);
