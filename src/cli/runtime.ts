@@ -101,15 +101,22 @@ export function findNetworkKey(location: KeyLocation, onWarning?: (message: stri
   return loadKey({ keyFile: file, env: process.env.BOOSTER_KEY, dataDir: path.resolve(location.dataDir ?? defaultDataDir()) }, onWarning);
 }
 
+/** Calls `handler` on the next SIGINT or SIGTERM, once; dispose to stop listening. */
+export function onNextSignal(handler: (signal: NodeJS.Signals) => void): { dispose(): void } {
+  const on = (signal: NodeJS.Signals) => {
+    dispose();
+    handler(signal);
+  };
+  const dispose = () => {
+    process.off('SIGINT', on);
+    process.off('SIGTERM', on);
+  };
+  process.on('SIGINT', on);
+  process.on('SIGTERM', on);
+  return { dispose };
+}
+
 /** Resolves when the process is asked to stop (SIGINT or SIGTERM). */
 export function untilSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const on = (signal: NodeJS.Signals) => {
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
-      resolve(signal);
-    };
-    process.on('SIGINT', on);
-    process.on('SIGTERM', on);
-  });
+  return new Promise((resolve) => onNextSignal(resolve));
 }

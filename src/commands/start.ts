@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { DEFAULT_SETTINGS } from '../core/config';
 import { keyLocationFlags } from '../cli/key-flags';
-import { startNode, untilSignal } from '../cli/runtime';
+import { onNextSignal, startNode, untilSignal } from '../cli/runtime';
 import { BoosterCommand } from '../cli/base';
 
 export default class Start extends BoosterCommand {
@@ -76,9 +76,22 @@ The network key comes from --key-file, else BOOSTER_KEY, else the config file ("
       }
       const ctrl = new Promise<'stop' | 'restart'>((resolve) => node.onCtrl(resolve));
       const reason = await Promise.race([signal, ctrl]);
-      process.stderr.write(`${reason === 'restart' ? 'restarting' : `stopping (${reason})`}; open tunnels may drain for ${node.settings.drainTimeoutMs} ms\n`);
+      const open = node.tunnels.size;
+      const draining = open > 0 ? `; draining ${open} open tunnel${open > 1 ? 's' : ''} for up to ${node.settings.drainTimeoutMs} ms` : '';
+      const restart = reason === 'restart';
+      // While tunnels drain, a second Ctrl-C (or SIGTERM) means "now".
+      const impatient = restart ? undefined : onNextSignal((second) => {
+        process.stderr.write(`${second} again: exiting now, cutting open tunnels\n`);
+        process.exit(130);
+      });
+      process.stderr.write(`${restart ? 'restarting' : `stopping (${reason})`}${draining}${open > 0 && !restart ? ' (Ctrl-C again to exit now)' : ''}\n`);
+      const started = Date.now();
       await node.stop();
-      if (reason !== 'restart') break;
+      impatient?.dispose();
+      if (!restart) {
+        process.stderr.write(`stopped in ${Date.now() - started} ms\n`);
+        break;
+      }
     }
     this.exit(0);
   }

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { spawn } from 'node:child_process';
 import { startHttpServer, type TestHttpServer } from '../helpers/http';
 import { run } from '../helpers/exec';
 import { BIN, spawnCli, type RunningCli } from '../helpers/cli';
@@ -25,7 +26,26 @@ describe('booster CLI: start, version, plugins', function () {
     expect(res.stdout).to.equal('hello\n');
     node.kill('SIGTERM');
     expect(await node.exited()).to.equal(0);
-    expect(node.stderr()).to.match(/stopping \(SIGTERM\)/);
+    expect(node.stderr()).to.match(/stopping \(SIGTERM\)\n/);
+    expect(node.stderr()).to.match(/\nstopped in \d+ ms\n$/);
+  });
+
+  it('Ctrl-C with a tunnel open says it drains; a second Ctrl-C exits at once', async () => {
+    node = spawnCli(['start', '--pport', '0', '--bport', '0', '--bind', '127.0.0.1']);
+    const [, port] = await node.waitFor(/proxy listening on 127\.0\.0\.1:(\d+)/);
+    // An idle tunnel: a download that drips for a minute.
+    const download = spawn('curl', ['-sSN', '--socks5-hostname', `127.0.0.1:${port}`, `${origin.url}/slow?ms=60000`], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const exited = new Promise((r) => download.once('exit', r));
+    await new Promise((r) => download.stdout.once('data', r));
+    node.kill('SIGINT');
+    await node.waitFor(/stopping \(SIGINT\); draining 1 open tunnel for up to \d+ ms \(Ctrl-C again to exit now\)/);
+    const second = Date.now();
+    node.kill('SIGINT');
+    expect(await node.exited()).to.equal(130);
+    expect(Date.now() - second).to.be.below(2000);
+    expect(node.stderr()).to.match(/SIGINT again: exiting now, cutting open tunnels/);
+    origin.finishSlow();
+    await exited;
   });
 
   it('refuses an unknown policy with one clear line and a non-zero exit', async () => {
