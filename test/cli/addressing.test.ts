@@ -107,4 +107,12 @@ describe('booster CLI: addressing a node, and errors', function () {
     expect(json.code).to.equal(1);
     expect(JSON.parse(json.stdout).error.message).to.match(/no such file or folder/);
   });
+
+  it('topic help describes the topic, not one of its subcommands', async () => {
+    for (const [topic, text] of [['policy', /^The balancing policy of a running node/], ['key', /^The network key/], ['monitor', /^Live views of a running node/]] as const) {
+      const res = await cli([topic, '--help']);
+      expect(res.code, res.stderr).to.equal(0);
+      expect(res.stdout.trim()).to.match(text);
+    }
+  });
 });
