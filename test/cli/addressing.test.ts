@@ -115,4 +115,16 @@ describe('booster CLI: addressing a node, and errors', function () {
       expect(res.stdout.trim()).to.match(text);
     }
   });
+
+  it('a mistyped command gets the nearest command, one line, exit 127 (JSON with --json)', async () => {
+    const typo = await cli(['stauts']);
+    expect(typo.code).to.equal(127);
+    expect(typo.stderr.trim().split('\n')).to.deep.equal(['booster: "stauts" is not a booster command; did you mean "status"? ("booster help" lists them)']);
+    const nested = await cli(['policy', 'rules', 'lst', '--json']);
+    expect(nested.code).to.equal(127);
+    expect(JSON.parse(nested.stdout).error).to.deep.include({ code: 'not-found' });
+    expect(JSON.parse(nested.stdout).error.message).to.match(/did you mean "policy rules list"\?/);
+    const far = await cli(['zzzzzz']);
+    expect(far.stderr).to.not.match(/did you mean/);
+  });
 });
