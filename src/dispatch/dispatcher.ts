@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import * as net from 'node:net';
 import { inject, injectable } from 'tsyringe';
 import type { Dialer, DialResult } from '../api/dialer';
 import type { Disposable } from '../api/disposable';
@@ -74,12 +75,13 @@ export class Dispatcher implements Connector, Disposable {
 
   async open(request: DispatchRequest, signal: AbortSignal): Promise<OpenedUpstream> {
     const { target } = request;
+    const targetFamily = net.isIP(target.host);
     const tried: string[] = [];
     const attempts: { sourceId: string; error: string }[] = [];
     let lastReply = Socks5Reply.NetworkUnreachable;
     for (;;) {
       const now = this.clock.now();
-      const candidates = this.rules.filter(target.host, this.sources.available(), now).filter((c) => !tried.includes(c.id));
+      const candidates = this.rules.filter(target.host, this.sources.available(), now).filter((c) => !tried.includes(c.id) && sameFamily(c, targetFamily));
       const choice = this.policies.choose({ target, now, tried }, candidates);
       if (!choice) {
         const why = attempts.length === 0 ? 'no source is available (all blocked, ejected or down)' : `every source failed: ${attempts.map((a) => `${a.sourceId}: ${a.error}`).join('; ')}`;
@@ -106,7 +108,7 @@ export class Dispatcher implements Connector, Disposable {
         this.events.dial.fire({ target, sourceId: choice.id, ok: false, latencyMs: latency, error });
         if (signal.aborted) throw new DialFailure(`client went away while dialing ${target.host}:${target.port}`, lastReply, attempts);
         // A source that went down mid-dial is already out of rotation; its cancelled dial says nothing more.
-        if (!TARGET_FAULTS.has(lastReply) && !isSourceDown(err)) this.sources.recordDial(choice.id, false, latency, error);
+        if (!TARGET_FAULTS.has(lastReply) && !isSourceDown(err) && !isFamilyMismatch(err)) this.sources.recordDial(choice.id, false, latency, error);
         this.log.debug(`dial ${target.host}:${target.port} via ${choice.label} failed: ${error}`);
       }
     }
@@ -149,6 +151,22 @@ export class Dispatcher implements Connector, Disposable {
     if (!dialer) throw Object.assign(new Error(`no plugin provides dialer "${id}"`), { socksReply: Socks5Reply.GeneralFailure });
     return dialer;
   }
+}
+
+/**
+ * A source bound to a local address (an interface source) can only reach
+ * targets of its address family; an address literal of the other family is
+ * not for it (binding would fail with EINVAL, which says nothing of the link).
+ */
+function sameFamily(source: Candidate, targetFamily: number): boolean {
+  if (targetFamily === 0 || !source.localAddress) return true;
+  return net.isIP(source.localAddress) === targetFamily;
+}
+
+/** bind EINVAL: a local address of one family used for a target of the other. */
+function isFamilyMismatch(err: unknown): boolean {
+  const e = err as { code?: unknown; syscall?: unknown } | undefined;
+  return e?.code === 'EINVAL' && (e.syscall === 'bind' || e.syscall === 'connect');
 }
 
 function isSourceDown(err: unknown): boolean {
