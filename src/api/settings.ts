@@ -41,6 +41,54 @@ export interface Limits {
   readonly limitLogIntervalMs: number;
 }
 
+/**
+ * How the node learns each source's link capacity (README "Balancing
+ * policies"): measured from its own traffic, advertised by peers, saved across
+ * restarts in the data dir (links.json).
+ */
+export interface CapacitySettings {
+  /** Sampling period of every source's byte counters (ms). */
+  readonly tickMs: number;
+  /** Each sample is the download rate over this long (ms); at least tickMs. */
+  readonly rateWindowMs: number;
+  /** The estimate is a percentile of the samples from the last this-many busy ms (idle time does not count). */
+  readonly busyWindowMs: number;
+  /** Which percentile, in (0, 1]. */
+  readonly percentile: number;
+  /** Bytes/s below which busy time is not evidence of capacity (keep-alives, chats). */
+  readonly minBusyRate: number;
+  /** Our own measurement older than this gives way to a peer's advertised capacity (ms). */
+  readonly freshMs: number;
+  /** A peer is busy with its own users when others' throughput exceeds this share of its advertised capacity, in [0, 1]. */
+  readonly busyShare: number;
+  /** Of a busy peer's advertised capacity, at least this share is still counted as available to us, in (0, 1]. */
+  readonly minAvailableShare: number;
+  /** Save estimates in the data dir (links.json) and load them at start. */
+  readonly persist: boolean;
+  /** Saving waits this long after a change, to batch them (ms); a stop saves at once. */
+  readonly saveDelayMs: number;
+  /** Saved estimates older than this are ignored (ms). */
+  readonly maxAgeMs: number;
+  /** Most sources kept in links.json (the most recently measured win). */
+  readonly maxRecords: number;
+}
+
+/**
+ * Optional active capacity probe (off unless set): download `url` through each
+ * local source (direct, interface) whose capacity is unknown or stale. Every
+ * probe costs up to maxBytes of data.
+ */
+export interface CapacityProbeSettings {
+  /** An http:// URL serving at least maxBytes. */
+  readonly url: string;
+  /** How often the sources are checked (ms). */
+  readonly intervalMs: number;
+  /** Bytes read per probe, at most. */
+  readonly maxBytes: number;
+  /** A probe ends after this long, whatever it read (ms). */
+  readonly timeoutMs: number;
+}
+
 /** A node's settings, from flags and the config file (flags win). */
 export interface NodeSettings {
   /** Proxy (SOCKS5/SOCKS4/HTTP) port. */
@@ -64,6 +112,14 @@ export interface NodeSettings {
   readonly drainTimeoutMs: number;
   /** Heartbeat period T; a silent peer is dropped after 2·T... (see network). */
   readonly heartbeatMs: number;
+  /**
+   * Heartbeat period asked of 0.3 peers (no booster.v1), which read the wait
+   * as a time on their own clock: 0.3's own 8 s; they have 2·T to answer, so
+   * clock skew within ±T holds the link.
+   */
+  readonly legacyHeartbeatMs: number;
+  /** Least time between two LinkReports (booster.v1) this node sends a peer that wired it. */
+  readonly linkReportMs: number;
   /** Reconnect probe period for dropped peers. */
   readonly reconnectMs: number;
   /** Time a policy may take before the dispatcher falls back. */
@@ -87,4 +143,6 @@ export interface NodeSettings {
   /** Serve the proxy to anyone who reaches it (still no access to this node's own addresses). */
   readonly openProxy: boolean;
   readonly limits: Limits;
+  readonly capacity: CapacitySettings;
+  readonly capacityProbe?: CapacityProbeSettings;
 }

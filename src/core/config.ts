@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import type { Limits, NodeSettings } from '../api/settings';
+import type { CapacityProbeSettings, CapacitySettings, Limits, NodeSettings } from '../api/settings';
+import { DEFAULT_CAPACITY } from '../dispatch/capacity';
 import { validateRules } from '../dispatch/rules';
 import { DEFAULT_MAX_PACKET_BYTES } from '../wire/framing';
 import { defaultDataDir } from './data-dir';
@@ -26,11 +27,13 @@ export const DEFAULT_LIMITS: Limits = {
   limitLogIntervalMs: 10_000,
 };
 
+export { DEFAULT_CAPACITY };
+
 export const DEFAULT_SETTINGS: NodeSettings = {
   pport: 1080,
   bport: 4884,
   bind: '0.0.0.0',
-  policy: 'least-busy',
+  policy: 'bandwidth-weighted',
   fallbackPolicy: 'least-busy',
   interfaces: [],
   rules: [],
@@ -38,6 +41,8 @@ export const DEFAULT_SETTINGS: NodeSettings = {
   dialTimeoutMs: 10_000,
   drainTimeoutMs: 5_000,
   heartbeatMs: 1_000,
+  legacyHeartbeatMs: 8_000,
+  linkReportMs: 2_000,
   reconnectMs: 1_000,
   policyDeadlineMs: 5,
   transport: 'tls',
@@ -48,6 +53,7 @@ export const DEFAULT_SETTINGS: NodeSettings = {
   allowClients: [],
   openProxy: false,
   limits: DEFAULT_LIMITS,
+  capacity: DEFAULT_CAPACITY,
 };
 
 /** Config-file keys that are not NodeSettings: the network key never becomes a setting (plugins see settings). */
@@ -69,7 +75,7 @@ export class ConfigError extends Error {
   }
 }
 
-const NUMERIC: (keyof NodeSettings)[] = ['handshakeTimeoutMs', 'dialTimeoutMs', 'drainTimeoutMs', 'heartbeatMs', 'reconnectMs', 'policyDeadlineMs'];
+const NUMERIC: (keyof NodeSettings)[] = ['handshakeTimeoutMs', 'dialTimeoutMs', 'drainTimeoutMs', 'heartbeatMs', 'legacyHeartbeatMs', 'linkReportMs', 'reconnectMs', 'policyDeadlineMs'];
 
 /**
  * Reads a JSON config file; its keys are NodeSettings' plus `key`/`keyFile`
@@ -90,7 +96,7 @@ export function readConfigFile(file: string): ConfigFile {
     throw new ConfigError(`config file ${file} is not valid JSON (${jsonErrorPosition(text, err as Error)})`);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`config file ${file} must hold a JSON object`);
-  const known = [...Object.keys(DEFAULT_SETTINGS), 'auth', ...SECRET_KEYS];
+  const known = [...Object.keys(DEFAULT_SETTINGS), 'auth', 'capacityProbe', ...SECRET_KEYS];
   const settings: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(raw)) {
     if (!known.includes(key)) throw new ConfigError(`config file ${file}: unknown setting "${key.slice(0, 64)}" (known: ${known.join(', ')})`);
@@ -152,6 +158,7 @@ export function resolveSettings(...layers: Partial<NodeSettings>[]): NodeSetting
     if (typeof layer.limits !== 'object' || layer.limits === null) throw new ConfigError('limits must be an object, e.g. {"maxPeers": 32}');
     for (const [k, v] of Object.entries(layer.limits)) if (v !== undefined) (merged.limits as Record<string, unknown>)[k] = v;
   }
+  merged.capacity = mergeCapacity(layers);
   const s = merged as unknown as NodeSettings;
   for (const [k, v] of Object.entries(s.limits)) {
     if (!(k in DEFAULT_LIMITS)) throw new ConfigError(`unknown limit "${k.slice(0, 64)}" (known: ${Object.keys(DEFAULT_LIMITS).join(', ')})`);
@@ -181,10 +188,68 @@ export function resolveSettings(...layers: Partial<NodeSettings>[]): NodeSetting
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }
+  validateCapacity(s.capacity);
+  const capacityProbe = s.capacityProbe === undefined ? undefined : validateCapacityProbe(s.capacityProbe);
   if (s.auth !== undefined && (typeof s.auth.username !== 'string' || typeof s.auth.password !== 'string' || !s.auth.username)) {
     throw new ConfigError('auth must be {"username": "...", "password": "..."}');
   }
-  return { ...s, rules };
+  return { ...s, rules, ...(capacityProbe ? { capacityProbe } : {}) };
+}
+
+/** DEFAULT_CAPACITY, then each layer's `capacity` keys (unknown keys are an error). */
+function mergeCapacity(layers: readonly Partial<NodeSettings>[]): CapacitySettings {
+  const merged: Record<string, unknown> = { ...DEFAULT_CAPACITY };
+  for (const layer of layers) {
+    if (layer.capacity === undefined) continue;
+    if (typeof layer.capacity !== 'object' || layer.capacity === null || Array.isArray(layer.capacity)) throw new ConfigError('capacity must be an object, e.g. {"persist": false}');
+    for (const [k, v] of Object.entries(layer.capacity)) {
+      if (!(k in DEFAULT_CAPACITY)) throw new ConfigError(`unknown capacity setting "${k.slice(0, 64)}" (known: ${Object.keys(DEFAULT_CAPACITY).join(', ')})`);
+      if (v !== undefined) merged[k] = v;
+    }
+  }
+  return merged as unknown as CapacitySettings;
+}
+
+function validateCapacity(c: CapacitySettings): void {
+  for (const key of ['tickMs', 'rateWindowMs', 'busyWindowMs', 'freshMs', 'saveDelayMs', 'maxAgeMs'] as const) {
+    const v = c[key];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new ConfigError(`capacity.${key} must be a positive number of milliseconds, got ${JSON.stringify(v)}`);
+  }
+  if (c.rateWindowMs < c.tickMs) throw new ConfigError(`capacity.rateWindowMs (${c.rateWindowMs}) must be at least capacity.tickMs (${c.tickMs})`);
+  if (c.busyWindowMs < c.rateWindowMs) throw new ConfigError(`capacity.busyWindowMs (${c.busyWindowMs}) must be at least capacity.rateWindowMs (${c.rateWindowMs})`);
+  const share = (key: 'percentile' | 'busyShare' | 'minAvailableShare', zeroOk: boolean) => {
+    const v = c[key];
+    if (typeof v !== 'number' || !(zeroOk ? v >= 0 : v > 0) || v > 1) throw new ConfigError(`capacity.${key} must be a number in ${zeroOk ? '[0, 1]' : '(0, 1]'}, got ${JSON.stringify(v)}`);
+  };
+  share('percentile', false);
+  share('busyShare', true);
+  share('minAvailableShare', false);
+  if (typeof c.minBusyRate !== 'number' || !Number.isFinite(c.minBusyRate) || c.minBusyRate < 0) throw new ConfigError(`capacity.minBusyRate must be a non-negative number of bytes/s, got ${JSON.stringify(c.minBusyRate)}`);
+  if (typeof c.maxRecords !== 'number' || !Number.isInteger(c.maxRecords) || c.maxRecords < 1) throw new ConfigError(`capacity.maxRecords must be a positive integer, got ${JSON.stringify(c.maxRecords)}`);
+  if (typeof c.persist !== 'boolean') throw new ConfigError('capacity.persist must be true or false');
+}
+
+/** What a capacityProbe that gives only a url gets: hourly, at most 4 MB, 10 s. */
+export const DEFAULT_CAPACITY_PROBE: Omit<CapacityProbeSettings, 'url'> = { intervalMs: 3_600_000, maxBytes: 4_000_000, timeoutMs: 10_000 };
+
+function validateCapacityProbe(given: CapacityProbeSettings): CapacityProbeSettings {
+  const example = 'e.g. {"url": "http://speed.example/10MB.bin", "intervalMs": 3600000, "maxBytes": 4000000, "timeoutMs": 10000}';
+  if (typeof given !== 'object' || given === null || Array.isArray(given)) throw new ConfigError(`capacityProbe must be an object, ${example}`);
+  const p: CapacityProbeSettings = { ...DEFAULT_CAPACITY_PROBE, ...given };
+  for (const k of Object.keys(p)) if (!['url', 'intervalMs', 'maxBytes', 'timeoutMs'].includes(k)) throw new ConfigError(`unknown capacityProbe setting "${k.slice(0, 64)}" (known: url, intervalMs, maxBytes, timeoutMs)`);
+  let url: URL | undefined;
+  try {
+    url = typeof p.url === 'string' ? new URL(p.url) : undefined;
+  } catch {
+    url = undefined;
+  }
+  if (!url || url.protocol !== 'http:' || !url.hostname) throw new ConfigError(`capacityProbe.url must be an http:// URL, got ${JSON.stringify(p.url)?.slice(0, 100)}`);
+  for (const key of ['intervalMs', 'timeoutMs'] as const) {
+    const v = p[key];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new ConfigError(`capacityProbe.${key} must be a positive number of milliseconds, got ${JSON.stringify(v)}`);
+  }
+  if (typeof p.maxBytes !== 'number' || !Number.isInteger(p.maxBytes) || p.maxBytes < 65_536) throw new ConfigError(`capacityProbe.maxBytes must be an integer of at least 65536 (a smaller download cannot measure a rate), got ${JSON.stringify(p.maxBytes)}`);
+  return p;
 }
 
 /** "10.0.0.0/8", "fd00::/8", or a bare address (a /32 or /128). */

@@ -56,7 +56,7 @@ export class Endpoint implements Disposable {
     return this.sessions.size;
   }
 
-  async listen(services: Omit<SessionServices, 'ctrl' | 'log' | 'limits' | 'authenticator' | 'secure' | 'refusals'>): Promise<{ host: string; port: number }> {
+  async listen(services: Omit<SessionServices, 'ctrl' | 'log' | 'limits' | 'authenticator' | 'secure' | 'refusals' | 'legacyHeartbeatMs' | 'linkReportMs'>): Promise<{ host: string; port: number }> {
     const transport = await this.network.transport();
     const secure = transport.secure ? (stream: import('node:stream').Duplex) => transport.secure!(stream, 'server') : undefined;
     const { limits } = this.settings;
@@ -75,6 +75,8 @@ export class Endpoint implements Disposable {
       const principal: Principal = addressClass === 'local' || addressClass === 'legacy-peer' ? addressClass : 'anonymous';
       const session = new InboundSession(stream, label, principal, {
         ...services,
+        legacyHeartbeatMs: this.settings.legacyHeartbeatMs,
+        linkReportMs: this.settings.linkReportMs,
         ctrl: (op) => this.ctrl.fire(op),
         log: this.log,
         limits,

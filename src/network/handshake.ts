@@ -26,6 +26,8 @@ export interface DialOptions {
   readonly transport: Transport;
   readonly address: TransportAddress;
   readonly timeoutMs: number;
+  /** Cancels the attempt (its connection is closed), whatever is left of timeoutMs. */
+  readonly signal?: AbortSignal;
   readonly log?: Logger;
   /** Authenticate as `role` with this key; without it the link is plain and unauthenticated (a CLI on the node's own machine). */
   readonly auth?: { readonly role: AuthRole; readonly authenticator: Authenticator };
@@ -49,7 +51,7 @@ export async function greet(options: DialOptions): Promise<Greeting> {
   const limits = options.limits ?? DEFAULT_LIMITS;
   // Before authentication a link accepts small packets only: nothing legitimate is bigger.
   const unauthenticated = limits.maxUnauthenticatedPacketBytes;
-  const deadline = AbortSignal.timeout(timeoutMs);
+  const deadline = options.signal ? AbortSignal.any([AbortSignal.timeout(timeoutMs), options.signal]) : AbortSignal.timeout(timeoutMs);
   let stream: Duplex;
   try {
     stream = await transport.connect(address, deadline);

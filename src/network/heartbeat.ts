@@ -12,6 +12,8 @@ export interface Beat {
 export interface HeartbeatOptions {
   /** T: how long we ask the other side to wait before answering. */
   readonly periodMs: number;
+  /** How long after each beat we send the answer must arrive; default T plus a grace of max(250 ms, T/2). */
+  readonly deadlineMs?: number;
   /** Longest we honour the other side's request to wait. */
   readonly maxWaitMs?: number;
   readonly send: (beat: { hops: number; ttl: number }) => void;
@@ -22,24 +24,54 @@ export interface HeartbeatOptions {
   readonly now?: () => number;
 }
 
+/** The heartbeat settings the timing is derived from (NodeSettings). */
+export interface HeartbeatSettings {
+  readonly heartbeatMs: number;
+  readonly legacyHeartbeatMs: number;
+}
+
+/** What we ask of the other side (T) and how long it has to answer each beat. */
+export interface HeartbeatTiming {
+  readonly periodMs: number;
+  readonly deadlineMs: number;
+}
+
+/**
+ * A booster.v1 node reads the ttl we send as a duration (ttl − sentAt): it gets
+ * the fast period, and a frozen one is noticed in about 2.5·T. A 0.3 node reads
+ * it as a time on its own clock and answers when its clock reaches it, so with
+ * our clock s ms ahead it waits T + s (and drops a beat whose ttl has passed):
+ * it gets 0.3's own T (8 s) and 2·T to answer, which holds for any skew within
+ * ±T minus the round trip (±5 s with the defaults).
+ */
+export function heartbeatTiming(legacy: boolean, settings: HeartbeatSettings): HeartbeatTiming {
+  if (legacy) return { periodMs: settings.legacyHeartbeatMs, deadlineMs: 2 * settings.legacyHeartbeatMs };
+  return { periodMs: settings.heartbeatMs, deadlineMs: settings.heartbeatMs + graceMs(settings.heartbeatMs) };
+}
+
+function graceMs(periodMs: number): number {
+  return Math.max(250, periodMs / 2);
+}
+
 /**
  * Heartbeat ping-pong of PROTOCOL.md, improved: the wait asked by the other
- * side is read as a duration (ttl − sentAt, both on its clock), so clock skew
- * between machines does not matter; after each beat we send, the other side
- * must answer within T plus a grace period, so a frozen peer is noticed in
- * about 2.5·T at worst. Everything runs on timers: no packet waits on it.
+ * side is read as a duration (ttl − sentAt, both on its clock), so its clock
+ * may be skewed against ours; after each beat we send, the other side must
+ * answer within the deadline (see heartbeatTiming: what we ask a 0.3 node
+ * depends on its clock, what we ask a booster node does not). Everything runs
+ * on timers: no packet waits on it.
  */
 export class HeartbeatKeeper implements Disposable {
   private replyTimer?: NodeJS.Timeout;
   private deadline?: NodeJS.Timeout;
   private stopped = false;
   private readonly now: () => number;
-  private readonly grace: number;
+  private readonly deadlineMs: number;
   private readonly maxWait: number;
 
   constructor(private readonly options: HeartbeatOptions) {
     this.now = options.now ?? Date.now;
-    this.grace = Math.max(250, options.periodMs / 2);
+    this.deadlineMs = options.deadlineMs ?? options.periodMs + graceMs(options.periodMs);
     this.maxWait = options.maxWaitMs ?? 30_000;
   }
 
@@ -48,9 +80,9 @@ export class HeartbeatKeeper implements Disposable {
     this.beat(1);
   }
 
-  /** The other side is expected to start; it must do so within about 2·T. */
+  /** The other side is expected to start; it must do so within T plus the deadline. */
   expect(): void {
-    this.arm(2 * this.options.periodMs + this.grace);
+    this.arm(this.options.periodMs + this.deadlineMs);
   }
 
   receive(beat: Beat): void {
@@ -77,7 +109,7 @@ export class HeartbeatKeeper implements Disposable {
   private beat(hops: number): void {
     if (this.stopped) return;
     this.options.send({ hops, ttl: this.now() + this.options.periodMs });
-    this.arm(this.options.periodMs + this.grace);
+    this.arm(this.deadlineMs);
   }
 
   private arm(ms: number): void {

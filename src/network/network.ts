@@ -30,6 +30,14 @@ export interface RemoteTunnelEvent {
 }
 
 /**
+ * How long one reconnection attempt may wait for the peer's answer. Long on
+ * purpose: a frozen peer (SIGSTOP, a suspended phone) has its kernel accept
+ * the connection; it answers when it resumes, and closing the attempt earlier
+ * would only leave it one more dead connection to trip over.
+ */
+export const RECONNECT_ATTEMPT_TIMEOUT_MS = 300_000;
+
+/**
  * The peers this node wired (booster connect), kept as sources with their live
  * workload; dropped peers are probed and wired back unless disconnected on purpose.
  */
@@ -136,12 +144,17 @@ export class Network implements Disposable {
     this.sourceHandles.clear();
   }
 
-  /** Dials a node's endpoint and authenticates as a peer (or accepts a 0.3 node where --allow-legacy-peers says so). */
-  private dial(transport: Transport, address: { host: string; port: number }): Promise<Greeting> {
+  /**
+   * Dials a node's endpoint and authenticates as a peer (or accepts a 0.3 node
+   * where --allow-legacy-peers says so). A user's connect waits a few
+   * heartbeats; a reconnection attempt waits RECONNECT_ATTEMPT_TIMEOUT_MS, or until `signal` cancels it.
+   */
+  private dial(transport: Transport, address: { host: string; port: number }, reconnect?: { signal: AbortSignal }): Promise<Greeting> {
     const { limits } = this.settings;
     return greet({
       transport, address, log: this.log,
-      timeoutMs: Math.max(3000, this.settings.heartbeatMs * 3),
+      timeoutMs: reconnect ? RECONNECT_ATTEMPT_TIMEOUT_MS : Math.max(3000, this.settings.heartbeatMs * 3),
+      signal: reconnect?.signal,
       auth: { role: 'peer', authenticator: this.security.authenticator },
       allowLegacy: (host) => this.security.legacyPeers.has(host),
       limits,
@@ -152,8 +165,9 @@ export class Network implements Disposable {
     const { limits } = this.settings;
     const peer = new RemotePeer({
       id, host, bport, pport, secure,
-      dial: () => this.dial(transport, { host, port: bport }),
+      dial: (signal) => this.dial(transport, { host, port: bport }, { signal }),
       heartbeatMs: this.settings.heartbeatMs,
+      legacyHeartbeatMs: this.settings.legacyHeartbeatMs,
       reconnectMs: this.settings.reconnectMs,
       log: this.log,
       workloadLimits: { maxTargets: limits.maxPeerTargets, maxTargetLength: limits.maxTargetLength },
@@ -166,6 +180,7 @@ export class Network implements Disposable {
           if (p.state !== 'up') this.resetTunnels(p, reason);
           this.events.peerChanged.fire({ nodeId: p.id, address: p.baddr, change: p.state === 'up' ? 'up' : 'down', reason });
         },
+        advertised: (p, link) => this.sources.setAdvertisedLink(p.id, link),
         dropped: (p, reason) => {
           this.resetTunnels(p, reason);
           this.remove(p.id, `dropped: ${reason}`);

@@ -1,11 +1,23 @@
 import type { Disposable } from '../api/disposable';
 import type { Logger } from '../api/logger';
 import type { SourceDescriptor } from '../api/sources';
+import type { AdvertisedLink } from '../dispatch/sources';
+import type { ReportedLink } from '../wire';
 import type { Greeting } from './handshake';
-import { HeartbeatKeeper } from './heartbeat';
+import { HeartbeatKeeper, heartbeatTiming } from './heartbeat';
 import { formatHostPort } from './errors';
 import type { NodeStatusView, ProtocolLink, WireMessage } from './protocol';
 import { PeerWorkload } from './workload';
+
+/** The longest wait between two reconnection attempts, however long the peer stays away. */
+export const MAX_RECONNECT_DELAY_MS = 30_000;
+/** Each failed attempt makes the next wait this much longer (from reconnectMs up to MAX_RECONNECT_DELAY_MS). */
+const RECONNECT_BACKOFF = 1.5;
+
+/** The wait before the next reconnection attempt after `failures` failed ones in a row. */
+export function reconnectDelay(reconnectMs: number, failures: number): number {
+  return Math.max(reconnectMs, Math.min(MAX_RECONNECT_DELAY_MS, reconnectMs * RECONNECT_BACKOFF ** failures));
+}
 
 export type PeerState = 'up' | 'down' | 'disconnected';
 
@@ -18,6 +30,8 @@ export interface PeerCallbacks {
   state(peer: RemotePeer, reason: string): void;
   /** The peer broke a limit (README "Security"): it is dropped for good. */
   dropped(peer: RemotePeer, reason: string): void;
+  /** The peer advertised its own link(s) (booster.v1 LinkReport); undefined when the link to it is lost. */
+  advertised(peer: RemotePeer, link: AdvertisedLink | undefined): void;
 }
 
 export interface PeerOptions {
@@ -27,9 +41,16 @@ export interface PeerOptions {
   readonly id: string;
   /** The peer proved it holds the network key (its proxy is chained through TLS); false for a 0.3 peer. */
   readonly secure: boolean;
-  /** Dials and authenticates the peer's endpoint again (reconnection). */
-  readonly dial: () => Promise<Greeting>;
+  /**
+   * Dials and authenticates the peer's endpoint again (reconnection). The
+   * attempt must end on its own (refused, closed, or a long timeout) or when
+   * `signal` aborts; it is never abandoned while it may still succeed.
+   */
+  readonly dial: (signal: AbortSignal) => Promise<Greeting>;
   readonly heartbeatMs: number;
+  /** The period asked of a 0.3 peer (see heartbeatTiming). */
+  readonly legacyHeartbeatMs: number;
+  /** Wait before the first reconnection attempt; it grows after failed ones (reconnectDelay). */
   readonly reconnectMs: number;
   readonly log: Logger;
   readonly callbacks: PeerCallbacks;
@@ -39,13 +60,23 @@ export interface PeerOptions {
 
 /**
  * A remote node this node wired (we sent it Notify): its link, heartbeat,
- * reported workload, and reconnection while it is away. The peer is a source
- * of kind "peer", dialed through its proxy.
+ * reported workload and advertised link, and reconnection while it is away.
+ * The peer is a source of kind "peer", dialed through its proxy.
+ *
+ * Reconnection keeps one attempt open at a time: a peer that is frozen (its
+ * kernel accepts, the node does not answer) finds exactly one connection
+ * waiting when it resumes, not a backlog of abandoned ones (a 0.3 node exits
+ * on those). The next attempt starts reconnectMs after the last one failed,
+ * ×1.5 after every failure, at most MAX_RECONNECT_DELAY_MS.
  */
 export class RemotePeer implements Disposable {
   private link?: ProtocolLink;
   private heartbeat?: HeartbeatKeeper;
   private reconnectTimer?: NodeJS.Timeout;
+  /** The reconnection attempt under way, if any. */
+  private attempt?: AbortController;
+  /** Failed reconnection attempts in a row. */
+  private failures = 0;
   private linkSubscriptions: Disposable[] = [];
   private _state: PeerState = 'down';
   readonly workload: PeerWorkload;
@@ -85,12 +116,13 @@ export class RemotePeer implements Disposable {
   /** Takes over a freshly greeted link: Notify, first heartbeat, then listen. */
   attach(greeting: Greeting): void {
     this.detach();
-    clearTimeout(this.reconnectTimer);
+    this.stopReconnecting();
+    this.failures = 0;
     const link = greeting.link;
     this.link = link;
     this.workload.reset();
     this.heartbeat = new HeartbeatKeeper({
-      periodMs: this.options.heartbeatMs,
+      ...heartbeatTiming(greeting.legacy, this.options),
       send: (beat) => link.sendHeartbeat(beat),
       onSilence: (reason) => this.lost(`heartbeat: ${reason}`),
       onRejected: (reason) => this.options.log.warn(`peer ${this.baddr}: ${reason}`),
@@ -109,7 +141,7 @@ export class RemotePeer implements Disposable {
   /** Stops for good (Disconnect): no reconnection. */
   disconnect(): void {
     this._state = 'disconnected';
-    clearTimeout(this.reconnectTimer);
+    this.stopReconnecting();
     this.detach();
     this.workload.reset();
     this.options.callbacks.state(this, 'disconnected on request');
@@ -117,7 +149,7 @@ export class RemotePeer implements Disposable {
 
   dispose(): void {
     this._state = 'disconnected';
-    clearTimeout(this.reconnectTimer);
+    this.stopReconnecting();
     this.detach();
   }
 
@@ -136,6 +168,13 @@ export class RemotePeer implements Disposable {
         this.options.callbacks.proxyUpdate(this, m.target, m.operation);
         this.options.callbacks.workload(this);
         break;
+      case 'link-report':
+        if (!this.options.secure) {
+          this.options.log.debug(`peer ${this.baddr} sent a LinkReport but never authenticated; ignored`);
+          break;
+        }
+        this.options.callbacks.advertised(this, sumLinks(m.links));
+        break;
       default:
         this.options.log.debug(`peer ${this.baddr} sent ${m.kind} on the notify link; ignored`);
     }
@@ -145,7 +184,7 @@ export class RemotePeer implements Disposable {
   private drop(reason: string): void {
     this.options.log.warn(`dropping peer ${this.baddr}: ${reason}`);
     this._state = 'disconnected';
-    clearTimeout(this.reconnectTimer);
+    this.stopReconnecting();
     this.detach();
     this.workload.reset();
     this.options.callbacks.dropped(this, reason);
@@ -155,21 +194,31 @@ export class RemotePeer implements Disposable {
     if (this._state !== 'up') return;
     this.detach();
     this._state = 'down';
-    this.options.log.warn(`peer ${this.baddr} is down (${reason}); probing every ${this.options.reconnectMs} ms`);
+    this.options.log.warn(`peer ${this.baddr} is down (${reason}); reconnecting (one attempt at a time, first in ${this.options.reconnectMs} ms)`);
     this.options.callbacks.state(this, reason);
     this.scheduleReconnect();
   }
 
   private scheduleReconnect(): void {
     clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = setTimeout(() => void this.tryReconnect(), this.options.reconnectMs);
+    this.reconnectTimer = setTimeout(() => void this.tryReconnect(), reconnectDelay(this.options.reconnectMs, this.failures));
     this.reconnectTimer.unref();
   }
 
+  /** Cancels the pending attempt (its socket is closed) and the timer of the next one. */
+  private stopReconnecting(): void {
+    clearTimeout(this.reconnectTimer);
+    this.attempt?.abort();
+    this.attempt = undefined;
+  }
+
   private async tryReconnect(): Promise<void> {
-    if (this._state !== 'down') return;
+    if (this._state !== 'down' || this.attempt) return;
+    const attempt = new AbortController();
+    this.attempt = attempt;
     try {
-      const greeting = await this.options.dial();
+      const greeting = await this.options.dial(attempt.signal);
+      if (this.attempt === attempt) this.attempt = undefined;
       if (this._state !== 'down') {
         greeting.link.close();
         return;
@@ -184,12 +233,18 @@ export class RemotePeer implements Disposable {
       this.options.log.info(`peer ${this.baddr} is back; wired again`);
       this.attach(greeting);
     } catch (err) {
-      this.options.log.debug(`peer ${this.baddr} still unreachable: ${(err as Error).message}`);
+      if (this.attempt === attempt) this.attempt = undefined;
+      // Cancelled: the peer was disconnected, dropped, disposed, or wired by a new connect.
+      if (attempt.signal.aborted || this._state !== 'down') return;
+      this.failures++;
+      const delay = reconnectDelay(this.options.reconnectMs, this.failures);
+      this.options.log.debug(`peer ${this.baddr} still unreachable: ${(err as Error).message}; next attempt in ${Math.round(delay)} ms`);
       this.scheduleReconnect();
     }
   }
 
   private detach(): void {
+    if (this.link) this.options.callbacks.advertised(this, undefined);
     this.heartbeat?.dispose();
     this.heartbeat = undefined;
     this.linkSubscriptions.forEach((d) => d.dispose());
@@ -197,4 +252,15 @@ export class RemotePeer implements Disposable {
     this.link?.close();
     this.link = undefined;
   }
+}
+
+/** A peer's link as a whole: its direct and interface sources summed. */
+function sumLinks(links: readonly ReportedLink[]): AdvertisedLink {
+  let capacity = 0;
+  let throughput = 0;
+  for (const l of links) {
+    capacity += l.capacity;
+    throughput += l.throughput;
+  }
+  return { capacity, throughput };
 }

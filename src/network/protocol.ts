@@ -8,7 +8,7 @@ import { DEFAULT_LIMITS } from '../core/config';
 import { silentLogger } from '../core/logger';
 import {
   bandwidthJson, BOOSTER_EXTENSION, decodeMessage, networkUpdateJson, nodeStatusJson, proxyUpdateJson, encodeJsonMessage, encodeMessage, fromMillis, MessageId, messageName,
-  nodeId, PacketDecoder, toMillis, tunnelId, WireError, type Message,
+  nodeId, PacketDecoder, fitLinkReport, readLinkReport, toMillis, tunnelId, WireError, type Message, type ReportedLink,
 } from '../wire';
 import type { ControlReply, ControlRequest } from './control';
 import { formatHostPort, normalizeHost, PeerError } from './errors';
@@ -43,7 +43,8 @@ export type WireMessage =
   | { readonly kind: 'start-tls' }
   | { readonly kind: 'auth-init'; readonly nonce: Buffer; readonly role: string }
   | { readonly kind: 'auth-challenge'; readonly nonce: Buffer; readonly proof: Buffer }
-  | { readonly kind: 'auth-proof'; readonly proof: Buffer };
+  | { readonly kind: 'auth-proof'; readonly proof: Buffer }
+  | { readonly kind: 'link-report'; readonly links: readonly ReportedLink[] };
 
 export interface LinkLimits {
   /** Largest packet accepted (the decoder's cap on one unfinished packet). */
@@ -191,6 +192,10 @@ export class ProtocolLink implements Disposable {
   }
   sendAuthProof(proof: Buffer): void {
     this.send(MessageId.AUTH_PROOF, { proof });
+  }
+  /** booster.v1: this node's own links. Only sent to a side that announced extensions. */
+  sendLinkReport(links: readonly ReportedLink[]): void {
+    if (this.peerExtended) this.send(MessageId.LINK_REPORT, { links: fitLinkReport(links) });
   }
   sendHeartbeat(beat: { hops: number; ttl: number }): void {
     this.send(MessageId.HEARTBEAT, { id: 'heartbeat', hops: beat.hops, ttl: fromMillis(beat.ttl) });
@@ -367,6 +372,8 @@ function toWireMessage(m: Message): WireMessage {
       return { kind: 'auth-challenge', nonce: bytesOf(p.nonce), proof: bytesOf(p.proof) };
     case MessageId.AUTH_PROOF:
       return { kind: 'auth-proof', proof: bytesOf(p.proof) };
+    case MessageId.LINK_REPORT:
+      return { kind: 'link-report', links: readLinkReport(p) };
     case MessageId.RESULT:
       return { kind: 'result', code: Number(p.code ?? 0), message: String(p.message ?? '') };
     case MessageId.CONTROL_REQUEST:

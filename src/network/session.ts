@@ -12,7 +12,9 @@ import { allows, HANDSHAKE, refusal, type Principal } from './access';
 import type { ControlHandler } from './control';
 import type { CtrlOperation } from './endpoint';
 import { PeerError } from './errors';
-import { HeartbeatKeeper } from './heartbeat';
+import { DEFAULT_SETTINGS } from '../core/config';
+import { HeartbeatKeeper, heartbeatTiming } from './heartbeat';
+import { LinkReporter } from './link-reporter';
 import { MonitorStream, type MonitorSources } from './monitor-stream';
 import { Network } from './network';
 import { ProtocolLink, type WireMessage } from './protocol';
@@ -22,6 +24,10 @@ export interface SessionServices extends MonitorSources {
   readonly tunnels: TunnelTable;
   readonly events: EventHub;
   readonly heartbeatMs: number;
+  /** The period asked of 0.3 nodes (settings.legacyHeartbeatMs); the default without. */
+  readonly legacyHeartbeatMs?: number;
+  /** Least time between two LinkReports to a booster.v1 peer (settings.linkReportMs); the default without. */
+  readonly linkReportMs?: number;
   readonly identity: { readonly id: string; readonly bport: number; readonly pport: number };
   readonly control: ControlHandler;
   readonly ctrl: (op: CtrlOperation) => void;
@@ -49,6 +55,7 @@ export class InboundSession implements Disposable {
   private link: ProtocolLink;
   private linkSubs: Disposable[] = [];
   private heartbeat?: HeartbeatKeeper;
+  private linkReporter?: LinkReporter;
   private notifying = false;
   private streaming = false;
   private readonly principals: Principal[];
@@ -102,6 +109,7 @@ export class InboundSession implements Disposable {
     clearTimeout(this.authTimer);
     clearTimeout(this.idleTimer);
     this.heartbeat?.dispose();
+    this.linkReporter?.dispose();
     this.disposables.forEach((d) => d.dispose());
     this.disposables.length = 0;
     this.linkSubs.forEach((d) => d.dispose());
@@ -265,6 +273,19 @@ export class InboundSession implements Disposable {
       events.onTunnelClosed((c) => this.link.sendProxyUpdate(c.tunnel.targetAddress, 'removed', identity.id)),
     );
     this.ensureHeartbeat().expect();
+    this.startLinkReports();
+  }
+
+  /** A booster.v1 peer that proved the key learns our own links (LinkReport); 0.3 nodes and unauthenticated clients never do. */
+  private startLinkReports(): void {
+    if (!this.link.peerExtended || !this.principals.includes('peer')) return;
+    const { sources } = this.services;
+    this.linkReporter = new LinkReporter({
+      intervalMs: this.services.linkReportMs ?? DEFAULT_SETTINGS.linkReportMs,
+      links: () => sources.localLinks(),
+      send: (links) => this.link.sendLinkReport(links),
+    });
+    this.linkReporter.start();
   }
 
   private onHeartbeat(m: Extract<WireMessage, { kind: 'heartbeat' }>): void {
@@ -272,8 +293,14 @@ export class InboundSession implements Disposable {
   }
 
   private ensureHeartbeat(): HeartbeatKeeper {
-    this.heartbeat ??= new HeartbeatKeeper({
-      periodMs: this.services.heartbeatMs,
+    if (this.heartbeat) return this.heartbeat;
+    // Known by now: the Notify or heartbeat that got here said whether the other side speaks booster.v1.
+    const timing = heartbeatTiming(!this.link.peerExtended, {
+      heartbeatMs: this.services.heartbeatMs,
+      legacyHeartbeatMs: this.services.legacyHeartbeatMs ?? DEFAULT_SETTINGS.legacyHeartbeatMs,
+    });
+    this.heartbeat = new HeartbeatKeeper({
+      ...timing,
       send: (beat) => this.link.sendHeartbeat(beat),
       onSilence: (reason) => {
         this.services.log.warn(`${this.label} stopped heartbeating (${reason}); closing the link`);

@@ -2,3 +2,4 @@ export * from './errors';
 export * from './framing';
 export * from './messages';
 export * from './json';
+export * from './link-report';

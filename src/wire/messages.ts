@@ -34,6 +34,7 @@ const PAYLOADS = {
   [MessageId.AUTH_INIT]: internal.PayloadAuthInit,
   [MessageId.AUTH_CHALLENGE]: internal.PayloadAuthChallenge,
   [MessageId.AUTH_PROOF]: internal.PayloadAuthProof,
+  [MessageId.LINK_REPORT]: internal.PayloadLinkReport,
 } as const;
 
 type PayloadCodec = { encode(m: object): { finish(): Uint8Array }; decode(b: Uint8Array): object; toObject(m: object, o?: object): Record<string, unknown> };

@@ -6,7 +6,13 @@ node (our TypeScript implementation) to connect to it, answers the node's
 Notify and heartbeats, and checks what it receives. Exits 0 on success and
 prints one line per step; any deviation is an error with a reason.
 
-usage: peer.py --node HOST:PORT --pb-dir DIR [--beats N]
+Heartbeats as a 0.3 node does them (PROTOCOL.md): the ttl it receives is a
+time on its OWN clock; a beat whose ttl has passed is an error (0.3 closes the
+link); otherwise it answers when its clock reaches the ttl, with hops + 1 and
+ttl = its now + T. --skew-ms sets its clock that far ahead of the real one
+(a negative value: behind), as on a machine whose clock is off.
+
+usage: peer.py --node HOST:PORT --pb-dir DIR [--beats N] [--skew-ms MS] [--period-ms T]
   DIR holds booster_pb2.py, generated with: protoc --python_out=DIR proto/booster.proto
 """
 import argparse
@@ -21,15 +27,22 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--node", required=True)
 parser.add_argument("--pb-dir", required=True)
 parser.add_argument("--beats", type=int, default=3)
+parser.add_argument("--skew-ms", type=int, default=0)
+parser.add_argument("--period-ms", type=int, default=300)
 args = parser.parse_args()
 sys.path.insert(0, args.pb_dir)
 import booster_pb2 as pb  # noqa: E402
 from google.protobuf.timestamp_pb2 import Timestamp  # noqa: E402
 
 
+def clock_ms():
+    """This peer's clock: the real one, off by --skew-ms."""
+    return int(time.time() * 1000) + args.skew_ms
+
+
 def encode(msg_id, payload=None):
     header = pb.Header(id=msg_id, modules=["PA"] if payload is not None else [], protocolVersion="0.3")
-    header.sentAt.GetCurrentTime()
+    header.sentAt.FromMilliseconds(clock_ms())
     modules = [(b"HE", header.SerializeToString())]
     if payload is not None:
         modules.append((b"PA", payload.SerializeToString()))
@@ -105,13 +118,15 @@ def serve_node():
     beats = 0
     while beats < args.beats:
         header, hb = expect(conn, pb.HEARTBEAT, pb.PayloadHeartbeat)
-        wait_ms = ms(hb.ttl) - ms(header.sentAt)
+        wait_ms = ms(hb.ttl) - clock_ms()
         print("peer: heartbeat hops=%d wait=%dms" % (hb.hops, wait_ms), flush=True)
         if hb.hops != 2 * beats + 1:
             raise ValueError("unexpected hops %d" % hb.hops)
-        time.sleep(max(0, wait_ms) / 1000)
+        if wait_ms < 0:
+            raise ValueError("heartbeat ttl is %d ms in the past on this peer's clock (0.3 closes the link)" % -wait_ms)
+        time.sleep(wait_ms / 1000)
         ttl = Timestamp()
-        ttl.FromMilliseconds(int(time.time() * 1000) + 300)
+        ttl.FromMilliseconds(clock_ms() + args.period_ms)
         conn.sendall(encode(pb.HEARTBEAT, pb.PayloadHeartbeat(id="heartbeat", hops=hb.hops + 1, ttl=ttl)))
         beats += 1
     result["beats"] = beats

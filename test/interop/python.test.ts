@@ -28,7 +28,8 @@ describe('cross-language: a Python peer built from proto/', function () {
     const gen = await run('protoc', [`--proto_path=${path.join(REPO_ROOT, 'proto')}`, '--proto_path=/usr/include', `--python_out=${pbDir}`, path.join(REPO_ROOT, 'proto', 'booster.proto')]);
     expect(gen.code, gen.stderr).to.equal(0);
     // The Python peer is a 0.3-style node (no booster.v1): only admitted with --allow-legacy-peers.
-    node = await startTestNode({ settings: { heartbeatMs: 300, allowLegacyPeers: ['127.0.0.1/32'] } });
+    // Heartbeats for 0.3 nodes scaled down from 8 s to 500 ms to keep the test short.
+    node = await startTestNode({ settings: { heartbeatMs: 300, legacyHeartbeatMs: 500, allowLegacyPeers: ['127.0.0.1/32'] } });
   });
 
   after(async () => {
@@ -57,4 +58,15 @@ describe('cross-language: a Python peer built from proto/', function () {
     // The Python peer closed its link: our node noticed at once.
     await waitUntil('peer marked down', () => node.network.list().every((p) => p.state === 'down'), 3000);
   });
+
+  // 0.3 reads our ttl on its own clock: ±5 s of skew against 0.3's 8 s, scaled to the 500 ms used here.
+  for (const skewMs of [-312, 312]) {
+    it(`keeps heartbeating with a 0.3 peer whose clock is ${Math.abs(skewMs)} ms ${skewMs > 0 ? 'ahead of' : 'behind'} ours (5 s of 0.3's 8 s)`, async () => {
+      const res = await run(PYTHON, [path.join(REPO_ROOT, 'test', 'interop', 'peer.py'), '--node', `127.0.0.1:${node.endpointAddress.port}`, '--pb-dir', pbDir, '--beats', '4', '--skew-ms', String(skewMs)], { timeoutMs: 20_000 });
+      expect(res.code, res.stdout + res.stderr).to.equal(0);
+      expect(res.stdout).to.match(/peer: heartbeat hops=7/);
+      expect(res.stdout).to.match(/peer: OK/);
+      await waitUntil('peer marked down', () => node.network.list().every((p) => p.state === 'down'), 3000);
+    });
+  }
 });

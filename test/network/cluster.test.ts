@@ -19,7 +19,7 @@ describe('peer-to-peer network: three nodes', function () {
   let bPorts: { pport: number; bport: number };
 
   const startB = async () => {
-    b = spawnCli(['start', '--pport', String(bPorts.pport), '--bport', String(bPorts.bport), '--bind', '127.0.0.1', '--heartbeat', '500']);
+    b = spawnCli(['start', '--pport', String(bPorts.pport), '--bport', String(bPorts.bport), '--bind', '127.0.0.1', '--heartbeat', '500', '--policy', 'least-busy']);
     await b.waitFor(/booster endpoint listening/);
   };
   const bAddr = () => `127.0.0.1:${bPorts.bport}`;
@@ -36,8 +36,9 @@ describe('peer-to-peer network: three nodes', function () {
   before(async () => {
     origin = await startHttpServer();
     bPorts = { pport: await freePort(), bport: await freePort() };
-    a = await startTestNode({ settings: { heartbeatMs: 500, reconnectMs: 300 } });
-    c = await startTestNode({ settings: { heartbeatMs: 500 } });
+    // These tests check 0.3's least-busy spreading (no longer the default policy).
+    a = await startTestNode({ settings: { heartbeatMs: 500, reconnectMs: 300, policy: 'least-busy' } });
+    c = await startTestNode({ settings: { heartbeatMs: 500, policy: 'least-busy' } });
     await startB();
   });
 

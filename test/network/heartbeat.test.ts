@@ -1,7 +1,88 @@
 import { expect } from 'chai';
 import * as sinon from 'sinon';
-import { HeartbeatKeeper } from '../../src/network/heartbeat';
+import { ConfigError, DEFAULT_SETTINGS, resolveSettings } from '../../src/core/config';
+import { HeartbeatKeeper, heartbeatTiming, type Beat } from '../../src/network/heartbeat';
 import { PeerWorkload } from '../../src/network/workload';
+
+/**
+ * A 0.3 node's heartbeat as PROTOCOL.md describes it, on a clock `skewMs`
+ * behind ours (our clock is skewMs ahead): it reads ttl as a time on its own
+ * clock, rejects (and closes the link on) a beat whose ttl has passed, answers
+ * when its clock reaches ttl with hops + 1 and ttl = its now + T (8 s), and
+ * drops the link when no beat comes within 2·T of one it sent.
+ */
+class Node03 {
+  closed?: string;
+  readonly hops: number[] = [];
+  private deadline?: NodeJS.Timeout;
+  private reply?: NodeJS.Timeout;
+  peer?: HeartbeatKeeper;
+
+  constructor(private readonly skewMs: number, private readonly periodMs = 8000) {}
+
+  private now(): number {
+    return Date.now() - this.skewMs;
+  }
+
+  /** It wired us: it starts. */
+  start(): void {
+    this.send(1);
+  }
+
+  receive(beat: { hops: number; ttl: number }): void {
+    if (this.closed) return;
+    this.hops.push(beat.hops);
+    clearTimeout(this.deadline);
+    const wait = beat.ttl - this.now();
+    if (wait < 0) return this.close(`ttl ${-wait} ms in the past`);
+    this.reply = setTimeout(() => this.send(beat.hops + 1), wait);
+  }
+
+  stop(): void {
+    clearTimeout(this.deadline);
+    clearTimeout(this.reply);
+  }
+
+  private send(hops: number): void {
+    if (this.closed) return;
+    const now = this.now();
+    // 10 ms on the wire; sentAt is its own clock.
+    setTimeout(() => this.peer?.receive({ hops, ttl: now + this.periodMs, sentAt: now }), 10);
+    this.deadline = setTimeout(() => this.close('no heartbeat within 2·T'), 2 * this.periodMs);
+  }
+
+  private close(reason: string): void {
+    this.closed = reason;
+    this.stop();
+  }
+}
+
+/** Our keeper and a 0.3 node on skewed clocks, beating for `ms`; who gave up, and how many beats each saw. */
+function against03(clock: sinon.SinonFakeTimers, skewMs: number, options: { weStart: boolean; timing: { periodMs: number; deadlineMs: number }; ms?: number }) {
+  const node = new Node03(skewMs);
+  let silence: string | undefined;
+  let ours = 0;
+  const keeper = new HeartbeatKeeper({
+    ...options.timing,
+    send: (b) => setTimeout(() => node.receive(b), 10),
+    onSilence: (reason) => (silence = reason),
+  });
+  const receive = keeper.receive.bind(keeper);
+  keeper.receive = (b: Beat) => {
+    ours++;
+    receive(b);
+  };
+  node.peer = keeper;
+  if (options.weStart) keeper.start();
+  else {
+    keeper.expect();
+    node.start();
+  }
+  clock.tick(options.ms ?? 120_000);
+  keeper.dispose();
+  node.stop();
+  return { silence, closedBy03: node.closed, beatsAt03: node.hops.length, beatsAtUs: ours };
+}
 
 describe('heartbeat keeper', () => {
   let clock: sinon.SinonFakeTimers;
@@ -92,6 +173,64 @@ describe('heartbeat keeper', () => {
     clock.tick(2000);
     expect(send.calledOnceWith({ hops: 4, ttl: Date.now() + 1000 })).to.equal(true);
     k.dispose();
+  });
+});
+
+describe('heartbeats with 0.3 nodes whose clock is skewed against ours', () => {
+  let clock: sinon.SinonFakeTimers;
+  beforeEach(() => {
+    clock = sinon.useFakeTimers({ now: 1_000_000 });
+  });
+  afterEach(() => clock.restore());
+
+  const legacy = heartbeatTiming(true, DEFAULT_SETTINGS);
+
+  it('asks 0.3 for its own 8 s and gives it twice that to answer; booster.v1 peers keep the fast period', () => {
+    expect(legacy).to.deep.equal({ periodMs: 8000, deadlineMs: 16_000 });
+    expect(heartbeatTiming(false, DEFAULT_SETTINGS)).to.deep.equal({ periodMs: 1000, deadlineMs: 1500 });
+    expect(() => resolveSettings({ legacyHeartbeatMs: 0 })).to.throw(ConfigError, /legacyHeartbeatMs must be a positive number of milliseconds/);
+  });
+
+  for (const skewMs of [-5000, -1200, 0, 700, 5000]) {
+    for (const weStart of [true, false]) {
+      it(`holds the link over many beats with our clock ${skewMs > 0 ? '+' : ''}${skewMs} ms against the 0.3 node (${weStart ? 'we wired it' : 'it wired us'})`, () => {
+        const r = against03(clock, skewMs, { weStart, timing: legacy });
+        expect(r.silence, 'we gave up on it').to.equal(undefined);
+        expect(r.closedBy03, 'it gave up on us').to.equal(undefined);
+        // A round is 2·T + skew: 16 s ± 5 s.
+        expect(r.beatsAt03).to.be.at.least(5);
+        expect(r.beatsAtUs).to.be.at.least(5);
+      });
+    }
+  }
+
+  it('(what went wrong before) the fast booster period drops a 0.3 node 0.7 s behind us, and is refused by one 1.2 s ahead', () => {
+    const fast = heartbeatTiming(false, DEFAULT_SETTINGS);
+    expect(against03(clock, 700, { weStart: true, timing: fast, ms: 10_000 }).silence).to.match(/no heartbeat for 1500 ms/);
+    expect(against03(clock, -1200, { weStart: true, timing: fast, ms: 10_000 }).closedBy03).to.match(/ttl 2\d\d ms in the past/);
+  });
+
+  it('a booster.v1 peer is read by duration: 5 s of skew holds, and a frozen one is noticed in under 3 s', () => {
+    const timing = heartbeatTiming(false, DEFAULT_SETTINGS);
+    let frozen = false;
+    const silenced: number[] = [];
+    const link = (to: () => HeartbeatKeeper, skewMs: number) => (beat: { hops: number; ttl: number }) => {
+      // The sender's clock is skewMs off ours: both its ttl and its sentAt.
+      const b = { hops: beat.hops, ttl: beat.ttl + skewMs, sentAt: Date.now() + skewMs };
+      setTimeout(() => !frozen && to().receive(b), 10);
+    };
+    const us: HeartbeatKeeper = new HeartbeatKeeper({ ...timing, send: link(() => them, 0), onSilence: () => silenced.push(Date.now()) });
+    const them: HeartbeatKeeper = new HeartbeatKeeper({ ...timing, send: link(() => us, 5000), onSilence: sinon.spy() });
+    us.start();
+    clock.tick(20_000);
+    expect(silenced).to.deep.equal([]);
+    frozen = true;
+    const frozeAt = Date.now();
+    clock.tick(5000);
+    expect(silenced).to.have.length(1);
+    expect(silenced[0] - frozeAt).to.be.below(3000);
+    us.dispose();
+    them.dispose();
   });
 });
 
