@@ -31,6 +31,15 @@ export interface SourceDescriptor {
 
 export type SourceHealth = 'healthy' | 'ejected' | 'down';
 
+/**
+ * - `measured`: this node's own measurement of traffic through the source;
+ * - `probe`: an active download through the source (local sources, opt-in);
+ * - `advertised`: the peer's own estimate of its link (LinkReport);
+ * - `persisted`: saved by an earlier run of this node (data dir, links.json);
+ * - `unknown`: nothing yet (capacity 0).
+ */
+export type CapacitySource = 'measured' | 'advertised' | 'persisted' | 'probe' | 'unknown';
+
 /** Live statistics the runtime keeps for every source; policies read, never write. */
 export interface SourceStats {
   /** Tunnels this node currently has open through the source. */
@@ -40,11 +49,27 @@ export interface SourceStats {
    * open tunnels (ProxyUpdate); for the local node, its total minus its peers'.
    */
   readonly workload: number;
+  /** Dials under way through this source: decided, not yet a tunnel (a burst's earlier connections). */
+  readonly pendingDials: number;
+  /**
+   * What a new connection here would share the link with: tunnels open plus
+   * dials under way; for a peer, at least the open tunnels it reports itself
+   * (its own users share its link too). The figure capacity-aware policies use.
+   */
+  readonly load: number;
   /** EWMA of bytes/s moved through this source, each direction. */
   readonly throughputDown: number;
   readonly throughputUp: number;
-  /** Best observed sustained download rate (bytes/s); 0 while unknown. */
+  /**
+   * Download capacity (bytes/s) policies should use; 0 while unknown. Our own
+   * measurement while fresh, else (peers) the capacity the peer advertises,
+   * else our older measurement, else the value saved by an earlier run. For a
+   * peer whose link is busy with its own users (it advertises more throughput
+   * than our tunnels through it move), only what is left is counted.
+   */
   readonly capacity: number;
+  /** Where `capacity` comes from. */
+  readonly capacitySource: CapacitySource;
   /** Dial failures within the recent window, and in a row. */
   readonly recentFailures: number;
   readonly consecutiveFailures: number;

@@ -2,7 +2,9 @@ import 'reflect-metadata';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import type { Logger } from '../api/logger';
 import type { NodeSettings } from '../api/settings';
+import { CapacityProbe } from '../dispatch/capacity-probe';
 import { Dispatcher } from '../dispatch/dispatcher';
+import { LinkPersistence } from '../dispatch/link-store';
 import { PolicyManager } from '../dispatch/policies';
 import { RuleSet } from '../dispatch/rules';
 import { SourceRegistry } from '../dispatch/sources';
@@ -39,7 +41,7 @@ export function createNodeContainer(deps: NodeDependencies, parent: DependencyCo
   c.register(TOKENS.NetworkKey, { useValue: deps.key ?? NetworkKey.generate('ephemeral') });
   // Built now, so rules over the limits stop the node before it listens.
   c.register(RuleSet, { useValue: new RuleSet(deps.settings.rules, deps.settings.limits) });
-  for (const singleton of [EventHub, SourceRegistry, TunnelTable, Contributions, ExtensionHost, PolicyManager, Dispatcher, MonitorHost, Network, Endpoint, NodeSecurity]) {
+  for (const singleton of [EventHub, SourceRegistry, TunnelTable, Contributions, ExtensionHost, PolicyManager, Dispatcher, LinkPersistence, CapacityProbe, MonitorHost, Network, Endpoint, NodeSecurity]) {
     c.registerSingleton(singleton as new (...args: never[]) => unknown);
   }
   return c;

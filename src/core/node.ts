@@ -3,7 +3,9 @@ import type { DependencyContainer } from 'tsyringe';
 import type { Event } from '../api/event';
 import type { Logger } from '../api/logger';
 import type { NodeSettings } from '../api/settings';
+import { CapacityProbe } from '../dispatch/capacity-probe';
 import { Dispatcher } from '../dispatch/dispatcher';
+import { LinkPersistence } from '../dispatch/link-store';
 import { PolicyManager } from '../dispatch/policies';
 import { RuleSet } from '../dispatch/rules';
 import { SourceRegistry } from '../dispatch/sources';
@@ -115,6 +117,8 @@ export class BoosterNode {
     await host.activateStartup();
     await this.container.resolve(PolicyManager).use(this.settings.policy);
     this.container.resolve(SourceRegistry).startSampling();
+    this.container.resolve(LinkPersistence).start();
+    this.container.resolve(CapacityProbe).start();
 
     const events = this.container.resolve(EventHub);
     this.proxy = new ProxyServer(this.container.resolve(Dispatcher), this.log.child('proxy'), {
@@ -157,6 +161,9 @@ export class BoosterNode {
     this.stopped ??= (async () => {
       this.container.resolve(Endpoint).dispose();
       this.container.resolve(Network).dispose();
+      // Estimates are saved before the drain: a process killed while draining keeps them.
+      await this.container.resolve(CapacityProbe).dispose();
+      await this.container.resolve(LinkPersistence).stop();
       if (this.proxy) await this.proxy.close(this.settings.drainTimeoutMs);
       this.container.resolve(MonitorHost).dispose();
       await this.container.resolve(ExtensionHost).deactivateAll();

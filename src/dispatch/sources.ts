@@ -1,9 +1,12 @@
 import 'reflect-metadata';
 import { inject, injectable } from 'tsyringe';
 import { toDisposable, type Disposable } from '../api/disposable';
+import { Emitter, type Event } from '../api/event';
+import type { CapacitySettings, NodeSettings } from '../api/settings';
 import type { Candidate, SourceDescriptor, SourceHealth, SourceStats } from '../api/sources';
 import { EventHub } from '../core/events';
 import { TOKENS, type Clock } from '../core/tokens';
+import { CapacityEstimator, DEFAULT_CAPACITY, effectiveCapacity, type LinkEstimate } from './capacity';
 
 /** Mutable statistics behind a Candidate's read-only `stats`. */
 export type MutableStats = { -readonly [K in keyof SourceStats]: SourceStats[K] };
@@ -29,6 +32,14 @@ interface Entry {
   lastBytesDown: number;
   /** What the peer says of its own link (peers only). */
   advertised?: AdvertisedLink;
+  readonly estimator: CapacityEstimator;
+  /** Latest result of an active probe (local sources). */
+  probe?: LinkEstimate;
+}
+
+/** A source's own capacity estimate as saved across restarts (clock ms; the store converts to wall time). */
+export interface SavedEstimate extends LinkEstimate {
+  readonly via: 'measured' | 'probe';
 }
 
 /**
@@ -63,12 +74,14 @@ export interface HealthOptions {
 }
 
 const DEFAULT_HEALTH: HealthOptions = { ejectAfter: 3, baseBackoffMs: 5_000, maxBackoffMs: 300_000, failureWindowMs: 60_000 };
+/** Weight of a new connect latency; throughput EWMAs keep 70 % per second, whatever the tick. */
 const EWMA_ALPHA = 0.3;
-const CAPACITY_DECAY = 0.98;
+const THROUGHPUT_KEEP_PER_SECOND = 0.7;
 
 /**
  * Every source the node can dial through, with the live statistics policies
- * read: tunnel counts, 0.3 workload, throughput, dial failures, latency, health.
+ * read: tunnel counts, dials under way, load, 0.3 workload, throughput, link
+ * capacity (src/dispatch/capacity.ts), dial failures, latency, health.
  */
 @injectable()
 export class SourceRegistry implements Disposable {
@@ -79,11 +92,21 @@ export class SourceRegistry implements Disposable {
   private readonly subscriptions: Disposable[];
   private sampler?: NodeJS.Timeout;
   private lastSample: number;
+  private readonly capacity: CapacitySettings;
+  /** Estimates saved by an earlier run, by source id (present or not). */
+  private readonly restored = new Map<string, SavedEstimate>();
+  /** Our own latest estimate per source id, kept after a source goes (a peer comes back). */
+  private readonly own = new Map<string, SavedEstimate>();
+  private readonly estimatesChanged = new Emitter<void>();
+  /** Fires when an own estimate changes (for saving, debounced by the listener). */
+  readonly onEstimatesChanged: Event<void> = this.estimatesChanged.event;
 
   constructor(
     private readonly events: EventHub,
     @inject(TOKENS.Clock) private readonly clock: Clock,
+    @inject(TOKENS.Settings) settings?: NodeSettings,
   ) {
+    this.capacity = settings?.capacity ?? DEFAULT_CAPACITY;
     this.lastSample = clock.now();
     this.subscriptions = [
       events.onTunnelOpened((t) => this.onTunnel(t.sourceId, +1)),
@@ -91,26 +114,28 @@ export class SourceRegistry implements Disposable {
     ];
   }
 
-  /** Starts the once-a-second throughput sampler. */
-  startSampling(intervalMs = 1000): void {
-    this.sampler ??= setInterval(() => this.sample(), intervalMs);
+  /** Starts the throughput and capacity sampler (every capacity.tickMs). */
+  startSampling(): void {
+    this.sampler ??= setInterval(() => this.sample(), this.capacity.tickMs);
     this.sampler.unref();
   }
 
   add(source: SourceDescriptor): Disposable {
     if (this.entries.has(source.id)) throw new Error(`source "${source.id}" already exists`);
     const stats: MutableStats = {
-      openTunnels: 0, workload: 0, throughputDown: 0, throughputUp: 0, capacity: 0, recentFailures: 0,
-      consecutiveFailures: 0, connectLatencyMs: 0, health: 'healthy', totalTunnels: 0, bytesDown: 0, bytesUp: 0,
+      openTunnels: 0, pendingDials: 0, load: 0, workload: 0, throughputDown: 0, throughputUp: 0, capacity: 0, capacitySource: 'unknown',
+      recentFailures: 0, consecutiveFailures: 0, connectLatencyMs: 0, health: 'healthy', totalTunnels: 0, bytesDown: 0, bytesUp: 0,
     };
     const entry: Entry = {
       candidate: { ...source, stats },
       stats,
       pendingDials: 0,
       failureTimes: [], ejectedUntil: 0, ejections: 0, down: false, lastBytesDown: 0, lastBytesUp: 0,
+      estimator: new CapacityEstimator(this.capacity),
     };
     this.entries.set(source.id, entry);
     this.recomputeWorkloads();
+    this.refreshCapacity(entry, this.clock.now());
     this.events.sourceChanged.fire({ source, change: 'added' });
     return toDisposable(() => this.remove(source.id));
   }
@@ -164,6 +189,7 @@ export class SourceRegistry implements Disposable {
     const entry = this.entries.get(id);
     if (!entry || entry.candidate.local) return;
     entry.advertised = link;
+    this.refreshCapacity(entry, this.clock.now());
   }
 
   /** The peer's last advertisement, if any. */
@@ -180,6 +206,48 @@ export class SourceRegistry implements Disposable {
       out.push({ id: e.candidate.id, kind, capacity: e.stats.capacity, throughput: e.stats.throughputDown });
     }
     return out;
+  }
+
+  /** An active probe measured this source's link at `capacity` bytes/s. */
+  recordProbe(id: string, capacity: number): void {
+    const entry = this.entries.get(id);
+    if (!entry || !(capacity > 0)) return;
+    entry.probe = { capacity, at: this.clock.now() };
+    this.own.set(id, { ...entry.probe, via: 'probe' });
+    this.refreshCapacity(entry, entry.probe.at);
+    this.estimatesChanged.fire();
+  }
+
+  /** When this source's latest own estimate (measured, probed, or saved by an earlier run) was made, if any. */
+  ownEstimateAt(id: string): number | undefined {
+    return this.own.get(id)?.at ?? this.restored.get(id)?.at;
+  }
+
+  /**
+   * Estimates saved by an earlier run (clock ms, already converted): each is
+   * the source's capacity until it is measured (or advertised, for a peer).
+   * Estimates older than capacity.maxAgeMs are ignored.
+   */
+  restore(saved: ReadonlyMap<string, SavedEstimate>): void {
+    const now = this.clock.now();
+    for (const [id, estimate] of saved) {
+      if (now - estimate.at > this.capacity.maxAgeMs || !(estimate.capacity > 0)) continue;
+      this.restored.set(id, estimate);
+      const entry = this.entries.get(id);
+      if (entry) this.refreshCapacity(entry, now);
+    }
+  }
+
+  /**
+   * What to save: every source's own latest estimate, else what was restored,
+   * at most capacity.maxRecords (the most recent), none older than maxAgeMs.
+   */
+  savedEstimates(): Map<string, SavedEstimate> {
+    const now = this.clock.now();
+    const all = new Map(this.restored);
+    for (const [id, e] of this.own) all.set(id, e);
+    const kept = [...all].filter(([, e]) => now - e.at <= this.capacity.maxAgeMs).sort((a, b) => b[1].at - a[1].at);
+    return new Map(kept.slice(0, this.capacity.maxRecords));
   }
 
   /** Marks a source unreachable (a peer whose link dropped) or back. */
@@ -237,6 +305,7 @@ export class SourceRegistry implements Disposable {
   dispose(): void {
     if (this.sampler) clearInterval(this.sampler);
     this.subscriptions.forEach((d) => d.dispose());
+    this.estimatesChanged.dispose();
   }
 
   private onTunnel(sourceId: string, delta: number): void {
@@ -254,16 +323,21 @@ export class SourceRegistry implements Disposable {
    * than the tunnels we have open through it); the local
    * node's is its total minus its peers'. With several local sources, each
    * counts the tunnels that leave through it.
+   * Load (capacity-aware policies): tunnels open and dials under way; for a
+   * peer, at least its reported count (its own users share its link).
    */
   private recomputeWorkloads(): void {
     let peerSum = 0;
     let locals = 0;
     for (const e of this.entries.values()) {
+      const ours = e.stats.openTunnels + e.pendingDials;
+      e.stats.pendingDials = e.pendingDials;
+      e.stats.load = e.candidate.local ? ours : Math.max(ours, e.reportedWorkload ?? 0);
       if (e.candidate.local) {
         locals++;
       } else {
         // Our own tunnels through a peer are a lower bound of its count until its report catches up.
-        const w = Math.max(e.reportedWorkload ?? 0, e.stats.openTunnels + e.pendingDials);
+        const w = Math.max(e.reportedWorkload ?? 0, ours);
         e.stats.workload = w;
         if (!e.down) peerSum += w;
       }
@@ -296,22 +370,42 @@ export class SourceRegistry implements Disposable {
     entry.stats.recentFailures = entry.failureTimes.length;
   }
 
-  private sample(): void {
+  /** One tick: throughput EWMAs, capacity evidence (busy = tunnels open), the capacity policies see. */
+  sample(): void {
     const now = this.clock.now();
     const seconds = Math.max(0.001, (now - this.lastSample) / 1000);
     this.lastSample = now;
+    const alpha = 1 - THROUGHPUT_KEEP_PER_SECOND ** seconds;
+    let changed = false;
     for (const e of this.entries.values()) {
       const s = e.stats;
       const down = (s.bytesDown - e.lastBytesDown) / seconds;
       const up = (s.bytesUp - e.lastBytesUp) / seconds;
       e.lastBytesDown = s.bytesDown;
       e.lastBytesUp = s.bytesUp;
-      s.throughputDown += EWMA_ALPHA * (down - s.throughputDown);
-      s.throughputUp += EWMA_ALPHA * (up - s.throughputUp);
-      // Capacity: the best recent rate while the source carried traffic; it decays
-      // slowly (~2 %/s) so that a link that got slower is noticed.
-      if (s.openTunnels > 0) s.capacity = Math.max(s.throughputDown, s.capacity * CAPACITY_DECAY);
+      s.throughputDown += alpha * (down - s.throughputDown);
+      s.throughputUp += alpha * (up - s.throughputUp);
+      if (e.estimator.sample(now, s.bytesDown, s.openTunnels > 0)) {
+        this.own.set(e.candidate.id, { capacity: e.estimator.capacity, at: now, via: 'measured' });
+        changed = true;
+      }
+      this.refreshCapacity(e, now);
       this.pruneFailures(e, now);
     }
+    if (changed) this.estimatesChanged.fire();
+  }
+
+  private refreshCapacity(e: Entry, now: number): void {
+    const est = e.estimator;
+    const restored = this.restored.get(e.candidate.id);
+    const choice = effectiveCapacity({
+      measured: est.capacity > 0 && est.measuredAt !== undefined ? { capacity: est.capacity, at: est.measuredAt } : undefined,
+      probe: e.probe,
+      advertised: e.advertised,
+      persisted: restored && now - restored.at <= this.capacity.maxAgeMs ? restored : undefined,
+      ourThroughput: e.stats.throughputDown,
+    }, now, this.capacity);
+    e.stats.capacity = choice.capacity;
+    e.stats.capacitySource = choice.source;
   }
 }

@@ -28,7 +28,7 @@ describe('dispatch through a running node', function () {
   });
 
   it('retries a failed dial on the next source before the client gets a reply', async () => {
-    node = await startTestNode();
+    node = await startTestNode({ settings: { policy: 'least-busy' } });
     const deadProxy = await freePort();
     node.sources.add({ id: 'dead-peer', kind: 'peer', label: 'dead peer', dialer: 'socks5-chain', proxy: { host: '127.0.0.1', port: deadProxy }, local: false });
     const dials: DialAttempt[] = [];

@@ -1,44 +1,72 @@
 import type { BalancingPolicy, Candidate, PluginContext } from 'booster';
 
 export interface BandwidthWeightedOptions {
-  /** Capacity (bytes/s) assumed for a source never measured, when no source is measured yet. */
-  readonly assumedCapacity?: number;
+  /**
+   * Of the connections in flight (tunnels open and dials under way), at most
+   * this share may be exploring peers whose capacity is unknown, in (0, 1].
+   * Default 1/3.
+   */
+  readonly explorationShare?: number;
 }
+
+const DEFAULT_EXPLORATION_SHARE = 1 / 3;
 
 /**
  * Expected completion: a new connection on source s shares s's capacity with
- * the s.openTunnels already there, so it finishes soonest where
- * (openTunnels + 1) / capacity is least. With 30, 10 and 5 Mbit/s links the
- * tunnels settle near 6:2:1, every link busy. A source not measured yet is
- * assumed as fast as the fastest known one, so it gets traffic and a
- * measurement; with nothing measured this is least-connections.
+ * the s.load connections already there (tunnels open, dials under way, and a
+ * peer's own users), so it finishes soonest where (load + 1) / capacity is
+ * least. Counting dials under way matters: a burst of simultaneous
+ * connections is decided before any of them is a tunnel. With 28.7, 9.6 and
+ * 4.8 Mbit/s links, 6 simultaneous connections split 5/1/0, 20 split 14/4/2.
+ *
+ * Unknown capacities (cold start), so that a burst never lands on one
+ * unmeasured source and never does worse than the node's own link:
+ * - a local source (direct, interface) is the baseline, what the user has
+ *   without booster: while unmeasured it is assumed as fast as all the
+ *   measured sources together (1 when none is), so it takes at least its share;
+ * - a peer not measured yet gets one exploratory connection at a time (which
+ *   measures it), and exploring connections are at most `explorationShare`
+ *   of those in flight: a peer slower than expected costs one connection,
+ *   never a burst.
+ * With only unmeasured peers to choose from, the least loaded one.
  */
 export function bandwidthWeighted(options: BandwidthWeightedOptions = {}): BalancingPolicy {
-  const assumed = options.assumedCapacity ?? 1;
+  const share = options.explorationShare ?? DEFAULT_EXPLORATION_SHARE;
+  if (typeof share !== 'number' || !(share > 0 && share <= 1)) {
+    throw new Error(`bandwidth-weighted: explorationShare must be a number in (0, 1], got ${JSON.stringify(share)}`);
+  }
   return {
     id: 'bandwidth-weighted',
     choose(_request, candidates) {
-      // One pass: the best measured source, the least loaded unmeasured one, the fastest capacity.
-      let known: Candidate | undefined;
-      let knownCost = Infinity;
-      let unknown: Candidate | undefined;
-      let fastest = 0;
+      let knownSum = 0;
+      let inFlight = 0;
+      let exploring = 0;
       for (const c of candidates) {
-        const { capacity, openTunnels } = c.stats;
-        if (capacity > 0) {
-          if (capacity > fastest) fastest = capacity;
-          const cost = (openTunnels + 1) / capacity;
-          if (cost < knownCost) {
-            known = c;
-            knownCost = cost;
+        const own = c.stats.openTunnels + c.stats.pendingDials;
+        inFlight += own;
+        if (c.stats.capacity > 0) knownSum += c.stats.capacity;
+        else if (!c.local) exploring += own;
+      }
+      const baseline = knownSum > 0 ? knownSum : 1;
+      let best: Candidate | undefined;
+      let bestCost = Infinity;
+      let explore: Candidate | undefined;
+      let leastLoadedUnknown: Candidate | undefined;
+      for (const c of candidates) {
+        const { capacity, load } = c.stats;
+        if (capacity > 0 || c.local) {
+          const cost = (load + 1) / (capacity > 0 ? capacity : baseline);
+          if (cost < bestCost) {
+            best = c;
+            bestCost = cost;
           }
-        } else if (!unknown || openTunnels < unknown.stats.openTunnels) {
-          unknown = c;
+        } else {
+          if (!explore && c.stats.openTunnels + c.stats.pendingDials === 0) explore = c;
+          if (!leastLoadedUnknown || load < leastLoadedUnknown.stats.load) leastLoadedUnknown = c;
         }
       }
-      if (!unknown) return known;
-      const unknownCost = (unknown.stats.openTunnels + 1) / (fastest > 0 ? fastest : assumed);
-      return known && knownCost <= unknownCost ? known : unknown;
+      if (explore && (!best || exploring + 1 <= share * (inFlight + 1) + 1e-9)) return explore;
+      return best ?? leastLoadedUnknown;
     },
   };
 }

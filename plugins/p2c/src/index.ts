@@ -9,7 +9,7 @@ export interface P2cOptions {
 
 /**
  * Power of two choices on latency-weighted load: pick two sources at random
- * and keep the one with the lower score (open tunnels + 1) × max(connect
+ * and keep the one with the lower score (load + 1) × max(connect
  * latency, floor) × (1 + recent dial failures). Sampling two instead of
  * scanning all makes it O(1) and avoids the herd that "always the best"
  * policies cause when every node reads the same slightly stale statistics;
@@ -19,7 +19,7 @@ export interface P2cOptions {
 export function p2c(options: P2cOptions = {}): BalancingPolicy {
   const random = mulberry32(options.seed ?? Date.now());
   const floor = options.latencyFloorMs ?? 1;
-  const score = (c: Candidate) => (c.stats.openTunnels + 1) * Math.max(c.stats.connectLatencyMs, floor) * (1 + c.stats.recentFailures);
+  const score = (c: Candidate) => (c.stats.load + 1) * Math.max(c.stats.connectLatencyMs, floor) * (1 + c.stats.recentFailures);
   return {
     id: 'p2c',
     choose(_request, candidates) {
