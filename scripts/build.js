@@ -29,4 +29,10 @@ for (const example of fs.existsSync(path.join(root, 'examples')) ? fs.readdirSyn
 }
 if (!process.argv.includes('--no-manifest')) {
   run(bin('oclif'), ['manifest']);
+  // oclif lists commands in the order it finds them, which varies between
+  // checkouts: sort them, so a build never dirties the tracked manifest.
+  const file = path.join(root, 'oclif.manifest.json');
+  const manifest = JSON.parse(fs.readFileSync(file, 'utf8'));
+  manifest.commands = Object.fromEntries(Object.keys(manifest.commands).sort().map((id) => [id, manifest.commands[id]]));
+  fs.writeFileSync(file, `${JSON.stringify(manifest, null, 2)}\n`);
 }
