@@ -2,6 +2,8 @@ import { expect } from 'chai';
 import { CapacityEstimator, DEFAULT_CAPACITY, effectiveCapacity, type CapacityEstimatorOptions } from '../../src/dispatch/capacity';
 
 const MBIT = 1e6 / 8;
+/** The default rate window, in seconds: a sample needs that long of busy time. */
+const W = DEFAULT_CAPACITY.rateWindowMs / 1000;
 
 /**
  * Drives an estimator tick by tick (250 ms by default) over a synthetic trace:
@@ -69,7 +71,7 @@ describe('capacity estimator', () => {
     expect(trace.estimator.measuredAt).to.equal(at);
   });
 
-  it('follows a link whose rate halves within 10 busy seconds (busyWindowMs) plus one rate window', () => {
+  it('follows a link whose rate halves within 10 busy seconds (busyWindowMs) plus two rate windows', () => {
     const trace = new Trace();
     trace.run(30, true, () => 20 * MBIT);
     expect(trace.estimator.capacity).to.be.closeTo(20 * MBIT, 0.2 * MBIT);
@@ -77,14 +79,16 @@ describe('capacity estimator', () => {
     trace.run(4, true, () => 10 * MBIT);
     expect(trace.estimator.capacity, 'not before most of the window has turned over').to.be.closeTo(20 * MBIT, 0.2 * MBIT);
     trace.run(600, false);
-    trace.run(7, true, () => 10 * MBIT);
+    // After the pause the first window is not busy end to end: one more rate window before evidence.
+    trace.run(7 + 2 * (W - 1), true, () => 10 * MBIT);
     expect(trace.estimator.capacity).to.be.closeTo(10 * MBIT, 0.1 * MBIT);
   });
 
   it('rises at once when the link gets faster', () => {
     const trace = new Trace();
     trace.run(20, true, () => 5 * MBIT);
-    trace.run(2, true, () => 25 * MBIT);
+    // Within one rate window and 2.5 s of busy time (the top quarter of the samples).
+    trace.run(W + 2.5, true, () => 25 * MBIT);
     expect(trace.estimator.capacity).to.be.closeTo(25 * MBIT, 0.25 * MBIT);
   });
 
@@ -105,19 +109,32 @@ describe('capacity estimator', () => {
 
   it('a window that was not busy throughout is not evidence (tunnels opened mid-window)', () => {
     const trace = new Trace();
-    // Idle, then 3 ticks busy at 40 Mbit/s: no window is busy end to end yet.
+    // Idle, then busy at 40 Mbit/s for a tick less than a rate window: no window is busy end to end yet.
     trace.run(5, false);
-    trace.run(0.75, true, () => 40 * MBIT);
+    trace.run(W - 0.25, true, () => 40 * MBIT);
     expect(trace.estimator.capacity).to.equal(0);
     trace.run(0.25, true, () => 40 * MBIT);
     expect(trace.estimator.capacity).to.be.closeTo(40 * MBIT, 0.4 * MBIT);
+  });
+
+  it('a delivery that stalls and then bursts (backpressure downstream) is averaged out by the default window', () => {
+    const trace = new Trace();
+    // 2.4 Mbit/s link, read in bunches: every 8 s, 1 s of nothing, then that second's bytes in one tick (as measured on the testbed).
+    const link = 2.4 * MBIT;
+    const tickS = DEFAULT_CAPACITY.tickMs / 1000;
+    const est = trace.run(40, true, (t, i) => {
+      const phase = (i % 32) * tickS;
+      if (phase < 1) return 0;
+      return phase < 1 + tickS ? link + link / tickS : link;
+    });
+    expect(est).to.be.within(link * 0.95, link * 1.12);
   });
 
   it('other tick and window sizes: a 500 ms tick with a 2 s window', () => {
     const trace = new Trace({ ...DEFAULT_CAPACITY, tickMs: 500, rateWindowMs: 2000, busyWindowMs: 6000 });
     trace.run(3, true, () => 8 * MBIT);
     expect(trace.estimator.capacity).to.be.closeTo(8 * MBIT, 0.08 * MBIT);
-    // Follows within 0.9 × busyWindowMs + rateWindowMs = 7.4 busy seconds.
+    // Follows within percentile × busyWindowMs + rateWindowMs busy seconds.
     trace.run(7.5, true, () => 4 * MBIT);
     expect(trace.estimator.capacity).to.be.closeTo(4 * MBIT, 0.04 * MBIT);
   });
