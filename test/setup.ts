@@ -9,6 +9,9 @@ import { TEST_KEY_TEXT } from './helpers/key';
 // state in a throwaway directory: a test run never touches ~/.local/share/booster.
 // Tests about key handling override both per process.
 process.env.BOOSTER_KEY ??= TEST_KEY_TEXT;
+// Nodes the tests start never announce themselves on this machine's LAN (mDNS);
+// the discovery tests turn it on inside network namespaces of their own.
+process.env.BOOSTER_ANNOUNCE ??= 'false';
 if (!process.env.BOOSTER_HOME) {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'booster-test-home-'));
   process.env.BOOSTER_HOME = home;

@@ -89,6 +89,14 @@ export interface CapacityProbeSettings {
   readonly timeoutMs: number;
 }
 
+/** LAN discovery over mDNS/DNS-SD (README "Finding nodes on the LAN"). */
+export interface DiscoverySettings {
+  /** Announce this node as `_booster._tcp` on the LAN (only ever when it listens on a non-loopback address). */
+  readonly announce: boolean;
+  /** Wire every node found on the LAN that holds the same network key. */
+  readonly autoConnect: boolean;
+}
+
 /** A node's settings, from flags and the config file (flags win). */
 export interface NodeSettings {
   /** Proxy (SOCKS5/SOCKS4/HTTP) port. */
@@ -145,4 +153,5 @@ export interface NodeSettings {
   readonly limits: Limits;
   readonly capacity: CapacitySettings;
   readonly capacityProbe?: CapacityProbeSettings;
+  readonly discovery: DiscoverySettings;
 }

@@ -1,4 +1,5 @@
 import { Flags } from '@oclif/core';
+import type { DiscoverySettings } from '../api/settings';
 import { DEFAULT_SETTINGS } from '../core/config';
 import { keyLocationFlags } from '../cli/key-flags';
 import { onNextSignal, startNode, untilSignal } from '../cli/runtime';
@@ -18,6 +19,7 @@ The network key comes from --key-file, else BOOSTER_KEY, else the config file ("
     '<%= config.bin %> start --interface wlan0 --interface usb0',
     '<%= config.bin %> start --config booster.json --verbose',
     '<%= config.bin %> start --allow-clients 192.168.1.0/24 --allow-legacy-peers 192.168.1.20',
+    '<%= config.bin %> start --auto-connect',
   ];
 
   static override flags = {
@@ -42,6 +44,12 @@ The network key comes from --key-file, else BOOSTER_KEY, else the config file ("
       multiple: true,
       delimiter: ',',
     }),
+    announce: Flags.boolean({
+      description: 'announce this node on the LAN over mDNS (_booster._tcp, its ports and a key hint; never the key), when it listens on a non-loopback address [default: true]',
+      allowNo: true,
+      env: 'BOOSTER_ANNOUNCE',
+    }),
+    'auto-connect': Flags.boolean({ description: 'wire every node found on the LAN that holds the same network key (see "booster discover")', allowNo: true }),
     'open-proxy': Flags.boolean({ description: 'serve the proxy to anyone who reaches it (never to this node\'s own addresses)', allowNo: true }),
     verbose: Flags.boolean({ char: 'v', description: 'log debug details' }),
   };
@@ -63,6 +71,8 @@ The network key comes from --key-file, else BOOSTER_KEY, else the config file ("
         allowLegacyPeers: flags['allow-legacy-peers'],
         allowClients: flags['allow-clients'],
         openProxy: flags['open-proxy'],
+        // A partial layer: resolveSettings fills what the flags leave unset.
+        discovery: { announce: flags.announce, autoConnect: flags['auto-connect'] } as DiscoverySettings,
       },
     };
     const signal = untilSignal();

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import type { CapacityProbeSettings, CapacitySettings, Limits, NodeSettings } from '../api/settings';
+import type { CapacityProbeSettings, CapacitySettings, DiscoverySettings, Limits, NodeSettings } from '../api/settings';
 import { DEFAULT_CAPACITY } from '../dispatch/capacity';
 import { validateRules } from '../dispatch/rules';
 import { DEFAULT_MAX_PACKET_BYTES } from '../wire/framing';
@@ -29,6 +29,9 @@ export const DEFAULT_LIMITS: Limits = {
 
 export { DEFAULT_CAPACITY };
 
+/** Announce when listening on the LAN (a node bound to loopback never does); wire discovered nodes only when asked. */
+export const DEFAULT_DISCOVERY: DiscoverySettings = { announce: true, autoConnect: false };
+
 export const DEFAULT_SETTINGS: NodeSettings = {
   pport: 1080,
   bport: 4884,
@@ -54,6 +57,7 @@ export const DEFAULT_SETTINGS: NodeSettings = {
   openProxy: false,
   limits: DEFAULT_LIMITS,
   capacity: DEFAULT_CAPACITY,
+  discovery: DEFAULT_DISCOVERY,
 };
 
 /** Config-file keys that are not NodeSettings: the network key never becomes a setting (plugins see settings). */
@@ -159,6 +163,7 @@ export function resolveSettings(...layers: Partial<NodeSettings>[]): NodeSetting
     for (const [k, v] of Object.entries(layer.limits)) if (v !== undefined) (merged.limits as Record<string, unknown>)[k] = v;
   }
   merged.capacity = mergeCapacity(layers);
+  merged.discovery = mergeDiscovery(layers);
   const s = merged as unknown as NodeSettings;
   for (const [k, v] of Object.entries(s.limits)) {
     if (!(k in DEFAULT_LIMITS)) throw new ConfigError(`unknown limit "${k.slice(0, 64)}" (known: ${Object.keys(DEFAULT_LIMITS).join(', ')})`);
@@ -194,6 +199,22 @@ export function resolveSettings(...layers: Partial<NodeSettings>[]): NodeSetting
     throw new ConfigError('auth must be {"username": "...", "password": "..."}');
   }
   return { ...s, rules, ...(capacityProbe ? { capacityProbe } : {}) };
+}
+
+/** DEFAULT_DISCOVERY, then each layer's `discovery` keys (unknown keys and non-booleans are an error). */
+function mergeDiscovery(layers: readonly Partial<NodeSettings>[]): DiscoverySettings {
+  const merged: Record<string, unknown> = { ...DEFAULT_DISCOVERY };
+  for (const layer of layers) {
+    if (layer.discovery === undefined) continue;
+    if (typeof layer.discovery !== 'object' || layer.discovery === null || Array.isArray(layer.discovery)) throw new ConfigError('discovery must be an object, e.g. {"announce": true, "autoConnect": true}');
+    for (const [k, v] of Object.entries(layer.discovery)) {
+      if (!(k in DEFAULT_DISCOVERY)) throw new ConfigError(`unknown discovery setting "${k.slice(0, 64)}" (known: ${Object.keys(DEFAULT_DISCOVERY).join(', ')})`);
+      if (v === undefined) continue;
+      if (typeof v !== 'boolean') throw new ConfigError(`discovery.${k} must be true or false, got ${JSON.stringify(v)?.slice(0, 64)}`);
+      merged[k] = v;
+    }
+  }
+  return merged as unknown as DiscoverySettings;
 }
 
 /** DEFAULT_CAPACITY, then each layer's `capacity` keys (unknown keys are an error). */

@@ -5,6 +5,7 @@ import type { Logger } from '../api/logger';
 import type { NodeSettings } from '../api/settings';
 import { CapacityProbe } from '../dispatch/capacity-probe';
 import { Dispatcher } from '../dispatch/dispatcher';
+import { NodeDiscovery } from '../discovery/discovery';
 import { LinkPersistence } from '../dispatch/link-store';
 import { PolicyManager } from '../dispatch/policies';
 import { RuleSet } from '../dispatch/rules';
@@ -24,7 +25,7 @@ import { createNodeContainer } from './container';
 import { LimitLog } from './limit-log';
 import { EventHub } from './events';
 import { MonitorHost } from './monitors';
-import type { Clock } from './tokens';
+import { TOKENS, type Clock } from './tokens';
 
 export interface NodeOptions {
   readonly settings: NodeSettings;
@@ -49,6 +50,7 @@ export class BoosterNode {
   private stopped?: Promise<void>;
   private proxyAddr?: Address;
   private endpointAddr?: Address;
+  private discovery?: NodeDiscovery;
 
   private constructor(
     private readonly container: DependencyContainer,
@@ -154,11 +156,16 @@ export class BoosterNode {
       sources: this.container.resolve(SourceRegistry).list().map((s) => s.id),
     });
     this.log.info(`booster endpoint listening on ${this.endpointAddr.host}:${this.endpointAddr.port}`, { id: this.id });
+    this.discovery = await NodeDiscovery.start(
+      { settings: this.settings, key: this.container.resolve(TOKENS.NetworkKey), network, onPeerChanged: events.onPeerChanged, log: this.log.child('discovery') },
+      { id: this.id, bport: this.endpointAddr.port, pport: this.proxyAddr.port },
+    );
   }
 
   /** Stops accepting, lets open tunnels drain (bounded), deactivates plugins, releases everything. */
   stop(): Promise<void> {
     this.stopped ??= (async () => {
+      await this.discovery?.stop(); // goodbye on the LAN before the endpoint closes
       this.container.resolve(Endpoint).dispose();
       this.container.resolve(Network).dispose();
       // Estimates are saved before the drain: a process killed while draining keeps them.

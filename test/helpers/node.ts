@@ -28,7 +28,11 @@ export interface TestNodeOptions {
 
 /** Starts a node on 127.0.0.1 with ephemeral ports; set BOOSTER_TEST_LOG=debug to see its log. */
 export async function startTestNode(options: TestNodeOptions = {}): Promise<BoosterNode> {
-  const settings = resolveSettings({ bind: '127.0.0.1', pport: 0, bport: 0, drainTimeoutMs: 200 }, options.settings ?? {});
+  const settings = resolveSettings(
+    // Never announced over mDNS on this machine's LAN, even when a test binds 0.0.0.0.
+    { bind: '127.0.0.1', pport: 0, bport: 0, drainTimeoutMs: 200, discovery: { announce: false, autoConnect: false } },
+    options.settings ?? {},
+  );
   const plugins = [...(await builtinPlugins()), ...(options.extraPlugins ?? []).map((root) => readDescription(root, 'link'))];
   const level = process.env.BOOSTER_TEST_LOG as 'debug' | 'info' | undefined;
   return BoosterNode.start({ settings, logger: level ? new ConsoleLogger(level) : silentLogger, plugins, clock: options.clock, key: options.key ?? TEST_KEY });

@@ -1,0 +1,111 @@
+import * as crypto from 'node:crypto';
+import type { Event } from '../api/event';
+import type { PeerEvent } from '../api/events';
+import type { Logger } from '../api/logger';
+import type { DiscoverySettings } from '../api/settings';
+import type { Network } from '../network/network';
+import type { NetworkKey } from '../security/key';
+import { Announcer } from './announcer';
+import { AutoConnector } from './auto-connect';
+import { Browser, type DiscoveredNode } from './browser';
+import { PresenceHint } from './hint';
+import { DiscoveryError, isLoopbackBind, linkAddresses, MdnsLink, type LinkAddress } from './link';
+
+/** What a node's discovery uses; the node builds it once (node.ts). */
+export interface DiscoveryComponents {
+  readonly settings: { readonly bind: string; readonly discovery: DiscoverySettings };
+  readonly key: NetworkKey;
+  readonly network: Pick<Network, 'connect' | 'get'>;
+  readonly onPeerChanged: Event<PeerEvent>;
+  readonly log: Logger;
+}
+
+/** The node as it announces itself: its id and bound ports. */
+export interface SelfAnnouncement {
+  readonly id: string;
+  readonly bport: number;
+  readonly pport: number;
+}
+
+/**
+ * LAN discovery of one running node (README "Finding nodes on the LAN"):
+ * announces it over mDNS/DNS-SD when it listens on a non-loopback address
+ * (unless `announce` is off) and, with `autoConnect`, browses and wires the
+ * nodes that hold the same key. Never fails the node: a LAN where mDNS
+ * cannot run is logged, and the node runs without discovery.
+ */
+export class NodeDiscovery {
+  private constructor(
+    private readonly links: readonly MdnsLink[],
+    private readonly announcer?: Announcer,
+    private readonly browser?: Browser,
+    private readonly connector?: AutoConnector,
+  ) {}
+
+  static async start(c: DiscoveryComponents, self: SelfAnnouncement): Promise<NodeDiscovery> {
+    const { announce, autoConnect } = c.settings.discovery;
+    const bind = c.settings.bind;
+    const announceOn = announce && !isLoopbackBind(bind) ? linkAddresses(bind) : [];
+    if (announce && announceOn.length === 0) {
+      c.log.debug(isLoopbackBind(bind) ? `not announcing: this node listens on ${bind} only` : `not announcing: no IPv4 LAN address to announce ${bind} on`);
+    }
+    // A node bound to loopback can still wire others (it dials out): it browses on every LAN address.
+    const browseOn = autoConnect ? linkAddresses(isLoopbackBind(bind) ? '0.0.0.0' : bind) : [];
+    const wanted = uniqueAddresses([...announceOn, ...browseOn]);
+    if (wanted.length === 0) return new NodeDiscovery([]);
+    const links = await openLinks(wanted, c.log);
+    const on = (list: readonly LinkAddress[]) => links.filter((l) => list.some((a) => a.address === l.local.address));
+    const hint = new PresenceHint(c.key);
+    const nonce = PresenceHint.nonce();
+    const presence = { id: self.id, bport: self.bport, pport: self.pport, nonce };
+    const announcer = on(announceOn).length > 0 ? new Announcer(on(announceOn), { ...presence, hint: hint.sign(presence) }, `booster-${crypto.randomBytes(4).toString('hex')}`, c.log) : undefined;
+    const browser = autoConnect && on(browseOn).length > 0 ? new Browser(on(browseOn), c.log, { hint }) : undefined;
+    const connector = browser ? new AutoConnector({ nodes: browser, network: c.network, onPeerChanged: c.onPeerChanged, log: c.log, selfNonce: nonce }) : undefined;
+    announcer?.start();
+    browser?.start();
+    connector?.start();
+    if (autoConnect && !browser) c.log.warn('auto-connect is on, but mDNS could not run on any LAN address: nothing will be found');
+    return new NodeDiscovery(links, announcer, browser, connector);
+  }
+
+  /** Says goodbye, stops browsing and wiring, closes the sockets (bounded: goodbyes are one datagram each). */
+  async stop(): Promise<void> {
+    this.connector?.dispose();
+    this.browser?.dispose();
+    await this.announcer?.stop();
+    await Promise.all(this.links.map((l) => l.close()));
+  }
+}
+
+/**
+ * `booster discover`: browses every IPv4 LAN address for `timeoutMs` and
+ * returns the nodes that answered; with `key`, each says whether it holds it.
+ */
+export async function browseLan(options: { timeoutMs: number; key?: NetworkKey; log: Logger }): Promise<{ nodes: DiscoveredNode[]; on: LinkAddress[] }> {
+  const on = linkAddresses('0.0.0.0');
+  if (on.length === 0) throw new DiscoveryError('no IPv4 network interface other than loopback: there is no LAN to look on', 'no-interface');
+  const links = await openLinks(on, options.log, true);
+  const browser = new Browser(links, options.log, { hint: options.key ? new PresenceHint(options.key) : undefined, querySchedule: [0, 1_000, 2_000] });
+  try {
+    browser.start();
+    await new Promise((resolve) => setTimeout(resolve, options.timeoutMs));
+    return { nodes: browser.list(), on };
+  } finally {
+    browser.dispose();
+    await Promise.all(links.map((l) => l.close()));
+  }
+}
+
+/** Opens one link per address; an address that cannot be used is logged and skipped (or, with `strict`, all of them failing throws). */
+async function openLinks(addresses: readonly LinkAddress[], log: Logger, strict = false): Promise<MdnsLink[]> {
+  const opened = await Promise.allSettled(addresses.map((a) => MdnsLink.open(a, log)));
+  const links = opened.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const errors = opened.flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));
+  if (strict && links.length === 0 && errors.length > 0) throw errors[0];
+  for (const err of errors) log.warn(`LAN discovery: ${err.message}`);
+  return links;
+}
+
+function uniqueAddresses(list: readonly LinkAddress[]): LinkAddress[] {
+  return list.filter((a, i) => list.findIndex((b) => b.address === a.address) === i);
+}
