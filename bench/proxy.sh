@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Proxy benchmark on loopback: booster vs direct vs Dante vs microsocks.
 #   bash bench/proxy.sh            (QUICK=1 for a shorter run; needs root to install packages)
+#   BOOSTER_BEFORE=DIR adds a "booster-before" row: the checkout in DIR (dist/ built), for
+#   before/after figures from one run.
 # Measures single 1 GiB stream throughput, 64 concurrent streams, new
 # connections per second at concurrency 1 and 32, and added time to first byte.
 set -euo pipefail
@@ -49,12 +51,19 @@ socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }
 CONF
 danted -f "$work/danted.conf" -p "$work/danted.pid" & pids+=($!)
 microsocks -i 127.0.0.1 -p 11081 >/dev/null 2>&1 & pids+=($!)
-node bin/run start --pport 11082 --bport 14884 --bind 127.0.0.1 2>"$work/booster.log" & pids+=($!)
-for port in 18080 11080 11081 11082; do
+node bin/run start --pport 11082 --bport 14884 --bind 127.0.0.1 --data-dir "$work/booster-data" 2>"$work/booster.log" & pids+=($!)
+ports=(18080 11080 11081 11082)
+names=(direct booster dante microsocks)
+if [ -n "${BOOSTER_BEFORE:-}" ]; then
+  (cd "$BOOSTER_BEFORE" && exec node bin/run start --pport 11083 --bport 14885 --bind 127.0.0.1 --data-dir "$work/before-data" 2>"$work/booster-before.log") & pids+=($!)
+  ports+=(11083)
+  names=(direct booster-before booster dante microsocks)
+fi
+for port in "${ports[@]}"; do
   for _ in $(seq 100); do (echo > /dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
 done
 
-declare -A PROXY=([direct]="" [booster]=127.0.0.1:11082 [dante]=127.0.0.1:11080 [microsocks]=127.0.0.1:11081)
+declare -A PROXY=([direct]="" [booster]=127.0.0.1:11082 [booster-before]=127.0.0.1:11083 [dante]=127.0.0.1:11080 [microsocks]=127.0.0.1:11081)
 curl_proxy() { [ -n "$1" ] && echo "--socks5-hostname $1" || true; }
 
 single() { # best of RUNS, bytes/s
@@ -69,7 +78,7 @@ parallel64() { # aggregate bytes/s for 64 × 16 MiB
   local start end
   start=$(date +%s.%N)
   for i in $(seq 64); do curl -s -o /dev/null -r 0-16777215 $(curl_proxy "$1") http://127.0.0.1:18080/big & done
-  wait $(jobs -p | grep -v -w -e "${pids[0]}" -e "${pids[1]}" -e "${pids[2]}" -e "${pids[3]}") 2>/dev/null || true
+  wait $(jobs -p | grep -v -w $(printf -- '-e %s ' "${pids[@]}")) 2>/dev/null || true
   end=$(date +%s.%N)
   python3 -c "print(64*16*1024*1024/($end-$start))"
 }
@@ -80,7 +89,7 @@ out="bench/results/proxy-$(date +%Y%m%d-%H%M%S).json"
 echo "{" > "$out"
 printf '| | single stream GB/s | 64 streams GB/s | conn/s c=1 | conn/s c=32 | TTFB p50 c=1 ms | TTFB p99 c=1 ms |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n'
 first=1
-for name in direct booster dante microsocks; do
+for name in "${names[@]}"; do
   p=${PROXY[$name]}
   s=$(single "$p"); m=$(parallel64 "$p"); r1=$(rate "$p" 1); r32=$(rate "$p" 32)
   python3 - "$name" "$s" "$m" "$r1" "$r32" <<'PY'

@@ -61,7 +61,8 @@ export class TunnelTable {
     this.open.set(info.id, info);
     this.copies.set(targetAddress, (this.copies.get(targetAddress) ?? 0) + 1);
     this.events.tunnelOpened.fire(info);
-    this.events.workloadChanged.fire({ total: this.open.size, target: targetAddress, operation: 'added' });
+    // Per connection: build the event only for a listener (a monitor, a plugin).
+    if (this.events.workloadChanged.hasListeners) this.events.workloadChanged.fire({ total: this.open.size, target: targetAddress, operation: 'added' });
 
     const sink: SourceMeter = meter ?? { bytesUp: 0, bytesDown: 0 };
     let closed = false;
@@ -93,6 +94,6 @@ export class TunnelTable {
     if (left > 0) this.copies.set(info.targetAddress, left);
     else this.copies.delete(info.targetAddress);
     this.events.tunnelClosed.fire({ tunnel: info, closedAt: Date.now(), error });
-    this.events.workloadChanged.fire({ total: this.open.size, target: info.targetAddress, operation: 'removed' });
+    if (this.events.workloadChanged.hasListeners) this.events.workloadChanged.fire({ total: this.open.size, target: info.targetAddress, operation: 'removed' });
   }
 }

@@ -51,6 +51,15 @@ export class HandshakeReader {
     return this.take(n);
   }
 
+  /**
+   * The next n bytes if they are here already, else undefined (then `read`):
+   * `reader.readNow(n) ?? (await reader.read(n))` costs no promise when a
+   * client sent the whole message at once, as clients do.
+   */
+  readNow(n: number): Buffer | undefined {
+    return this.buffered >= n ? this.take(n) : undefined;
+  }
+
   /** Reads up to and including `delimiter`; throws `tooLong()` if it is not within the first `max` bytes. */
   async readUntil(delimiter: Buffer, max: number, tooLong: () => Error): Promise<Buffer> {
     let scanned = 0;

@@ -63,10 +63,22 @@ interface Connection {
   /** The accepted TCP socket. */
   readonly client: net.Socket;
   readonly addressClass: AddressClass;
-  /** Aborted when the client socket closes. */
+  /**
+   * Aborted when the client socket closes before its tunnel is relaying (in
+   * the handshake, TLS or the dial: the only phases that take the signal).
+   * Not once relaying: nothing listens any more, and an abort costs an
+   * AbortError and an Event per connection.
+   */
   readonly gone: AbortController;
+  /** The handshake under way on the client socket itself (not inside TLS): its close fails the handshake. */
+  handshaking?: HandshakeReader;
   relay?: Relay;
 }
+
+const CLIENT_CLOSED = 'client closed the connection in the middle of the handshake';
+
+/** Keeps a reset from being an unhandled 'error'; errors are reported where they matter (handshake, relay). */
+const ignoreError = (): void => undefined;
 
 /** A client's request, and the stream it arrived on (the TLS stream for a booster peer). */
 interface Negotiated {
@@ -186,17 +198,18 @@ export class ProxyServer {
   }
 
   private accept(client: net.Socket): void {
-    // Errors are reported where they matter (handshake, relay); this keeps a reset from being unhandled.
-    client.on('error', () => undefined);
+    client.on('error', ignoreError);
     const addressClass = this.access.classify(client.remoteAddress ?? '');
     if (this.atLimit(addressClass)) {
       client.destroy();
       return;
     }
-    const conn: Connection = { client, addressClass, gone: new AbortController() };
+    const conn: Connection = { client, addressClass, gone: new AbortController(), handshaking: undefined, relay: undefined };
     this.connections.add(conn);
-    client.once('close', () => {
-      conn.gone.abort();
+    // The one 'close' listener a connection gets from the server ('close' is emitted once).
+    client.on('close', () => {
+      conn.handshaking?.fail(new HandshakeError(CLIENT_CLOSED));
+      if (!conn.relay) conn.gone.abort();
       this.connections.delete(conn);
       if (this.isIdle) this.onIdle?.();
     });
@@ -234,7 +247,13 @@ export class ProxyServer {
   private async negotiate(conn: Connection, peer: string): Promise<Negotiated | undefined> {
     const { client, addressClass } = conn;
     const reader = new HandshakeReader(client);
-    const outcome = await this.handshake(reader, client, peer, this.clientAccess(addressClass, conn, !!this.access.secureServer));
+    conn.handshaking = reader;
+    let outcome;
+    try {
+      outcome = await this.handshake(reader, client, peer, this.clientAccess(addressClass, conn, !!this.access.secureServer));
+    } finally {
+      conn.handshaking = undefined;
+    }
     if (!outcome) return undefined;
     const restricted = addressClass !== 'local';
     if (!isTlsUpgrade(outcome)) return { request: outcome, stream: client, reader, restricted };
@@ -242,7 +261,14 @@ export class ProxyServer {
     const secured = await this.secure(reader, conn, peer);
     if (!secured) return undefined;
     const inner = new HandshakeReader(secured);
-    const request = await this.handshake(inner, secured, peer, this.clientAccess('peer', conn, false));
+    const onClose = () => inner.fail(new HandshakeError(CLIENT_CLOSED));
+    secured.once('close', onClose);
+    let request;
+    try {
+      request = await this.handshake(inner, secured, peer, this.clientAccess('peer', conn, false));
+    } finally {
+      secured.off('close', onClose);
+    }
     if (!request || isTlsUpgrade(request)) return undefined;
     return { request, stream: secured, reader: inner, restricted };
   }
@@ -283,12 +309,11 @@ export class ProxyServer {
 
   private async dialAndRelay(conn: Connection, peer: string, negotiated: Negotiated, upstreamReader: UpstreamReader, onUpstream: (upstream: Duplex) => void): Promise<void> {
     const { request, stream, reader, restricted } = negotiated;
-    const target = printable(formatTarget(request.target), 300);
     let opened;
     try {
       opened = await this.connector.open({ target: request.target, protocol: request.protocol, client: peer, restricted, onread: upstreamReader.option }, conn.gone.signal);
     } catch (err) {
-      this.log.info(`${request.protocol} ${peer} → ${target} failed: ${printable(describeError(err), 500)}`);
+      this.log.info(`${request.protocol} ${peer} → ${printable(formatTarget(request.target), 300)} failed: ${printable(describeError(err), 500)}`);
       if (!stream.destroyed) {
         reader.detach();
         request.fail(stream, replyFor(err) || Socks5Reply.GeneralFailure, describeError(err));
@@ -306,7 +331,9 @@ export class ProxyServer {
     const head = request.succeed(stream, opened.bound);
     const pipelined = reader.detach();
     const first = head && pipelined.length > 0 ? Buffer.concat([head, pipelined]) : head ?? pipelined;
-    this.log.debug(`${request.protocol} ${peer} → ${target} via ${opened.source.label}`);
+    // The logger escapes control characters itself; printable() here would only cut a long HTTP authority.
+    const target = formatTarget(request.target);
+    this.log.debug(`${request.protocol} ${peer} → ${target.length > 300 ? printable(target, 300) : target} via ${opened.source.label}`);
     const clientTransport = stream === conn.client ? undefined : conn.client;
     const upstreamEndGraceMs = opened.source.kind === 'peer' ? PEER_END_GRACE_MS : 0;
     const tunnelRelay = relay(stream, upstream, tunnel, { first, reader: upstreamReader, clientTransport, upstreamEndGraceMs });
@@ -321,10 +348,8 @@ export class ProxyServer {
     }
   }
 
-  /** Runs the client's protocol handshake; undefined when the client was turned away. */
+  /** Runs the client's protocol handshake (the caller fails `reader` if the stream closes); undefined when the client was turned away. */
   private async handshake(reader: HandshakeReader, client: Duplex, peer: string, access: ClientAccess): Promise<InboundRequest | typeof UPGRADE_TO_TLS | undefined> {
-    const onClose = () => reader.fail(new HandshakeError('client closed the connection in the middle of the handshake'));
-    client.once('close', onClose);
     const timer = setTimeout(() => reader.fail(new HandshakeError(`handshake not completed within ${this.options.handshakeTimeoutMs} ms`)), this.options.handshakeTimeoutMs);
     const ctx: HandshakeContext = { access, peer, log: this.log };
     try {
@@ -340,7 +365,6 @@ export class ProxyServer {
       return undefined;
     } finally {
       clearTimeout(timer);
-      client.off('close', onClose);
     }
   }
 

@@ -19,6 +19,10 @@ const ATYP_IPV4 = 0x01;
 const ATYP_DOMAIN = 0x03;
 const ATYP_IPV6 = 0x04;
 
+/** Method replies, shared: a written Buffer is only read. */
+const CHOSE_NO_AUTH = Buffer.from([VERSION, NO_AUTH]);
+const CHOSE_USER_PASS = Buffer.from([VERSION, USER_PASS]);
+
 /** The client chose method 0x86: the caller runs TLS over the socket, then serves a new handshake inside. */
 export const UPGRADE_TO_TLS = { upgrade: 'tls' } as const;
 
@@ -34,10 +38,10 @@ export function isTlsUpgrade(outcome: object): outcome is typeof UPGRADE_TO_TLS 
  * malformed or refused input, after writing the reply the RFC calls for (if any).
  */
 export async function socks5Handshake(reader: HandshakeReader, client: Duplex, ctx: HandshakeContext): Promise<InboundRequest | typeof UPGRADE_TO_TLS> {
-  const [version, nmethods] = await reader.read(2);
+  const [version, nmethods] = reader.readNow(2) ?? (await reader.read(2));
   if (version !== VERSION) throw new HandshakeError(`SOCKS5 greeting has version ${version}`);
   if (nmethods === 0) throw new HandshakeError('SOCKS5 greeting offers zero authentication methods');
-  const methods = await reader.read(nmethods);
+  const methods = reader.readNow(nmethods) ?? (await reader.read(nmethods));
   const { access } = ctx;
   if (access.tlsUpgrade && methods.includes(BOOSTER_TLS)) {
     client.write(Buffer.from([VERSION, BOOSTER_TLS]));
@@ -50,27 +54,30 @@ export async function socks5Handshake(reader: HandshakeReader, client: Duplex, c
     const needs = access.admitted ? 'no authentication (0)' : 'username/password (2)';
     throw new HandshakeError(`SOCKS5 client offers methods [${[...methods].join(', ')}], none acceptable (this proxy needs ${needs})`);
   }
-  client.write(Buffer.from([VERSION, method]));
+  client.write(method === NO_AUTH ? CHOSE_NO_AUTH : CHOSE_USER_PASS);
   if (method === USER_PASS) await authenticate(reader, client, access.credentials!);
 
-  const [ver, cmd, rsv, atyp] = await reader.read(4);
+  const [ver, cmd, rsv, atyp] = reader.readNow(4) ?? (await reader.read(4));
   if (ver !== VERSION) throw new HandshakeError(`SOCKS5 request has version ${ver}`);
   if (rsv !== 0) ctx.log.debug(`SOCKS5 client ${ctx.peer} sent a non-zero reserved byte (${rsv}); ignored`);
   let host: string;
-  if (atyp === ATYP_IPV4) host = [...(await reader.read(4))].join('.');
-  else if (atyp === ATYP_IPV6) host = ipv6FromBytes(await reader.read(16));
+  if (atyp === ATYP_IPV4) {
+    const [a, b, c, d] = reader.readNow(4) ?? (await reader.read(4));
+    host = `${a}.${b}.${c}.${d}`;
+  } else if (atyp === ATYP_IPV6) host = ipv6FromBytes(reader.readNow(16) ?? (await reader.read(16)));
   else if (atyp === ATYP_DOMAIN) {
-    const [len] = await reader.read(1);
+    const [len] = reader.readNow(1) ?? (await reader.read(1));
     if (len === 0) {
       client.end(failure(Socks5Reply.GeneralFailure));
       throw new HandshakeError('SOCKS5 request has an empty domain name');
     }
-    host = (await reader.read(len)).toString('latin1');
+    host = (reader.readNow(len) ?? (await reader.read(len))).toString('latin1');
   } else {
     client.end(failure(Socks5Reply.AddressTypeNotSupported));
     throw new HandshakeError(`SOCKS5 address type ${atyp} is not supported`);
   }
-  const port = (await reader.read(2)).readUInt16BE(0);
+  const portBytes = reader.readNow(2) ?? (await reader.read(2));
+  const port = (portBytes[0] << 8) | portBytes[1];
   if (cmd !== CMD_CONNECT) {
     client.end(failure(Socks5Reply.CommandNotSupported));
     throw new HandshakeError(`SOCKS5 command ${CMD_NAMES[cmd] ?? cmd} is not supported (CONNECT only)`);
@@ -110,7 +117,9 @@ async function authenticate(reader: HandshakeReader, client: Duplex, credentials
 function success(bound?: { host: string; port: number }): Buffer {
   const host = bound?.host ?? '';
   const port = bound && Number.isInteger(bound.port) && bound.port >= 0 && bound.port < 65536 ? bound.port : 0;
-  if (net.isIPv6(host.replace(/%.*$/, ''))) {
+  // One address check per reply (this runs for every connection); a zone id ("fe80::1%eth0") is dropped.
+  const family = net.isIP(host) || (host.includes('%') && net.isIPv6(host.replace(/%.*$/, '')) ? 6 : 0);
+  if (family === 6) {
     const out = Buffer.alloc(22);
     out.set([VERSION, Socks5Reply.Succeeded, 0, ATYP_IPV6]);
     ipv6ToBytes(host)!.copy(out, 4);
@@ -118,9 +127,17 @@ function success(bound?: { host: string; port: number }): Buffer {
     return out;
   }
   const out = Buffer.alloc(10);
-  out.set([VERSION, Socks5Reply.Succeeded, 0, ATYP_IPV4]);
-  if (net.isIPv4(host)) out.set(host.split('.').map(Number), 4);
-  out.writeUInt16BE(net.isIP(host) ? port : 0, 8);
+  out[0] = VERSION;
+  out[1] = Socks5Reply.Succeeded;
+  out[3] = ATYP_IPV4;
+  if (family === 4) {
+    const [a, b, c, d] = host.split('.');
+    out[4] = +a;
+    out[5] = +b;
+    out[6] = +c;
+    out[7] = +d;
+    out.writeUInt16BE(port, 8);
+  }
   return out;
 }
 

@@ -113,6 +113,19 @@ describe('proxy: server lifecycle', function () {
     expect(proxy.connector.aborted).to.have.length(1);
   });
 
+  it('aborts the client signal only while the dial is under way: not once the tunnel relays', async () => {
+    // The signal bounds the dial (see the test above); an abort per finished tunnel would cost an AbortError each.
+    const port = await echoOrigin();
+    proxy = await startProxy();
+    const c = await client();
+    await socks5Open(c, '127.0.0.1', port);
+    c.destroy();
+    const [tunnel] = proxy.connector.tunnels;
+    await tunnel.closed;
+    await eventually(() => proxy!.server.openConnections === 0, 'the client connection to be gone');
+    expect(proxy.connector.aborted).to.have.length(0);
+  });
+
   it('rejects listen() clearly when the port is in use', async () => {
     proxy = await startProxy();
     const second = new ProxyServer(new DirectConnector(), testLogger(), { host: '127.0.0.1', port: proxy.port, handshakeTimeoutMs: 1000, limits: DEFAULT_LIMITS });

@@ -21,21 +21,26 @@ export class DirectDialer implements Dialer {
         onread,
         lookup: guard ? guardedLookup(guard) : undefined,
       });
-      // The signal bounds the dial only, never the tunnel's lifetime.
+      // The signal bounds the dial only, never the tunnel's lifetime. Listeners are removed by hand
+      // rather than with `once` (no wrapper per dial): this runs for every connection.
       const onAbort = () => socket.destroy(Object.assign(new Error('dial aborted'), { name: 'AbortError', code: 'ABORT_ERR' }));
       const onError = (err: Error) => {
         signal.removeEventListener('abort', onAbort);
+        socket.off('connect', onConnect);
+        socket.off('error', onError);
         socket.destroy();
         reject(err);
       };
-      if (signal.aborted) onAbort();
-      signal.addEventListener('abort', onAbort, { once: true });
-      socket.once('error', onError);
-      socket.once('connect', () => {
+      const onConnect = () => {
         signal.removeEventListener('abort', onAbort);
+        socket.off('connect', onConnect);
         socket.off('error', onError);
         resolve({ socket, bound: { host: socket.localAddress ?? '0.0.0.0', port: socket.localPort ?? 0 } });
-      });
+      };
+      socket.on('error', onError);
+      socket.on('connect', onConnect);
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort);
     });
   }
 }
