@@ -18,22 +18,9 @@ work=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
-mkdir -p "$work/www" "$work/nginx"
-chmod 755 "$work"
-head -c 1024 /dev/urandom > "$work/www/small"
-chmod -R a+rX "$work/www"
-cat > "$work/nginx.conf" <<CONF
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/nginx/error.log;
-events { worker_connections 4096; }
-http {
-  access_log off; keepalive_timeout 0;
-  client_body_temp_path $work/nginx; proxy_temp_path $work/nginx; fastcgi_temp_path $work/nginx; uwsgi_temp_path $work/nginx; scgi_temp_path $work/nginx;
-  server { listen 127.0.0.1:18180; root $work/www; }
-}
-CONF
-nginx -c "$work/nginx.conf" -g 'daemon off;' & pids+=($!)
+# shellcheck source=lib/servers.sh
+. bench/lib/servers.sh
+start_nginx 18180
 
 names=() ports=() procs=()
 port=12180
@@ -45,18 +32,7 @@ done
 if [ "${FLOOR:-0}" = 1 ]; then node bench/floor-socks.js $port & pids+=($!); names+=(node-floor) ports+=($port) procs+=($!); port=$((port + 1)); fi
 if [ "${MICROSOCKS:-0}" = 1 ]; then microsocks -i 127.0.0.1 -p $port >/dev/null 2>&1 & pids+=($!); names+=(microsocks) ports+=($port) procs+=($!); port=$((port + 1)); fi
 if [ "${DANTE:-0}" = 1 ]; then
-  cat > "$work/danted.conf" <<CONF
-logoutput: /dev/null
-internal: 127.0.0.1 port = $port
-external: 127.0.0.1
-socksmethod: none
-clientmethod: none
-user.privileged: root
-user.unprivileged: nobody
-client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }
-socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }
-CONF
-  danted -f "$work/danted.conf" -p "$work/danted.pid" & pids+=($!); names+=(dante) ports+=($port) procs+=(dante); port=$((port + 1))
+  start_dante $port; names+=(dante) ports+=($port) procs+=(dante); port=$((port + 1))
 fi
 for p in 18180 "${ports[@]}"; do
   for _ in $(seq 150); do (echo > /dev/tcp/127.0.0.1/$p) 2>/dev/null && break; sleep 0.1; done

@@ -21,35 +21,12 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-mkdir -p "$work/www" "$work/nginx"
+mkdir -p "$work/www"
 truncate -s 1G "$work/www/big"
-chmod 755 "$work"
-head -c 1024 /dev/urandom > "$work/www/small"
-chmod -R a+rX "$work/www"
-cat > "$work/nginx.conf" <<CONF
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/nginx/error.log;
-events { worker_connections 4096; }
-http {
-  access_log off; sendfile on; tcp_nopush on; keepalive_timeout 0;
-  client_body_temp_path $work/nginx; proxy_temp_path $work/nginx; fastcgi_temp_path $work/nginx; uwsgi_temp_path $work/nginx; scgi_temp_path $work/nginx;
-  server { listen 127.0.0.1:18080; root $work/www; }
-}
-CONF
-nginx -c "$work/nginx.conf" -g 'daemon off;' & pids+=($!)
-cat > "$work/danted.conf" <<CONF
-logoutput: /dev/null
-internal: 127.0.0.1 port = 11080
-external: 127.0.0.1
-socksmethod: none
-clientmethod: none
-user.privileged: root
-user.unprivileged: nobody
-client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }
-socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }
-CONF
-danted -f "$work/danted.conf" -p "$work/danted.pid" & pids+=($!)
+# shellcheck source=lib/servers.sh
+. bench/lib/servers.sh
+start_nginx 18080 'sendfile on; tcp_nopush on;'
+start_dante 11080
 microsocks -i 127.0.0.1 -p 11081 >/dev/null 2>&1 & pids+=($!)
 node bin/run start --pport 11082 --bport 14884 --bind 127.0.0.1 --data-dir "$work/booster-data" 2>"$work/booster.log" & pids+=($!)
 ports=(18080 11080 11081 11082)

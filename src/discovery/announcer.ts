@@ -3,6 +3,7 @@ import type { Disposable } from '../api/disposable';
 import type { Logger } from '../api/logger';
 import type { MdnsAnswer, MdnsLink, MdnsQuery } from './link';
 import { encodeTxt, SERVICE_ENUMERATION, SERVICE_TYPE, type Presence } from './txt';
+import { Timers } from './timers';
 
 /** Record TTL (s): a node that vanishes without a goodbye drops out of browsers' lists within this. */
 export const RECORD_TTL_S = 120;
@@ -21,7 +22,7 @@ const UNICAST_PER_SECOND = 20;
  * the machine's hostname. stop() says goodbye (TTL 0).
  */
 export class Announcer implements Disposable {
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new Timers();
   private readonly subscriptions: Disposable[] = [];
   private readonly lastAnswer = new Map<MdnsLink, number>();
   private readonly pending = new Set<MdnsLink>();
@@ -47,7 +48,7 @@ export class Announcer implements Disposable {
     for (const link of this.links) {
       this.subscriptions.push(link.onQuery(({ packet, from }) => this.answer(link, packet, from)));
     }
-    for (const at of ANNOUNCE_AT_MS) this.later(at, () => this.links.forEach((l) => this.multicast(l)));
+    for (const at of ANNOUNCE_AT_MS) this.timers.later(at, () => this.links.forEach((l) => this.multicast(l)));
     this.log.info(`announcing this node on the LAN as ${this.fqdn} (${this.links.map((l) => `${l.local.interface} ${l.local.address}`).join(', ')}); --no-announce to stop`);
   }
 
@@ -60,8 +61,7 @@ export class Announcer implements Disposable {
 
   dispose(): void {
     this.stopped = true;
-    this.timers.forEach(clearTimeout);
-    this.timers.clear();
+    this.timers.dispose();
     this.subscriptions.splice(0).forEach((s) => s.dispose());
   }
 
@@ -101,7 +101,7 @@ export class Announcer implements Disposable {
     const wait = (this.lastAnswer.get(link) ?? 0) + ANSWER_INTERVAL_MS - Date.now();
     if (wait > 0) {
       this.pending.add(link);
-      this.later(wait, () => {
+      this.timers.later(wait, () => {
         this.pending.delete(link);
         this.multicast(link);
       });
@@ -109,13 +109,5 @@ export class Announcer implements Disposable {
     }
     this.lastAnswer.set(link, Date.now());
     void link.respond({ answers: answers ?? this.records(link) });
-  }
-
-  private later(ms: number, fn: () => void): void {
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      fn();
-    }, ms);
-    this.timers.add(t);
   }
 }

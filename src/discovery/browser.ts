@@ -5,6 +5,7 @@ import type { Logger } from '../api/logger';
 import type { PresenceHint } from './hint';
 import type { MdnsAnswer, MdnsLink, MdnsResponse } from './link';
 import { decodeTxt, isPresence, SERVICE_TYPE, type Presence } from './txt';
+import { Timers } from './timers';
 
 /** A booster node seen on the LAN. */
 export interface DiscoveredNode extends Presence {
@@ -53,7 +54,7 @@ export class Browser implements Disposable {
   private readonly up = new Emitter<DiscoveredNode>();
   private readonly down = new Emitter<DiscoveredNode>();
   private readonly subscriptions: Disposable[] = [];
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new Timers();
   private full = false;
   /** A node appeared, or came back with another address, ports or nonce (a restart). */
   readonly onUp: Event<DiscoveredNode> = this.up.event;
@@ -77,17 +78,16 @@ export class Browser implements Disposable {
     const every = this.options.queryEveryMs ?? QUERY_EVERY_MS;
     const query = (i: number) => {
       this.links.forEach((l) => void l.query([{ name: SERVICE_TYPE, type: 'PTR' }]));
-      this.later(i + 1 < schedule.length ? schedule[i + 1] - schedule[i] : every, () => query(i + 1));
+      this.timers.later(i + 1 < schedule.length ? schedule[i + 1] - schedule[i] : every, () => query(i + 1));
     };
-    this.later(schedule[0] ?? 0, () => query(0));
+    this.timers.later(schedule[0] ?? 0, () => query(0));
     const expire = setInterval(() => this.expire(), EXPIRY_CHECK_MS);
     expire.unref();
     this.subscriptions.push({ dispose: () => clearInterval(expire) });
   }
 
   dispose(): void {
-    this.timers.forEach(clearTimeout);
-    this.timers.clear();
+    this.timers.dispose();
     this.subscriptions.splice(0).forEach((s) => s.dispose());
     this.up.dispose();
     this.down.dispose();
@@ -153,13 +153,5 @@ export class Browser implements Disposable {
   private expire(): void {
     const now = Date.now();
     for (const node of [...this.nodes.values()]) if (node.seenAt + node.ttlMs < now) this.remove(node.instance, 'expired');
-  }
-
-  private later(ms: number, fn: () => void): void {
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      fn();
-    }, ms);
-    this.timers.add(t);
   }
 }
