@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { NodeSettings } from '../../src/api/settings';
 import { resolveSettings } from '../../src/core/config';
 import { ConsoleLogger, silentLogger } from '../../src/core/logger';
@@ -6,6 +8,7 @@ import { discoverInstalledPlugins } from '../../src/extensions/discovery';
 import { readDescription, type PluginDescription } from '../../src/extensions/manifest';
 import type { Clock } from '../../src/core/tokens';
 import type { NetworkKey } from '../../src/security/key';
+import { TEST_BOOSTER_HOME } from './cli';
 import { TEST_KEY } from './key';
 import { REPO_ROOT } from './paths';
 
@@ -30,7 +33,8 @@ export interface TestNodeOptions {
 export async function startTestNode(options: TestNodeOptions = {}): Promise<BoosterNode> {
   const settings = resolveSettings(
     // Never announced over mDNS on this machine's LAN, even when a test binds 0.0.0.0.
-    { bind: '127.0.0.1', pport: 0, bport: 0, drainTimeoutMs: 200, discovery: { announce: false, autoConnect: false } },
+    // Each node its own data dir: what one test's node saves (capacity estimates) never reaches another test's.
+    { bind: '127.0.0.1', pport: 0, bport: 0, drainTimeoutMs: 200, discovery: { announce: false, autoConnect: false }, dataDir: fs.mkdtempSync(path.join(TEST_BOOSTER_HOME, 'node-')) },
     options.settings ?? {},
   );
   const plugins = [...(await builtinPlugins()), ...(options.extraPlugins ?? []).map((root) => readDescription(root, 'link'))];
