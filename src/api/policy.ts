@@ -19,6 +19,24 @@ export interface PolicyRequest {
 export interface BalancingPolicy {
   readonly id: string;
   choose(request: PolicyRequest, candidates: readonly Candidate[]): Candidate | readonly Candidate[] | undefined;
+  /**
+   * Optional: the policy's current preference among `candidates`, for
+   * `booster sources` and `status` (never used to route). One entry per source
+   * it ranks; rank 1 is its first choice. `score` is the policy's own figure
+   * behind the rank (lower or higher is better as `note` says), `note` a few
+   * words. Policies without it show no preference; it must be cheap and
+   * must not change the policy's state.
+   */
+  describe?(candidates: readonly Candidate[]): readonly SourcePreference[];
+}
+
+/** A policy's view of one source (BalancingPolicy.describe). */
+export interface SourcePreference {
+  readonly id: string;
+  /** 1 = the policy's first choice now. */
+  readonly rank: number;
+  readonly score?: number;
+  readonly note?: string;
 }
 
 /** Policies are created per node, with that node's options for them. */

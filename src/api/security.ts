@@ -12,6 +12,12 @@ export interface LinkSecurity {
   secureClient(stream: Duplex, signal?: AbortSignal): Promise<Duplex>;
   /** The same, as the TLS server. */
   secureServer(stream: Duplex, signal?: AbortSignal): Promise<Duplex>;
+  /**
+   * True when `token` is this network's HTTP bearer token (derived from the
+   * key; "booster key show --http-token" prints it), compared in constant
+   * time. Plugins serving HTTP beyond loopback check requests with it.
+   */
+  verifyHttpToken(token: string): boolean;
 }
 
 /**

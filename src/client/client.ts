@@ -3,6 +3,7 @@ import { formatHostPort, parseHostPort } from '../network/errors';
 import type { ControlReply, ControlRequest } from '../network/control';
 import { greet } from '../network/handshake';
 import type { NodeStatusView, ProtocolLink, WireMessage } from '../network/protocol';
+import type { SourceReport } from '../network/source-report';
 import type { Authenticator } from '../security/auth';
 
 export const DEFAULT_NODE = 'localhost:4884';
@@ -148,6 +149,17 @@ export class BoosterClient {
       rules.push(...page.rules);
     }
     return { ...reply, rules, rulesOffset: 0, rulesTotal: total };
+  }
+
+  /**
+   * Every source of the node (direct, interfaces, peers) with its state and
+   * statistics; `total` above `sources.length` means the node left some out.
+   */
+  async sources(timeoutMs = 10_000): Promise<{ policy: string; sources: readonly SourceReport[]; total: number }> {
+    if (!this.extended) throw new ClientError(`node ${this.address} does not report its sources (a 0.3 node?)`);
+    const reply = await this.controlPage({ op: 'sources' }, timeoutMs);
+    if (reply.sources === undefined) throw new ClientError(`node ${this.address} does not report its sources (an older booster node, or one without sources)`);
+    return { policy: reply.policy, sources: reply.sources, total: reply.sourcesTotal ?? reply.sources.length };
   }
 
   private async controlPage(request: ControlRequest, timeoutMs: number): Promise<ControlReply> {

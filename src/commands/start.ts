@@ -20,6 +20,7 @@ The network key comes from --key-file, else BOOSTER_KEY, else the config file ("
     '<%= config.bin %> start --config booster.json --verbose',
     '<%= config.bin %> start --allow-clients 192.168.1.0/24 --allow-legacy-peers 192.168.1.20',
     '<%= config.bin %> start --auto-connect',
+    '<%= config.bin %> start --metrics 9464 --http-api 127.0.0.1:8080',
   ];
 
   static override flags = {
@@ -51,6 +52,14 @@ The network key comes from --key-file, else BOOSTER_KEY, else the config file ("
     }),
     'auto-connect': Flags.boolean({ description: 'wire every node found on the LAN that holds the same network key (see "booster discover")', allowNo: true }),
     'open-proxy': Flags.boolean({ description: 'serve the proxy to anyone who reaches it (never to this node\'s own addresses)', allowNo: true }),
+    metrics: Flags.string({
+      description: 'serve Prometheus metrics at http://[HOST:]PORT/metrics (HOST defaults to 127.0.0.1; off loopback, requests need the bearer token of "booster key show --http-token")',
+      helpValue: '[HOST:]PORT',
+    }),
+    'http-api': Flags.string({
+      description: 'serve the read-only HTTP JSON API (/health, /sources, /peers, /tunnels, /policy) at [HOST:]PORT, with the same protection as --metrics',
+      helpValue: '[HOST:]PORT',
+    }),
     verbose: Flags.boolean({ char: 'v', description: 'log debug details' }),
   };
 
@@ -73,6 +82,8 @@ The network key comes from --key-file, else BOOSTER_KEY, else the config file ("
         openProxy: flags['open-proxy'],
         // A partial layer: resolveSettings fills what the flags leave unset.
         discovery: { announce: flags.announce, autoConnect: flags['auto-connect'] } as DiscoverySettings,
+        // Merged per plugin with the config file's options (resolveSettings).
+        plugins: { '@booster/plugin-http': { metrics: flags.metrics, api: flags['http-api'] } },
       },
     };
     const signal = untilSignal();

@@ -1,9 +1,11 @@
 import { Args } from '@oclif/core';
 import { NodeCommand } from '../cli/base';
+import { connectionSummary, sourceTable, stateText } from '../cli/sources-view';
 import type { NodeStatusView } from '../network/protocol';
+import type { SourceReport } from '../network/source-report';
 
 export default class Status extends NodeCommand {
-  static override description = 'Show a node (--node, default $BOOSTER_NODE or localhost:4884) and its active peers: workload and open tunnels';
+  static override description = 'Show a node (--node, default $BOOSTER_NODE or localhost:4884): its connections and where each went, its peers (down ones with the reason) and every source; --json keeps the 0.3 node list (see "booster sources --json" for the sources)';
   static override enableJsonFlag = true;
   static override args = {
     node: Args.string({ description: 'x: the node (0.3 form of --node)' }),
@@ -12,13 +14,34 @@ export default class Status extends NodeCommand {
   async run(): Promise<NodeStatusView[]> {
     const { args, flags } = await this.parse(Status);
     return this.withClient(this.nodeAddress(flags.node, args.node), flags.timeout, async (client) => {
+      // Asked first: reading the status ends the session. A 0.3 node has no sources to report.
+      const sources = client.extended && !this.jsonEnabled() ? await client.sources(flags.timeout).then((r) => r.sources, () => undefined) : undefined;
       const nodes = await client.status(300, flags.timeout);
+      const byId = new Map((sources ?? []).map((s) => [s.id, s]));
+      const viaPeers = (sources ?? []).filter((s) => s.kind === 'peer').reduce((n, s) => n + s.openTunnels, 0);
       nodes.forEach((n, i) => {
         const load = n.tunnels.reduce((sum, t) => sum + t.copies, 0);
-        this.log(`${i === 0 ? 'node' : 'peer'} ${n.id}  booster ${n.baddr}  proxy ${n.paddr}  ${n.active ? 'active' : 'inactive'}  workload ${load}`);
+        const head = `${i === 0 ? 'node' : 'peer'} ${n.id}  booster ${n.baddr}  proxy ${n.paddr}  ${n.active ? 'active' : 'inactive'}  workload ${load}`;
+        let words = '';
+        if (i === 0) words = sources ? ` (every tunnel through its proxy${viaPeers ? `, ${viaPeers} of them chained through peers` : ''})` : '';
+        else if (byId.has(n.id)) words = ` (its own count, ${byId.get(n.id)!.openTunnels} of them ours)`;
+        this.log(head + words);
         for (const t of n.tunnels) this.log(`    ${t.target}${t.copies > 1 ? ` ×${t.copies}` : ''}`);
       });
+      if (!sources) return nodes;
+      const shown = new Set(nodes.map((n) => n.id));
+      for (const s of sources.filter((p) => p.kind === 'peer' && !shown.has(p.id))) this.log(`peer ${s.id}  ${downPeer(s)}`);
+      this.log(connectionSummary(sources));
+      this.log('sources:');
+      for (const line of sourceTable(sources)) this.log(`  ${line}`);
       return nodes;
     });
   }
+}
+
+/** A peer the node knows but that is not up: "booster 10.0.0.2:4884  proxy …  down (heartbeat: …)". */
+function downPeer(s: SourceReport): string {
+  const state = stateText(s);
+  const words = s.state === 'down' ? `down (${s.reason || 'no reason given'})` : state;
+  return `${s.label.replace(/^peer /, 'booster ')}  proxy ${s.address}  ${words}`;
 }

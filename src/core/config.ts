@@ -164,6 +164,7 @@ export function resolveSettings(...layers: Partial<NodeSettings>[]): NodeSetting
   }
   merged.capacity = mergeCapacity(layers);
   merged.discovery = mergeDiscovery(layers);
+  merged.plugins = mergePluginOptions(layers);
   const s = merged as unknown as NodeSettings;
   for (const [k, v] of Object.entries(s.limits)) {
     if (!(k in DEFAULT_LIMITS)) throw new ConfigError(`unknown limit "${k.slice(0, 64)}" (known: ${Object.keys(DEFAULT_LIMITS).join(', ')})`);
@@ -199,6 +200,21 @@ export function resolveSettings(...layers: Partial<NodeSettings>[]): NodeSetting
     throw new ConfigError('auth must be {"username": "...", "password": "..."}');
   }
   return { ...s, rules, ...(capacityProbe ? { capacityProbe } : {}) };
+}
+
+/** Each layer's `plugins`, merged per plugin: a flag such as --metrics sets one option without dropping the config file's others. */
+function mergePluginOptions(layers: readonly Partial<NodeSettings>[]): NodeSettings['plugins'] {
+  const merged: Record<string, Record<string, unknown>> = {};
+  for (const layer of layers) {
+    if (layer.plugins === undefined) continue;
+    if (typeof layer.plugins !== 'object' || layer.plugins === null || Array.isArray(layer.plugins)) throw new ConfigError('plugins must be an object keyed by plugin name, e.g. {"@booster/plugin-http": {"metrics": "127.0.0.1:9464"}}');
+    for (const [name, options] of Object.entries(layer.plugins)) {
+      if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new ConfigError(`plugins["${name.slice(0, 64)}"] must be an object of options`);
+      const defined = Object.entries(options).filter(([, v]) => v !== undefined);
+      if (defined.length > 0 || !merged[name]) merged[name] = { ...merged[name], ...Object.fromEntries(defined) };
+    }
+  }
+  return merged;
 }
 
 /** DEFAULT_DISCOVERY, then each layer's `discovery` keys (unknown keys and non-booleans are an error). */

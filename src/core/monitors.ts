@@ -2,10 +2,14 @@ import 'reflect-metadata';
 import { inject, injectable } from 'tsyringe';
 import type { Disposable } from '../api/disposable';
 import type { Logger } from '../api/logger';
-import type { Monitor, MonitorApi } from '../api/monitor';
+import type { Monitor, MonitorApi, PeerInfo, PolicyView } from '../api/monitor';
+import type { NodeSettings } from '../api/settings';
+import { PolicyManager } from '../dispatch/policies';
+import { RuleSet } from '../dispatch/rules';
 import { SourceRegistry } from '../dispatch/sources';
 import { TunnelTable } from '../dispatch/tunnels';
 import { Contributions } from '../extensions/host';
+import { Network } from '../network/network';
 import { EventHub } from './events';
 import { TOKENS } from './tokens';
 
@@ -21,6 +25,10 @@ export class MonitorHost implements Disposable {
     private readonly events: EventHub,
     private readonly tunnels: TunnelTable,
     private readonly sources: SourceRegistry,
+    private readonly network: Network,
+    private readonly policies: PolicyManager,
+    private readonly ruleSet: RuleSet,
+    @inject(TOKENS.Settings) private readonly settings: NodeSettings,
     @inject(TOKENS.Logger) logger: Logger,
   ) {
     this.log = logger.child('monitors');
@@ -33,6 +41,9 @@ export class MonitorHost implements Disposable {
       tunnels: () => this.tunnels.list(),
       workload: () => this.tunnels.workload(),
       sources: () => this.sources.list(),
+      peers: () => this.peers(),
+      policy: () => this.policy(),
+      rules: () => [...this.ruleSet.list()],
     };
     const launch = (id: string) => {
       const monitor = this.contributions.monitors.get(id);
@@ -48,6 +59,22 @@ export class MonitorHost implements Disposable {
   dispose(): void {
     this.subscription?.dispose();
     for (const id of [...this.running.keys()]) void this.stop(id);
+  }
+
+  private peers(): PeerInfo[] {
+    return this.network.list().map((p) => {
+      const status = p.status();
+      return { id: p.id, baddr: p.baddr, paddr: p.paddr, state: p.state, tunnels: status.tunnels.reduce((n, t) => n + t.copies, 0) };
+    });
+  }
+
+  private policy(): PolicyView {
+    return {
+      current: this.policies.current,
+      fallback: this.settings.fallbackPolicy,
+      available: this.policies.available(),
+      faults: Object.fromEntries(this.policies.faults),
+    };
   }
 
   private async launch(monitor: Monitor, api: MonitorApi): Promise<Disposable | undefined> {

@@ -14,6 +14,8 @@ import { TunnelTable } from '../dispatch/tunnels';
 import { ExtensionHost } from '../extensions/host';
 import type { PluginDescription } from '../extensions/manifest';
 import { ControlHandler } from '../network/control';
+import { SourceReporter } from '../network/source-report';
+import type { Disposable } from '../api/disposable';
 import { Endpoint, type CtrlOperation } from '../network/endpoint';
 import { Network } from '../network/network';
 import { nodeProxyAccess } from '../proxy/access';
@@ -51,6 +53,7 @@ export class BoosterNode {
   private proxyAddr?: Address;
   private endpointAddr?: Address;
   private discovery?: NodeDiscovery;
+  private healthLog?: Disposable;
 
   private constructor(
     private readonly container: DependencyContainer,
@@ -123,6 +126,12 @@ export class BoosterNode {
     this.container.resolve(CapacityProbe).start();
 
     const events = this.container.resolve(EventHub);
+    // Ejections, recoveries, peers going down and coming back: one INFO line each, here only.
+    const sourcesLog = this.log.child('sources');
+    this.healthLog = events.onSourceHealthChanged(({ source, health, reason }) => {
+      const what = health === 'healthy' ? 'is back' : health === 'down' ? 'is down' : 'was ejected';
+      sourcesLog.info(`source ${source.label} ${what}: ${reason}`, { id: source.id, health });
+    });
     this.proxy = new ProxyServer(this.container.resolve(Dispatcher), this.log.child('proxy'), {
       host: this.settings.bind,
       port: this.settings.pport,
@@ -145,7 +154,17 @@ export class BoosterNode {
       events,
       heartbeatMs: this.settings.heartbeatMs,
       identity,
-      control: new ControlHandler(this.container.resolve(PolicyManager), this.container.resolve(RuleSet), new LimitLog(this.log.child('control'), this.settings.limits.limitLogIntervalMs)),
+      control: new ControlHandler(
+        this.container.resolve(PolicyManager),
+        this.container.resolve(RuleSet),
+        new LimitLog(this.log.child('control'), this.settings.limits.limitLogIntervalMs),
+        new SourceReporter(
+          this.container.resolve(SourceRegistry),
+          this.container.resolve(PolicyManager),
+          // Every peer, plus the local sources (direct and each interface address).
+          () => this.settings.limits.maxPeers + this.container.resolve(SourceRegistry).localLinks().length,
+        ),
+      ),
     });
     identity.bport = this.endpointAddr.port;
     identity.id = this.id;
@@ -174,6 +193,7 @@ export class BoosterNode {
       if (this.proxy) await this.proxy.close(this.settings.drainTimeoutMs);
       this.container.resolve(MonitorHost).dispose();
       await this.container.resolve(ExtensionHost).deactivateAll();
+      this.healthLog?.dispose();
       this.container.resolve(SourceRegistry).dispose();
       this.container.resolve(EventHub).dispose();
       await this.container.dispose();

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { inject, injectable } from 'tsyringe';
 import type { Logger } from '../api/logger';
-import type { BalancingPolicy, PolicyRequest } from '../api/policy';
+import type { BalancingPolicy, PolicyRequest, SourcePreference } from '../api/policy';
 import type { NodeSettings } from '../api/settings';
 import type { Candidate } from '../api/sources';
 import { EventHub } from '../core/events';
@@ -69,6 +69,22 @@ export class PolicyManager {
       return undefined;
     });
     if (previous !== name) this.events.policyChanged.fire({ previous, current: name });
+  }
+
+  /**
+   * The active policy's own preference among `candidates` (BalancingPolicy.describe),
+   * or undefined when it exposes none or fails to (logged; routing is not affected).
+   */
+  preferences(candidates: readonly Candidate[]): readonly SourcePreference[] | undefined {
+    const active = this.active;
+    if (!active?.policy.describe) return undefined;
+    try {
+      const out = active.policy.describe(candidates);
+      return Array.isArray(out) ? out : undefined;
+    } catch (err) {
+      this.log.warn(`policy ${active.name}: describe threw: ${err instanceof Error ? err.message : String(err)}; showing no preference`);
+      return undefined;
+    }
   }
 
   /** Chooses a candidate; never throws while there is at least one candidate. */

@@ -28,6 +28,11 @@ interface Entry {
   ejectedUntil: number;
   ejections: number;
   down: boolean;
+  /** Why health last changed, and when (clock ms); "" / undefined while it never did. */
+  healthReason: string;
+  healthChangedAt?: number;
+  /** Back from an ejection, not yet proven by a successful dial (half-open). */
+  probing: boolean;
   lastBytesUp: number;
   lastBytesDown: number;
   /** What the peer says of its own link (peers only). */
@@ -130,7 +135,7 @@ export class SourceRegistry implements Disposable {
       candidate: { ...source, stats },
       stats,
       pendingDials: 0,
-      failureTimes: [], ejectedUntil: 0, ejections: 0, down: false, lastBytesDown: 0, lastBytesUp: 0,
+      failureTimes: [], ejectedUntil: 0, ejections: 0, down: false, healthReason: '', probing: false, lastBytesDown: 0, lastBytesUp: 0,
       estimator: new CapacityEstimator(this.capacity),
     };
     this.entries.set(source.id, entry);
@@ -169,6 +174,24 @@ export class SourceRegistry implements Disposable {
 
   meter(id: string): SourceMeter | undefined {
     return this.entries.get(id)?.stats;
+  }
+
+  /**
+   * Why a source is in its state: the reason of its last health change, how
+   * long ago that was, how long an ejection still lasts, and whether it is
+   * back on probation after one (half-open: the next dial decides).
+   */
+  healthDetail(id: string): { reason: string; sinceMs?: number; ejectedForMs: number; probing: boolean } | undefined {
+    this.refreshHealth(id);
+    const entry = this.entries.get(id);
+    if (!entry) return undefined;
+    const now = this.clock.now();
+    return {
+      reason: entry.healthReason,
+      sinceMs: entry.healthChangedAt === undefined ? undefined : now - entry.healthChangedAt,
+      ejectedForMs: entry.stats.health === 'ejected' ? Math.max(0, entry.ejectedUntil - now) : 0,
+      probing: entry.probing && entry.stats.health === 'healthy',
+    };
   }
 
   /** Total open tunnels on this node (every source). */
@@ -289,6 +312,7 @@ export class SourceRegistry implements Disposable {
       s.connectLatencyMs = s.connectLatencyMs === 0 ? latencyMs : s.connectLatencyMs + EWMA_ALPHA * (latencyMs - s.connectLatencyMs);
       s.consecutiveFailures = 0;
       entry.ejections = 0;
+      entry.probing = false;
     } else {
       s.consecutiveFailures++;
       entry.failureTimes.push(now);
@@ -296,6 +320,7 @@ export class SourceRegistry implements Disposable {
         const backoff = Math.min(this.health.maxBackoffMs, this.health.baseBackoffMs * 2 ** entry.ejections);
         entry.ejections++;
         entry.ejectedUntil = now + backoff;
+        entry.probing = false;
         this.setHealth(entry, 'ejected', `${s.consecutiveFailures} dial failures in a row (last: ${error ?? 'unknown'}); retry in ${Math.round(backoff / 1000)} s`);
       }
     }
@@ -354,6 +379,7 @@ export class SourceRegistry implements Disposable {
     if (entry.stats.health === 'ejected' && this.clock.now() >= entry.ejectedUntil) {
       // Half-open: one more failure ejects it again, for twice as long.
       entry.stats.consecutiveFailures = this.health.ejectAfter - 1;
+      entry.probing = true;
       this.setHealth(entry, 'healthy', 'back-off elapsed; retrying');
     }
   }
@@ -361,6 +387,8 @@ export class SourceRegistry implements Disposable {
   private setHealth(entry: Entry, health: SourceHealth, reason: string): void {
     if (entry.stats.health === health) return;
     entry.stats.health = health;
+    entry.healthReason = reason;
+    entry.healthChangedAt = this.clock.now();
     this.events.sourceHealthChanged.fire({ source: entry.candidate, health, reason });
   }
 
@@ -391,6 +419,8 @@ export class SourceRegistry implements Disposable {
       }
       this.refreshCapacity(e, now);
       this.pruneFailures(e, now);
+      // An ejection that has run out ends now (and says so), not at the next connection.
+      this.refreshHealth(e.candidate.id);
     }
     if (changed) this.estimatesChanged.fire();
   }

@@ -4,17 +4,20 @@ import { LimitError } from '../core/limit-error';
 import type { LimitLog } from '../core/limit-log';
 import { describeRule, RuleSet, validateRule } from '../dispatch/rules';
 import { estimateControlReplyBytes, estimateRuleBytes, PACKET_BUDGET_BYTES } from './packet-budget';
+import { estimateSourceBytes, type SourceReport, type SourceReporter } from './source-report';
 
 type ControlOperation =
   | { readonly op: 'status' }
   | { readonly op: 'use'; readonly policy: string }
   | { readonly op: 'rules-add'; readonly rule: unknown }
-  | { readonly op: 'rules-remove'; readonly index: number };
+  | { readonly op: 'rules-remove'; readonly index: number }
+  | { readonly op: 'sources' };
 
 /**
- * A control request from `booster policy ...` (a booster extension; never sent
- * to 0.3 nodes). The reply lists the rules from `rulesOffset` (default 0) on,
- * as many as fit in one packet.
+ * A control request from `booster policy ...` or `booster sources` (a booster
+ * extension; never sent to 0.3 nodes). The reply lists the rules from
+ * `rulesOffset` (default 0) on, as many as fit in one packet; op "sources"
+ * also lists every source (SourceReport), before the rules.
  */
 export type ControlRequest = ControlOperation & { readonly rulesOffset?: number };
 
@@ -30,6 +33,10 @@ export interface ControlReply {
   /** How many rules the node has; more than `rulesOffset + rules.length` means there are further pages. */
   readonly rulesTotal: number;
   readonly faults: Readonly<Record<string, number>>;
+  /** Op "sources" only: each source, at most limits.maxPeers plus the local ones. */
+  readonly sources?: readonly SourceReport[];
+  /** Op "sources" only: how many sources the node has (more than `sources.length`: the rest did not fit). */
+  readonly sourcesTotal?: number;
 }
 
 /** Error and info texts can echo user input; a reply must stay far below the packet limit whatever they hold. */
@@ -42,6 +49,8 @@ export class ControlHandler {
     private readonly rules: RuleSet,
     /** Where refusals for a limit are logged (the user who asked sees the reason in the reply either way). */
     private readonly limitLog?: Pick<LimitLog, 'hit'>,
+    /** Answers op "sources"; without it, that op is refused. */
+    private readonly sources?: SourceReporter,
   ) {}
 
   async handle(request: ControlRequest): Promise<ControlReply> {
@@ -49,7 +58,7 @@ export class ControlHandler {
     try {
       if (!Number.isInteger(offset) || offset < 0) throw new Error(`rulesOffset must be a rule number (0 or more), got ${offset}`);
       const message = await this.apply(request);
-      return this.reply(offset, true, message);
+      return this.reply(offset, true, message, undefined, request.op === 'sources' ? this.sources?.report() : undefined);
     } catch (err) {
       if (err instanceof LimitError) this.limitLog?.hit(err.code, `refused ${request.op}: ${err.message}`);
       return this.reply(0, false, undefined, (err as Error).message);
@@ -59,6 +68,9 @@ export class ControlHandler {
   private async apply(request: ControlRequest): Promise<string | undefined> {
     switch (request.op) {
       case 'status':
+        return undefined;
+      case 'sources':
+        if (!this.sources) throw new Error('this node does not report its sources');
         return undefined;
       case 'use':
         await this.policies.use(request.policy);
@@ -75,7 +87,7 @@ export class ControlHandler {
     }
   }
 
-  private reply(offset: number, ok: boolean, message?: string, error?: string): ControlReply {
+  private reply(offset: number, ok: boolean, message?: string, error?: string, report?: { sources: SourceReport[]; total: number }): ControlReply {
     const head = {
       ok,
       message: clip(message),
@@ -86,14 +98,21 @@ export class ControlHandler {
     };
     const all = this.rules.list();
     const rules: Rule[] = [];
-    let bytes = estimateControlReplyBytes(head);
+    let bytes = estimateControlReplyBytes(head) + 11;
+    const sources: SourceReport[] = [];
+    for (const source of report?.sources ?? []) {
+      bytes += estimateSourceBytes(source);
+      if (bytes > PACKET_BUDGET_BYTES) break;
+      sources.push(source);
+    }
     // At least one rule per page, so a client paging through always gets somewhere (RuleSet keeps every rule well under a page).
-    for (let i = offset; i < all.length; i++) {
+    // A sources reply carries no rules (`booster policy rules list` pages them).
+    for (let i = report ? all.length : offset; i < all.length; i++) {
       bytes += estimateRuleBytes(all[i]);
       if (rules.length > 0 && bytes > PACKET_BUDGET_BYTES) break;
       rules.push(all[i]);
     }
-    return { ...head, rules, rulesOffset: offset, rulesTotal: all.length };
+    return { ...head, rules, rulesOffset: offset, rulesTotal: all.length, ...(report ? { sources, sourcesTotal: report.total } : {}) };
   }
 }
 

@@ -19,6 +19,11 @@ export interface MonitorSources {
  * NodeStatus for this node and each active peer, then NetworkUpdate and
  * ProxyUpdate events. Feature "net": a NetworkUsageUpdate per direction every second.
  *
+ * A peer going down is sent as 0.3 does, a NetworkUpdate "removed", and its
+ * coming back as "added", each with the peer's booster and proxy addresses.
+ * Booster.v1 clients also get a SourceHealth event for every ejection,
+ * recovery, and peer going down or up.
+ *
  * A NodeStatus must fit in one packet: a node with more targets than fit
  * lists its busiest, and the closing Result (booster clients) says how many
  * targets of which node were left out.
@@ -62,15 +67,26 @@ export class MonitorStream implements Disposable {
       return fitted.node;
     };
     link.sendNodeStatusJson(fit(this.selfStatus()));
-    for (const peer of s.network.list()) if (peer.state === 'up') link.sendNodeStatusJson(fit(peer.status()));
+    // What each peer was last announced as, and its addresses (a removed peer is gone from the network by the time we hear of it).
+    const known = new Map<string, { paddr: string; last: 'added' | 'removed' }>();
+    for (const peer of s.network.list()) {
+      known.set(peer.id, { paddr: peer.paddr, last: peer.state === 'up' ? 'added' : 'removed' });
+      if (peer.state === 'up') link.sendNodeStatusJson(fit(peer.status()));
+    }
     link.sendResult(0, snapshotNote(omissions));
     this.disposables.push(
       s.events.onPeerChanged((e) => {
-        if (e.change === 'up' || e.change === 'down') return;
+        const operation = e.change === 'added' || e.change === 'up' ? 'added' : 'removed';
         const peer = s.network.get(e.nodeId);
-        const remote: NodeStatusView = peer?.status() ?? { id: e.nodeId, baddr: e.address, paddr: '', active: false, tunnels: [] };
-        link.sendNetworkUpdateJson(s.identity.id, e.change === 'added' ? 'added' : 'removed', { ...fitNodeStatus(remote, 'json').node, active: false });
+        const seen = known.get(e.nodeId);
+        if (e.change === 'removed') known.delete(e.nodeId);
+        else known.set(e.nodeId, { paddr: peer?.paddr ?? seen?.paddr ?? '', last: operation });
+        // A new peer is added, then up; a dropped one down, then removed: 0.3 clients hear of each once.
+        if (seen?.last === operation) return;
+        const remote: NodeStatusView = peer?.status() ?? { id: e.nodeId, baddr: e.address, paddr: seen?.paddr ?? '', active: false, tunnels: [] };
+        link.sendNetworkUpdateJson(s.identity.id, operation, { ...fitNodeStatus(remote, 'json').node, active: false });
       }),
+      s.events.onSourceHealthChanged((e) => link.sendSourceHealth({ id: e.source.id, kind: e.source.kind, label: e.source.label, health: e.health, reason: e.reason })),
       s.events.onTunnelOpened((t) => link.sendProxyUpdateJson(s.identity.id, t.targetAddress, 'added')),
       s.events.onTunnelClosed((c) => link.sendProxyUpdateJson(s.identity.id, c.tunnel.targetAddress, 'removed')),
       s.network.onRemoteTunnel((e) => link.sendProxyUpdateJson(e.nodeId, e.target, e.operation)),

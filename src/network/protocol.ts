@@ -11,6 +11,7 @@ import {
   nodeId, PacketDecoder, fitLinkReport, readLinkReport, toMillis, tunnelId, WireError, type Message, type ReportedLink,
 } from '../wire';
 import type { ControlReply, ControlRequest } from './control';
+import type { SourceReport } from './source-report';
 import { formatHostPort, normalizeHost, PeerError } from './errors';
 import type { Beat } from './heartbeat';
 import { fitNodeStatus } from './node-status-fit';
@@ -44,7 +45,8 @@ export type WireMessage =
   | { readonly kind: 'auth-init'; readonly nonce: Buffer; readonly role: string }
   | { readonly kind: 'auth-challenge'; readonly nonce: Buffer; readonly proof: Buffer }
   | { readonly kind: 'auth-proof'; readonly proof: Buffer }
-  | { readonly kind: 'link-report'; readonly links: readonly ReportedLink[] };
+  | { readonly kind: 'link-report'; readonly links: readonly ReportedLink[] }
+  | { readonly kind: 'source-health'; readonly id: string; readonly sourceKind: string; readonly label: string; readonly health: string; readonly reason: string };
 
 export interface LinkLimits {
   /** Largest packet accepted (the decoder's cap on one unfinished packet). */
@@ -226,6 +228,7 @@ export class ProtocolLink implements Disposable {
     const payload = (r: ControlReply) => ({
       ok: r.ok, error: r.error ?? '', message: r.message ?? '', policy: r.policy,
       available: [...r.available], rules: r.rules.map(toWireRule), faults: r.faults, rulesOffset: r.rulesOffset, rulesTotal: r.rulesTotal,
+      sources: (r.sources ?? []).map(toWireSource), sourcesTotal: r.sourcesTotal ?? 0,
     });
     let packet: Buffer;
     try {
@@ -234,10 +237,15 @@ export class ProtocolLink implements Disposable {
       // ControlHandler pages the rules to fit; this only keeps an estimate gone wrong from throwing here.
       this.log.warn(`control reply to ${this.label} does not fit in one packet (${(err as Error).message}); sent an error instead`);
       const error = 'the reply did not fit in one packet (a bug in the node; please report it)';
-      this.send(MessageId.CONTROL_REPLY, payload({ ...reply, ok: false, error, message: undefined, rules: [] }));
+      this.send(MessageId.CONTROL_REPLY, payload({ ...reply, ok: false, error, message: undefined, rules: [], sources: [] }));
       return;
     }
     this.write(packet);
+  }
+
+  /** Booster extension (monitor feature node): a source's health changed. Only sent to a side that announced extensions. */
+  sendSourceHealth(e: { id: string; kind: string; label: string; health: string; reason: string }): void {
+    if (this.peerExtended) this.send(MessageId.SOURCE_HEALTH, { id: e.id, kind: e.kind, label: e.label, health: e.health, reason: e.reason.length > 1000 ? `${e.reason.slice(0, 1000)}…` : e.reason });
   }
 
   // JSON monitor packets, byte-compatible with 0.3 (key order matters to some readers).
@@ -385,8 +393,12 @@ function toWireMessage(m: Message): WireMessage {
           ok: Boolean(p.ok), error: p.error || undefined, message: p.message || undefined, policy: String(p.policy ?? ''),
           available: p.available ?? [], rules: (p.rules ?? []).map(fromWireRule), faults: Object.fromEntries(Object.entries(p.faults ?? {}).map(([k, v]) => [k, Number(v)])),
           rulesOffset: Number(p.rulesOffset ?? 0), rulesTotal: Number(p.rulesTotal ?? 0),
+          // Only a node that knows op "sources" fills them in (it has at least one source).
+          ...(p.sourcesTotal ? { sources: (p.sources ?? []).map(fromWireSource), sourcesTotal: Number(p.sourcesTotal) } : {}),
         },
       };
+    case MessageId.SOURCE_HEALTH:
+      return { kind: 'source-health', id: String(p.id ?? ''), sourceKind: String(p.kind ?? ''), label: String(p.label ?? ''), health: String(p.health ?? ''), reason: String(p.reason ?? '') };
     default:
       throw new WireError(`unexpected message ${messageName(id)}`);
   }
@@ -447,7 +459,34 @@ function fromWireControl(p: Record<string, any>): ControlRequest { // eslint-dis
       return { op: 'rules-add', rule: p.rule ? fromWireRule(p.rule) : undefined, rulesOffset };
     case 'rules-remove':
       return { op: 'rules-remove', index: Number(p.index ?? -1), rulesOffset };
+    case 'sources':
+      return { op: 'sources', rulesOffset };
     default:
       return { op: 'status', rulesOffset };
   }
+}
+
+const SOURCE_NUMBERS = [
+  'ejectedForMs', 'stateForMs', 'openTunnels', 'pendingDials', 'load', 'workload', 'throughputUp', 'throughputDown', 'capacity',
+  'connectLatencyMs', 'recentFailures', 'consecutiveFailures', 'totalTunnels', 'bytesUp', 'bytesDown', 'rank', 'score',
+] as const;
+const SOURCE_STRINGS = ['id', 'kind', 'label', 'address', 'state', 'reason', 'capacitySource', 'note'] as const;
+
+function toWireSource(s: SourceReport): object {
+  const out: Record<string, unknown> = {};
+  for (const k of SOURCE_STRINGS) out[k] = s[k] ?? '';
+  for (const k of SOURCE_NUMBERS) out[k] = k === 'score' ? (s.score ?? 0) : Math.round(s[k] ?? 0);
+  return out;
+}
+
+function fromWireSource(w: Record<string, any>): SourceReport { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const out: Record<string, unknown> = {};
+  for (const k of SOURCE_STRINGS) out[k] = String(w[k] ?? '');
+  for (const k of SOURCE_NUMBERS) out[k] = Number(w[k] ?? 0);
+  if (!out.note) delete out.note;
+  if (!out.rank) {
+    delete out.rank;
+    delete out.score;
+  }
+  return out as unknown as SourceReport;
 }

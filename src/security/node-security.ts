@@ -6,6 +6,7 @@ import type { NodeSettings } from '../api/settings';
 import { TOKENS } from '../core/tokens';
 import { AddressSet, classifyAddress, type AddressClass } from './addresses';
 import { Authenticator } from './auth';
+import { httpToken, tokenMatches } from './http-token';
 import type { NetworkKey } from './key';
 import { PskTls } from './tls';
 
@@ -21,6 +22,7 @@ export class NodeSecurity implements LinkSecurity {
   readonly legacyPeers: AddressSet;
   readonly clients: AddressSet;
   readonly fingerprint: string;
+  private readonly httpToken: string;
 
   constructor(
     @inject(TOKENS.NetworkKey) key: NetworkKey,
@@ -31,6 +33,11 @@ export class NodeSecurity implements LinkSecurity {
     this.legacyPeers = new AddressSet(settings.allowLegacyPeers);
     this.clients = new AddressSet(settings.allowClients);
     this.fingerprint = key.fingerprint;
+    this.httpToken = httpToken(key);
+  }
+
+  verifyHttpToken(token: string): boolean {
+    return tokenMatches(this.httpToken, token);
   }
 
   classify(address: string): AddressClass {

@@ -35,6 +35,7 @@ const PAYLOADS = {
   [MessageId.AUTH_CHALLENGE]: internal.PayloadAuthChallenge,
   [MessageId.AUTH_PROOF]: internal.PayloadAuthProof,
   [MessageId.LINK_REPORT]: internal.PayloadLinkReport,
+  [MessageId.SOURCE_HEALTH]: internal.PayloadSourceHealth,
 } as const;
 
 type PayloadCodec = { encode(m: object): { finish(): Uint8Array }; decode(b: Uint8Array): object; toObject(m: object, o?: object): Record<string, unknown> };

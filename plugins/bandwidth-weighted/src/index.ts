@@ -37,6 +37,25 @@ export function bandwidthWeighted(options: BandwidthWeightedOptions = {}): Balan
   }
   return {
     id: 'bandwidth-weighted',
+    /** Ranks by expected completion cost (load + 1) / capacity, lowest first; unmeasured peers last, by load. */
+    describe(candidates) {
+      const baseline = candidates.reduce((sum, c) => sum + (c.stats.capacity > 0 ? c.stats.capacity : 0), 0) || 1;
+      const scored = candidates.map((c) => {
+        const { capacity, load } = c.stats;
+        const measured = capacity > 0 || c.local;
+        const cost = measured ? (load + 1) / (capacity > 0 ? capacity : baseline) : Infinity;
+        return { c, cost, load };
+      });
+      scored.sort((a, b) => a.cost - b.cost || a.load - b.load);
+      return scored.map(({ c, cost }, i) => ({
+        id: c.id,
+        rank: i + 1,
+        score: Number.isFinite(cost) ? cost : undefined,
+        note: Number.isFinite(cost)
+          ? `cost (load+1)/capacity = ${(cost * 1e6).toPrecision(3)} s/MB${c.stats.capacity > 0 ? '' : ' (capacity assumed)'}`
+          : 'capacity unknown: explored one connection at a time',
+      }));
+    },
     choose(_request, candidates) {
       let knownSum = 0;
       let inFlight = 0;

@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core';
 import * as QRCode from 'qrcode';
 import { currentNetworkKey } from '../../cli/runtime';
 import { keyLocationFlags, stderr } from '../../cli/key-flags';
+import { httpToken } from '../../security/http-token';
 import type { NetworkKey } from '../../security/key';
 import { BoosterCommand } from '../../cli/base';
 
@@ -10,15 +11,16 @@ export default class KeyShow extends BoosterCommand {
 
 The key comes from --key-file, else BOOSTER_KEY, else DIR/network.key. On the other device, put it in that device's network.key, or in BOOSTER_KEY, or in "key" of its config file. Anyone who has the key can use your nodes: show it only to your own devices.`;
 
-  static override examples = ['<%= config.bin %> key show', '<%= config.bin %> key show --qr', '<%= config.bin %> key show --json'];
+  static override examples = ['<%= config.bin %> key show', '<%= config.bin %> key show --qr', '<%= config.bin %> key show --json', '<%= config.bin %> key show --http-token'];
   static override enableJsonFlag = true;
 
   static override flags = {
     qr: Flags.boolean({ description: 'also draw the key as a QR code, for a phone (e.g. Termux) to scan' }),
+    'http-token': Flags.boolean({ description: 'print only the bearer token that --metrics and --http-api require off loopback (derived from the key; not the key)' }),
     ...keyLocationFlags('read the key from this file instead'),
   };
 
-  async run(): Promise<{ key: string; fingerprint: string; file: string | null }> {
+  async run(): Promise<{ key: string; fingerprint: string; file: string | null } | { httpToken: string; fingerprint: string; file: string | null }> {
     const { flags } = await this.parse(KeyShow);
     let found;
     try {
@@ -28,6 +30,11 @@ The key comes from --key-file, else BOOSTER_KEY, else DIR/network.key. On the ot
       return this.exit(1);
     }
     const { key, file } = found;
+    if (flags['http-token']) {
+      const token = httpToken(key);
+      this.log(token);
+      return { httpToken: token, fingerprint: key.fingerprint, file: file ?? null };
+    }
     if (flags.qr && !this.jsonEnabled()) this.log(await qrBlock(key, Boolean(process.stdout.isTTY)));
     this.log(`network key  ${key.reveal()}`);
     this.log(`fingerprint  ${key.fingerprint}`);

@@ -2,18 +2,29 @@ import { Flags } from '@oclif/core';
 import { NodeCommand } from '../../cli/base';
 import { clock, shortId } from '../../cli/format';
 import { streamMonitor } from '../../cli/monitor';
+import { Recorder } from '../../cli/record';
 import type { WireMessage } from '../../network/protocol';
 
 export default class MonitorNode extends NodeCommand {
   static override description = 'Live view of a node: itself and its peers, then tunnels opening and closing and peers coming and going';
   static override flags = {
     json: Flags.boolean({ description: 'print each message as one JSON line' }),
+    record: Flags.string({ description: 'also record the stream to FILE, timestamped JSON lines (see booster plot)' }),
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(MonitorNode);
-    const client = await this.openClient(this.nodeAddress(flags.node), flags.timeout);
-    await streamMonitor(this, client, 'node', render, flags.json);
+    const node = this.nodeAddress(flags.node);
+    const recorder = flags.record ? await Recorder.open(flags.record, node, ['node']) : undefined;
+    const client = await this.openClient(node, flags.timeout).catch(async (err: Error) => {
+      await recorder?.close();
+      throw err;
+    });
+    try {
+      await streamMonitor(this, client, 'node', render, flags.json, recorder && ((m) => recorder.write(m)));
+    } finally {
+      await recorder?.close();
+    }
   }
 }
 
@@ -26,7 +37,11 @@ function render(m: WireMessage): string | undefined {
     case 'proxy-update':
       return `${clock()} ${m.operation === 'added' ? '+' : '-'} tunnel ${m.target} on ${shortId(m.nodeId)}`;
     case 'network-update':
-      return `${clock()} peer ${m.operation === 'added' ? 'added' : 'removed'}: ${shortId(m.node.id)} ${m.node.baddr}`;
+      return `${clock()} peer ${m.operation === 'added' ? 'added' : 'removed'}: ${shortId(m.node.id)} ${m.node.baddr}${m.node.paddr ? ` proxy ${m.node.paddr}` : ''}`;
+    case 'source-health': {
+      const what = m.health === 'healthy' ? 'is back' : m.health === 'down' ? 'is down' : m.health === 'ejected' ? 'was ejected' : `is ${m.health}`;
+      return `${clock()} source ${m.label} ${what}: ${m.reason}`;
+    }
     default:
       return undefined;
   }
