@@ -39,6 +39,17 @@ export interface ControlReply {
   readonly sourcesTotal?: number;
 }
 
+/** How many source ids a refusal lists. */
+const MAX_LISTED_SOURCES = 20;
+
+/** A rule added at run time must name a source the node has (a typo would otherwise be a rule that never applies). */
+function checkKnownSource(source: string, known: readonly string[]): void {
+  if (known.includes(source)) return;
+  const listed = known.slice(0, MAX_LISTED_SOURCES).join(', ');
+  const more = known.length > MAX_LISTED_SOURCES ? ` and ${known.length - MAX_LISTED_SOURCES} more` : '';
+  throw new Error(`no source "${source}" on this node; its sources are: ${listed || 'none'}${more} (see booster sources)`);
+}
+
 /** Error and info texts can echo user input; a reply must stay far below the packet limit whatever they hold. */
 const MAX_TEXT_LENGTH = 2000;
 
@@ -77,6 +88,7 @@ export class ControlHandler {
         return `policy is now ${request.policy}`;
       case 'rules-add': {
         const rule = validateRule(request.rule);
+        if ('source' in rule && this.sources) checkKnownSource(rule.source, this.sources.ids());
         this.rules.add(rule);
         return `added rule #${this.rules.list().length - 1}: ${describeRule(rule)}`;
       }

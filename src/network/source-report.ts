@@ -57,6 +57,11 @@ export class SourceReporter {
     private readonly max: () => number,
   ) {}
 
+  /** The ids of every source the node has now (rules must name one of them). */
+  ids(): string[] {
+    return this.sources.list().map((c) => c.id);
+  }
+
   report(): { sources: SourceReport[]; total: number } {
     const all = this.sources.list();
     const candidates = all.filter((c) => c.stats.health === 'healthy');

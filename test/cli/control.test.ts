@@ -64,6 +64,12 @@ describe('booster CLI: monitor, policy, ctrl', function () {
     res = await cli('policy', 'rules', 'add', 'reserve', 'direct', '-t', addr());
     expect(res.code).to.equal(1);
     expect(res.stderr).to.match(/"hosts" must be a non-empty list/);
+    // A source the node does not have: refused, naming the ones it has; nothing added.
+    res = await cli('policy', 'rules', 'add', 'block', 'nosuchsource', '-t', addr());
+    expect(res.code).to.equal(1);
+    expect(res.stderr.trim().split('\n')).to.have.length(1);
+    expect(res.stderr).to.match(/no source "nosuchsource" on this node; its sources are: direct \(see booster sources\)/);
+    expect((await cli('policy', 'rules', 'list', '-t', addr(), '--json')).stdout).to.not.match(/nosuchsource/);
     res = await cli('policy', 'list', '-t', addr(), '--json');
     expect(JSON.parse(res.stdout)).to.deep.include({ policy: 'round-robin' });
     res = await cli('policy', 'rules', 'remove', '0', '-t', addr());
