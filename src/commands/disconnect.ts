@@ -1,5 +1,6 @@
 import { Args } from '@oclif/core';
 import { NodeCommand, UsageError } from '../cli/base';
+import { ownIdOf } from '../cli/peer-ids';
 import type { BoosterClient } from '../client/client';
 import { ClientError } from '../client/client';
 import { parseHostPort } from '../network/errors';
@@ -10,7 +11,7 @@ const NODE_ID = /^[0-9a-f]{40}$/i;
 export default class Disconnect extends NodeCommand {
   static override description = `Tell a node (--node, default $BOOSTER_NODE or localhost:4884) to drop one of its peers (no reconnection)
 
-PEER is the peer's id as the node knows it, or its booster address (HOST:PORT) as "booster status" lists it.`;
+PEER is the peer's id as the node knows it, the id the peer gives itself, or its booster address (HOST:PORT) as "booster status" lists it.`;
   static override examples = [
     '<%= config.bin %> disconnect bb920fad7e153358a9459f57993bfef2090b6ca7',
     '<%= config.bin %> disconnect 192.168.1.20:4884',
@@ -27,13 +28,24 @@ PEER is the peer's id as the node knows it, or its booster address (HOST:PORT) a
     const [x, peer] = args.second === undefined ? [undefined, args.first] : [args.first, args.second];
     const node = this.nodeAddress(flags.node, x);
     // A status exchange ends its link, so an address is looked up on a link of its own.
-    const id = NODE_ID.test(peer) ? peer.toLowerCase() : await this.withClient(node, flags.timeout, (client) => peerIdByAddress(client, peer, flags.timeout));
+    const id = await this.withClient(node, flags.timeout, (client) => (NODE_ID.test(peer) ? peerIdById(client, peer.toLowerCase(), flags.timeout) : peerIdByAddress(client, peer, flags.timeout)));
     return this.withClient(node, flags.timeout, async (client) => {
       const outcome = await client.disconnect(id, flags.timeout);
       this.log(outcome.message ?? `disconnected ${outcome.node?.baddr ?? id}`);
       return outcome;
     });
   }
+}
+
+/**
+ * The id to send for `id`: the peer's id as this node knows it, or the id the
+ * peer gives itself (see ownIdOf); anything else is sent as given, for the
+ * node to answer (a 0.3 node knows its peers only by its own ids).
+ */
+async function peerIdById(client: BoosterClient, id: string, timeoutMs: number): Promise<string> {
+  const [, ...peers] = await client.status(300, timeoutMs);
+  if (peers.some((p) => p.id === id)) return id;
+  return peers.find((p) => ownIdOf(p) === id)?.id ?? id;
 }
 
 /** The id of the node's peer at `address` (its booster or proxy address); a clear error listing the peers otherwise. */

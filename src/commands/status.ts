@@ -1,5 +1,6 @@
 import { Args } from '@oclif/core';
 import { NodeCommand } from '../cli/base';
+import { ownIdOf, TWO_IDS_NOTE } from '../cli/peer-ids';
 import { connectionSummary, sourceTable, stateText } from '../cli/sources-view';
 import type { NodeStatusView } from '../network/protocol';
 import type { SourceReport } from '../network/source-report';
@@ -26,6 +27,8 @@ export default class Status extends NodeCommand {
         if (i === 0) words = sources ? ` (every tunnel through its proxy${viaPeers ? `, ${viaPeers} of them chained through peers` : ''})` : '';
         else if (byId.has(n.id)) words = ` (its own count, ${byId.get(n.id)!.openTunnels} of them ours)`;
         this.log(head + words);
+        const own = i > 0 ? ownIdOf(n) : undefined;
+        if (own && own !== n.id) this.log(`    its own id: ${own} (${TWO_IDS_NOTE})`);
         for (const t of n.tunnels) this.log(`    ${t.target}${t.copies > 1 ? ` ×${t.copies}` : ''}`);
       });
       if (!sources) return nodes;

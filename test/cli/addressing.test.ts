@@ -127,4 +127,19 @@ describe('booster CLI: addressing a node, and errors', function () {
     const far = await cli(['zzzzzz']);
     expect(far.stderr).to.not.match(/did you mean/);
   });
+
+  it('status shows a peer\'s own id when it differs; disconnect accepts that id too', async () => {
+    const connect = await cli(['connect', '-n', addr(a), addr(b)]);
+    expect(connect.code, connect.stderr).to.equal(0);
+    const known = a.network.list()[0].id;
+    // A knows B by the address it used (127.0.0.1); B calls itself after "localhost".
+    expect(known).to.not.equal(b.id);
+    const status = await cli(['status', '-n', addr(a)]);
+    expect(status.code, status.stderr).to.equal(0);
+    expect(status.stdout).to.include(`peer ${known}`);
+    expect(status.stdout).to.include(`its own id: ${b.id} (0.3 derives a node's id from the address used to reach it`);
+    const res = await cli(['disconnect', '-n', addr(a), b.id]);
+    expect(res.code, res.stderr).to.equal(0);
+    expect(a.network.list()).to.deep.equal([]);
+  });
 });

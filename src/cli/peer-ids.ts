@@ -1,0 +1,18 @@
+import { parseHostPort } from '../network/errors';
+import { nodeId } from '../wire';
+
+/**
+ * The id a peer gives itself. 0.3 derives a node's id from the address used to
+ * reach it (sha1 of host, booster port and proxy port), so node A knows peer B
+ * by B's address as A sees it, while B calls itself after "localhost"
+ * (`booster status` on B): the same node, two ids.
+ */
+export function ownIdOf(peer: { readonly baddr: string; readonly paddr: string }): string | undefined {
+  try {
+    return nodeId('localhost', parseHostPort(peer.baddr, 4884).port, parseHostPort(peer.paddr, 1080).port);
+  } catch {
+    return undefined;
+  }
+}
+
+export const TWO_IDS_NOTE = '0.3 derives a node\'s id from the address used to reach it, so a peer\'s own status shows this other id';
