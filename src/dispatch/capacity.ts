@@ -9,9 +9,11 @@ import type { CapacitySettings } from '../api/settings';
  * - Each tick yields the download rate over the last `rateWindowMs` (two
  *   seconds): short enough to rise within seconds, long enough that a token
  *   bucket's burst or a bunched delivery is mostly averaged out.
- * - A rate is evidence only when the whole window was busy (tunnels open at
- *   every tick in it) and it moved at least `minBusyRate`: idle time and
- *   keep-alive trickles say nothing about what the link can carry.
+ * - A rate is taken over busy time only (tunnels open at every tick of it:
+ *   the whole window, or the busy stretch since the last idle tick once it
+ *   lasts 3/4 of a second) and is evidence when it moved at least
+ *   `minBusyRate`: idle time and keep-alive trickles say nothing about what
+ *   the link can carry.
  * - The estimate is an upper percentile (`percentile`, the 75th) of the last
  *   `busyWindowMs / tickMs` evidence samples. Idle time adds no samples, so the
  *   estimate holds while the source is idle; a slow-start ramp's low samples
@@ -50,6 +52,13 @@ export const DEFAULT_CAPACITY: CapacitySettings = {
   maxAgeMs: 7 * 24 * 3600 * 1000,
   maxRecords: 256,
 };
+
+/**
+ * A busy stretch shorter than the rate window still counts once it lasts 3/4
+ * of this: a 2 MB download on a 10 Mbit/s link (1.7 s) is evidence, though
+ * shorter than a full window.
+ */
+const MIN_EVIDENCE_SPAN_MS = 1000;
 
 interface Point {
   readonly at: number;
@@ -95,11 +104,19 @@ export class CapacityEstimator {
     // Keep the newest point at or before the window's start as the base.
     const start = now - this.options.rateWindowMs;
     while (points.length > 2 && points[1].at <= start) points.shift();
-    const base = points[0];
+    if (!busy) return false;
+    // The rate is taken over the busy stretch only: from the last idle point in the window (or the window's start) on.
+    let from = 0;
+    for (let i = points.length - 2; i >= 0; i--) {
+      if (!points[i].busy) {
+        from = i;
+        break;
+      }
+    }
+    const base = points[from];
     const span = now - base.at;
-    // A window shorter than ~the rate window (start, or a late timer) is not one yet.
-    if (span < this.options.rateWindowMs * 0.75) return false;
-    for (let i = 1; i < points.length; i++) if (!points[i].busy) return false;
+    // Too short to say anything (a start, or a late timer): at least 3/4 of a second, or of the window if shorter.
+    if (span < Math.min(this.options.rateWindowMs, MIN_EVIDENCE_SPAN_MS) * 0.75) return false;
     const rate = ((totalBytes - base.bytes) * 1000) / span;
     if (!(rate >= this.options.minBusyRate)) return false;
     this.add(rate);

@@ -95,7 +95,8 @@ describe('capacity estimator', () => {
   it('slow-start ramp: the low first seconds do not hold the estimate down', () => {
     const trace = new Trace();
     // TCP slow start on a 30 Mbit/s link with 100 ms RTT: the rate doubles every RTT from 10 kB/s.
-    const est = trace.run(3, true, (t) => Math.min(30 * MBIT, 10_000 * 2 ** (t / 0.1)));
+    // The first samples include the ramp; within 5 busy seconds the upper quarter is clean.
+    const est = trace.run(5, true, (t) => Math.min(30 * MBIT, 10_000 * 2 ** (t / 0.1)));
     expect(est).to.be.closeTo(30 * MBIT, 0.01 * 30 * MBIT);
   });
 
@@ -107,14 +108,22 @@ describe('capacity estimator', () => {
     expect(est).to.be.within(10 * MBIT * 0.95, 10 * MBIT * 1.1);
   });
 
-  it('a window that was not busy throughout is not evidence (tunnels opened mid-window)', () => {
+  it('idle time in the window does not dilute the rate; a busy stretch counts once it lasts 3/4 of a second', () => {
     const trace = new Trace();
-    // Idle, then busy at 40 Mbit/s for a tick less than a rate window: no window is busy end to end yet.
+    // Idle, then busy at 40 Mbit/s: half a second is too short to say anything.
     trace.run(5, false);
-    trace.run(W - 0.25, true, () => 40 * MBIT);
+    trace.run(0.5, true, () => 40 * MBIT);
     expect(trace.estimator.capacity).to.equal(0);
+    // 0.75 s busy: the rate over the busy stretch only, not diluted by the idle part of the window.
     trace.run(0.25, true, () => 40 * MBIT);
     expect(trace.estimator.capacity).to.be.closeTo(40 * MBIT, 0.4 * MBIT);
+  });
+
+  it('a short download (2 MB on 10 Mbit/s, 1.7 s) is evidence, though shorter than the rate window', () => {
+    const trace = new Trace();
+    trace.run(1.75, true, () => 10 * MBIT);
+    trace.run(5, false);
+    expect(trace.estimator.capacity).to.be.closeTo(10 * MBIT, 0.1 * MBIT);
   });
 
   it('a delivery that stalls and then bursts (backpressure downstream) is averaged out by the default window', () => {
