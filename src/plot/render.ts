@@ -30,7 +30,7 @@ export async function renderSvg(series: PlotSeries, options: PlotOptions = {}): 
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     ...(options.title ? { title: options.title } : {}),
     background: 'white',
-    resolve: { scale: { color: 'shared' } },
+    // One colour scale and legend for both panels (Vega-Lite's default for concatenated views): a source keeps its colour.
     vconcat: [
       panel(series.connections, 'Open connections per source', 'open connections', 'step-after'),
       panel(series.throughput, 'Download throughput per source', 'throughput (Mbit/s)', 'linear'),
