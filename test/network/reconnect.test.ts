@@ -57,15 +57,19 @@ describe('reconnection to a peer that is away', function () {
     expect(reconnectDelay(60_000, 3)).to.equal(60_000);
   });
 
-  it('keeps exactly one attempt open to a frozen peer, abandons none, and starts the next only after that one failed', async () => {
+  /** A wires B; then B goes away and its port belongs to a node that is frozen (accepts, never answers). */
+  const wiredPeerThenFrozen = async () => {
     const bport = await freePort();
     b = await startTestNode({ settings: { bport } });
     a = await startTestNode({ settings: { heartbeatMs: 200, reconnectMs: 100 } });
     const { peer } = await a.network.connect(`127.0.0.1:${bport}`);
-    // B goes away and its port now belongs to a node that is frozen.
     await b.stop();
     b = undefined;
-    const frozen = await frozenListener(bport);
+    return { peer, frozen: await frozenListener(bport) };
+  };
+
+  it('keeps exactly one attempt open to a frozen peer, abandons none, and starts the next only after that one failed', async () => {
+    const { peer, frozen } = await wiredPeerThenFrozen();
     try {
       await waitUntil('B down at A', () => a!.network.get(peer.id)?.state === 'down', 3000);
       await waitUntil('a reconnection attempt', () => frozen.accepted.length === 1, 5000);
@@ -74,7 +78,7 @@ describe('reconnection to a peer that is away', function () {
       expect(frozen.accepted).to.have.length(1);
       expect(frozen.open.size).to.equal(1);
       expect(frozen.closedByPeer, 'A closed an attempt that could still succeed').to.deep.equal([]);
-      expect(a.network.get(peer.id)?.state).to.equal('down');
+      expect(a!.network.get(peer.id)?.state).to.equal('down');
 
       // The attempt fails on its own (the connection is closed): the next starts after the back-off, not at once.
       const failedAt = Date.now();
@@ -87,7 +91,7 @@ describe('reconnection to a peer that is away', function () {
       expect(frozen.closedByPeer).to.deep.equal([]);
 
       // Stopping A closes the attempt under way: nothing is left open.
-      await a.stop();
+      await a!.stop();
       a = undefined;
       await waitUntil('the pending attempt closed', () => frozen.open.size === 0, 3000);
       expect(frozen.closedByPeer).to.have.length(1);
@@ -97,16 +101,10 @@ describe('reconnection to a peer that is away', function () {
   });
 
   it('disconnecting a peer cancels its pending attempt', async () => {
-    const bport = await freePort();
-    b = await startTestNode({ settings: { bport } });
-    a = await startTestNode({ settings: { heartbeatMs: 200, reconnectMs: 100 } });
-    const { peer } = await a.network.connect(`127.0.0.1:${bport}`);
-    await b.stop();
-    b = undefined;
-    const frozen = await frozenListener(bport);
+    const { peer, frozen } = await wiredPeerThenFrozen();
     try {
       await waitUntil('a reconnection attempt', () => frozen.accepted.length === 1, 5000);
-      a.network.disconnect(peer.id);
+      a!.network.disconnect(peer.id);
       await waitUntil('the attempt closed', () => frozen.open.size === 0, 3000);
       await new Promise((r) => setTimeout(r, 500));
       expect(frozen.accepted).to.have.length(1);
