@@ -90,8 +90,12 @@ export class BoosterClient {
     };
   }
 
-  /** The node and its active peers, from the first packets of a monitor stream. */
-  async status(quietMs = 300, timeoutMs = 5000): Promise<NodeStatusView[]> {
+  /**
+   * The node and its active peers, from the first packets of a monitor stream.
+   * `onNote` gets the text that closes a booster node's snapshot (it names the
+   * nodes whose target list was cut to fit a packet; see snapshotNote).
+   */
+  async status(quietMs = 300, timeoutMs = 5000, onNote?: (note: string) => void): Promise<NodeStatusView[]> {
     return new Promise((resolve, reject) => {
       const nodes: NodeStatusView[] = [];
       let quiet: NodeJS.Timeout | undefined;
@@ -111,6 +115,7 @@ export class BoosterClient {
             clearTimeout(quiet);
             if (!this.extended) quiet = setTimeout(finish, quietMs);
           } else if (m.kind === 'result') {
+            onNote?.(m.message);
             finish();
           }
         },

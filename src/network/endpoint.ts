@@ -5,6 +5,7 @@ import { Emitter } from '../api/event';
 import type { Logger } from '../api/logger';
 import type { NodeSettings } from '../api/settings';
 import type { TransportListener } from '../api/transport';
+import { EventHub } from '../core/events';
 import { LimitLog } from '../core/limit-log';
 import { RefusalLog } from '../core/refusal-log';
 import { TOKENS } from '../core/tokens';
@@ -41,9 +42,10 @@ export class Endpoint implements Disposable {
     private readonly security: NodeSecurity,
     @inject(TOKENS.Settings) private readonly settings: NodeSettings,
     @inject(TOKENS.Logger) logger: Logger,
+    events: EventHub,
   ) {
     this.log = logger.child('endpoint');
-    this.limitLog = new LimitLog(this.log, settings.limits.limitLogIntervalMs);
+    this.limitLog = new LimitLog(this.log, settings.limits.limitLogIntervalMs, undefined, (limit, message) => events.limitHit.fire({ limit, message }));
     this.refusals = RefusalLog.warn((n, s) => `endpoint refused more than ${n} requests within ${s} s`, this.log, this.limitLog, settings.limits.limitLogIntervalMs);
   }
 

@@ -3,59 +3,30 @@ import type { Disposable } from '../api/disposable';
 import { Emitter, type Event } from '../api/event';
 import type { Logger } from '../api/logger';
 import type { Rule } from '../api/settings';
-import type { Transport, TransportAddress } from '../api/transport';
 import { DEFAULT_LIMITS } from '../core/config';
 import { silentLogger } from '../core/logger';
 import {
-  bandwidthJson, BOOSTER_EXTENSION, decodeMessage, networkUpdateJson, nodeStatusJson, proxyUpdateJson, encodeJsonMessage, encodeMessage, fromMillis, MessageId, messageName,
-  nodeId, PacketDecoder, fitLinkReport, readLinkReport, toMillis, tunnelId, WireError, type Message, type ReportedLink,
+  bandwidthJson, BOOSTER_EXTENSION, decodeTyped, DEFAULT_MAX_WIRE_STRING_BYTES, networkUpdateJson, nodeStatusJson, proxyUpdateJson, encodeJsonMessage, encodeMessage,
+  fromMillis, MessageId, messageName, nodeId, PacketDecoder, fitLinkReport, tunnelId, WireError, type ReportedLink,
 } from '../wire';
+import type { internal } from '../wire/generated/booster';
 import type { ControlReply, ControlRequest } from './control';
 import type { SourceReport } from './source-report';
-import { formatHostPort, normalizeHost, PeerError } from './errors';
-import type { Beat } from './heartbeat';
+import { normalizeHost } from './errors';
 import { fitNodeStatus } from './node-status-fit';
+import { toWireMessage, type NodeStatusView, type WireMessage } from './wire-message';
 
-/** A node as NodeStatus describes it. */
-export interface NodeStatusView {
-  readonly id: string;
-  readonly baddr: string;
-  readonly paddr: string;
-  readonly active: boolean;
-  readonly tunnels: readonly { readonly target: string; readonly copies: number }[];
-}
-
-/** Messages as the network layer handles them, decoded from either encoding. */
-export type WireMessage =
-  | { readonly kind: 'hello'; readonly bport: number; readonly pport: number }
-  | { readonly kind: 'connect'; readonly target: string }
-  | { readonly kind: 'disconnect'; readonly id: string }
-  | { readonly kind: 'heartbeat'; readonly beat: Beat }
-  | { readonly kind: 'notify' }
-  | { readonly kind: 'monitor'; readonly feature: 'node' | 'net' | number }
-  | { readonly kind: 'ctrl'; readonly operation: 'stop' | 'restart' | number }
-  | { readonly kind: 'node-status'; readonly node: NodeStatusView }
-  | { readonly kind: 'proxy-update'; readonly target: string; readonly operation: 'added' | 'removed'; readonly nodeId: string }
-  | { readonly kind: 'network-update'; readonly operation: 'added' | 'removed'; readonly node: NodeStatusView; readonly nodeId: string }
-  | { readonly kind: 'bandwidth'; readonly nodeId: string; readonly type: string; readonly tot: number; readonly bandwidth: number }
-  | { readonly kind: 'result'; readonly code: number; readonly message: string }
-  | { readonly kind: 'control'; readonly request: ControlRequest }
-  | { readonly kind: 'control-reply'; readonly reply: ControlReply }
-  | { readonly kind: 'start-tls' }
-  | { readonly kind: 'auth-init'; readonly nonce: Buffer; readonly role: string }
-  | { readonly kind: 'auth-challenge'; readonly nonce: Buffer; readonly proof: Buffer }
-  | { readonly kind: 'auth-proof'; readonly proof: Buffer }
-  | { readonly kind: 'link-report'; readonly links: readonly ReportedLink[] }
-  | { readonly kind: 'source-health'; readonly id: string; readonly sourceKind: string; readonly label: string; readonly health: string; readonly reason: string };
+export type { NodeStatusView, ReceivedControl, WireMessage } from './wire-message';
 
 export interface LinkLimits {
   /** Largest packet accepted (the decoder's cap on one unfinished packet). */
   readonly maxPacketBytes?: number;
   /** Bytes queued to a side that does not read before the link is dropped. */
   readonly maxBufferBytes?: number;
+  /** Longest string one received field may hold (UTF-8 bytes); longer is a protocol error. */
+  readonly maxStringBytes?: number;
 }
 
-const OPS = { 1: 'added', 2: 'removed' } as const;
 const opCode = (op: 'added' | 'removed'): 1 | 2 => (op === 'added' ? 1 : 2);
 
 /**
@@ -67,6 +38,7 @@ const opCode = (op: 'added' | 'removed'): 1 | 2 => (op === 'added' ? 1 : 2);
 export class ProtocolLink implements Disposable {
   private readonly decoder: PacketDecoder;
   private readonly maxBufferBytes: number;
+  private readonly maxStringBytes: number;
   private released = false;
   private readonly messages = new Emitter<WireMessage>();
   private readonly closed = new Emitter<string>();
@@ -94,6 +66,7 @@ export class ProtocolLink implements Disposable {
   ) {
     this.decoder = new PacketDecoder({ maxPacketBytes: limits.maxPacketBytes });
     this.maxBufferBytes = limits.maxBufferBytes ?? DEFAULT_LIMITS.maxLinkBufferBytes;
+    this.maxStringBytes = limits.maxStringBytes ?? DEFAULT_MAX_WIRE_STRING_BYTES;
     this.listeners = [
       ['data', (chunk: Buffer) => this.onData(chunk)],
       ['end', () => {
@@ -220,15 +193,22 @@ export class ProtocolLink implements Disposable {
     if (this.peerExtended) this.send(MessageId.RESULT, { code, message: message.length > 1000 ? `${message.slice(0, 1000)}…` : message });
   }
   sendControl(request: ControlRequest): void {
-    const r = request as { op: string; policy?: string; rule?: Rule; index?: number; rulesOffset?: number };
-    this.send(MessageId.CONTROL_REQUEST, { op: r.op, policy: r.policy ?? '', rule: r.rule ? toWireRule(r.rule) : undefined, index: r.index ?? 0, rulesOffset: r.rulesOffset ?? 0 });
+    const payload: internal.PayloadControlRequest.$Properties = { op: request.op, rulesOffset: request.rulesOffset ?? 0 };
+    if ('policy' in request) payload.policy = request.policy;
+    // The CLI checked the rule (validateRule) before asking; the node checks it again on arrival.
+    if ('rule' in request && request.rule) payload.rule = toWireRule(request.rule as Rule);
+    if ('index' in request) payload.index = request.index;
+    if ('target' in request) payload.target = request.target;
+    if ('name' in request && request.name) payload.name = request.name;
+    if ('transient' in request && request.transient) payload.transient = true;
+    this.send(MessageId.CONTROL_REQUEST, payload);
   }
   sendControlReply(reply: ControlReply): void {
     if (!this.peerExtended) return;
     const payload = (r: ControlReply) => ({
       ok: r.ok, error: r.error ?? '', message: r.message ?? '', policy: r.policy,
       available: [...r.available], rules: r.rules.map(toWireRule), faults: r.faults, rulesOffset: r.rulesOffset, rulesTotal: r.rulesTotal,
-      sources: (r.sources ?? []).map(toWireSource), sourcesTotal: r.sourcesTotal ?? 0,
+      sources: (r.sources ?? []).map(toWireSource), sourcesTotal: r.sourcesTotal ?? 0, peer: r.peer ? toPayloadNode(r.peer) : undefined,
     });
     let packet: Buffer;
     try {
@@ -275,11 +255,17 @@ export class ProtocolLink implements Disposable {
     this.write(packet);
   }
 
+  /**
+   * Every packet goes out here. What the socket has not taken yet stays in
+   * memory, so the queue is capped: a packet that would take it past
+   * maxBufferBytes drops the link (one packet always fits into an empty queue).
+   */
   private write(buf: Buffer): void {
     if (this.isClosed || this.stream.destroyed) return;
-    if (this.stream.writableLength > this.maxBufferBytes) {
+    const queued = this.stream.writableLength;
+    if (queued > 0 && queued + buf.length > this.maxBufferBytes) {
       // A side that does not read (a stalled monitor client) must not grow our memory without bound.
-      this.log.warn(`${this.label} is not reading: ${this.stream.writableLength} bytes queued (limits.maxLinkBufferBytes ${this.maxBufferBytes}); dropping the link`);
+      this.log.warn(`${this.label} is not reading: ${queued} bytes queued (limits.maxLinkBufferBytes ${this.maxBufferBytes}); dropping the link`);
       this.closeReason = 'not reading (send buffer full)';
       this.stream.destroy();
       this.finish(this.closeReason);
@@ -302,7 +288,7 @@ export class ProtocolLink implements Disposable {
     for (const packet of packets) {
       let message: WireMessage;
       try {
-        const decoded = decodeMessage(packet);
+        const decoded = decodeTyped(packet, { maxStringBytes: this.maxStringBytes });
         if (decoded.header.extensions.includes(BOOSTER_EXTENSION)) this.peerExtended = true;
         message = toWireMessage(decoded);
       } catch (err) {
@@ -338,155 +324,24 @@ export function nodeIdOf(host: string, bport: number, pport: number): string {
   return nodeId(host, bport, pport);
 }
 
-function toWireMessage(m: Message): WireMessage {
-  const p = (m.payload ?? {}) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-  const id = m.header.id;
-  switch (id) {
-    case MessageId.HELLO: {
-      const bport = Number(p.bport);
-      const pport = Number(p.pport);
-      if (!isPort(bport) || !isPort(pport)) throw new WireError(`Hello carries invalid ports bport=${JSON.stringify(p.bport)} pport=${JSON.stringify(p.pport)}`);
-      return { kind: 'hello', bport, pport };
-    }
-    case MessageId.CONNECT:
-      if (!p.target) throw new WireError('Connect carries no target');
-      return { kind: 'connect', target: String(p.target) };
-    case MessageId.DISCONNECT:
-      return { kind: 'disconnect', id: String(p.id ?? '') };
-    case MessageId.HEARTBEAT:
-      if (!p.ttl) throw new WireError('Heartbeat carries no ttl');
-      return { kind: 'heartbeat', beat: { hops: Number(p.hops ?? 0), ttl: toMillis(p.ttl), sentAt: m.header.sentAt } };
-    case MessageId.NOTIFY:
-      return { kind: 'notify' };
-    case MessageId.MONITOR:
-      return { kind: 'monitor', feature: p.feature === 1 ? 'node' : p.feature === 2 ? 'net' : Number(p.feature) };
-    case MessageId.CTRL:
-      return { kind: 'ctrl', operation: p.operation === 1 ? 'stop' : p.operation === 2 ? 'restart' : Number(p.operation) };
-    case MessageId.NODE_STATUS:
-      return { kind: 'node-status', node: fromNode(p) };
-    case MessageId.PROXY_UPDATE:
-      return { kind: 'proxy-update', target: String(p.target ?? ''), operation: op(p.operation), nodeId: String(p.nodeID ?? p.node_id ?? '') };
-    case MessageId.NETWORK_UPDATE:
-      return { kind: 'network-update', operation: op(p.operation), node: fromNode(p.remoteNode ?? p.remote_node ?? {}), nodeId: String(p.nodeID ?? p.node_id ?? '') };
-    case MessageId.NETWORK_USAGE_UPDATE: {
-      const data = p.data ?? p;
-      return { kind: 'bandwidth', nodeId: String(p.sender_id ?? p.nodeID ?? ''), type: String(data.type ?? ''), tot: Number(data.tot ?? 0), bandwidth: Number(data.bandwidth ?? 0) };
-    }
-    case MessageId.START_TLS:
-      return { kind: 'start-tls' };
-    case MessageId.AUTH_INIT:
-      return { kind: 'auth-init', nonce: bytesOf(p.nonce), role: String(p.role ?? '') };
-    case MessageId.AUTH_CHALLENGE:
-      return { kind: 'auth-challenge', nonce: bytesOf(p.nonce), proof: bytesOf(p.proof) };
-    case MessageId.AUTH_PROOF:
-      return { kind: 'auth-proof', proof: bytesOf(p.proof) };
-    case MessageId.LINK_REPORT:
-      return { kind: 'link-report', links: readLinkReport(p) };
-    case MessageId.RESULT:
-      return { kind: 'result', code: Number(p.code ?? 0), message: String(p.message ?? '') };
-    case MessageId.CONTROL_REQUEST:
-      return { kind: 'control', request: fromWireControl(p) };
-    case MessageId.CONTROL_REPLY:
-      return {
-        kind: 'control-reply',
-        reply: {
-          ok: Boolean(p.ok), error: p.error || undefined, message: p.message || undefined, policy: String(p.policy ?? ''),
-          available: p.available ?? [], rules: (p.rules ?? []).map(fromWireRule), faults: Object.fromEntries(Object.entries(p.faults ?? {}).map(([k, v]) => [k, Number(v)])),
-          rulesOffset: Number(p.rulesOffset ?? 0), rulesTotal: Number(p.rulesTotal ?? 0),
-          // Only a node that knows op "sources" fills them in (it has at least one source).
-          ...(p.sourcesTotal ? { sources: (p.sources ?? []).map(fromWireSource), sourcesTotal: Number(p.sourcesTotal) } : {}),
-        },
-      };
-    case MessageId.SOURCE_HEALTH:
-      return { kind: 'source-health', id: String(p.id ?? ''), sourceKind: String(p.kind ?? ''), label: String(p.label ?? ''), health: String(p.health ?? ''), reason: String(p.reason ?? '') };
-    default:
-      throw new WireError(`unexpected message ${messageName(id)}`);
-  }
-}
-
-function op(v: unknown): 'added' | 'removed' {
-  const r = OPS[v as 1 | 2];
-  if (!r) throw new WireError(`operation must be 1 (added) or 2 (removed), got ${JSON.stringify(v)}`);
-  return r;
-}
-
-function bytesOf(v: unknown): Buffer {
-  return v instanceof Uint8Array ? Buffer.from(v) : Buffer.alloc(0);
-}
-
-function isPort(n: number): boolean {
-  return Number.isInteger(n) && n > 0 && n <= 65535;
-}
-
-function fromNode(p: Record<string, any>): NodeStatusView { // eslint-disable-line @typescript-eslint/no-explicit-any
-  return {
-    id: String(p.id ?? ''),
-    baddr: String(p.baddr ?? ''),
-    paddr: String(p.paddr ?? ''),
-    active: Boolean(p.active),
-    tunnels: ((p.tunnels ?? []) as Record<string, unknown>[]).map((t) => ({ target: String(t.target ?? ''), copies: Number(t.copies ?? 0) })),
-  };
-}
-
 /** A NodeStatus that always encodes: a node with more targets than fit lists its busiest (see fitNodeStatus). */
-export function toPayloadNode(node: NodeStatusView): object {
+export function toPayloadNode(node: NodeStatusView): internal.PayloadNode.$Properties {
   const n = fitNodeStatus(node, 'protobuf').node;
   return { id: n.id, baddr: n.baddr, paddr: n.paddr, active: n.active, tunnels: n.tunnels.map((t) => ({ id: tunnelId(t.target), target: t.target, copies: t.copies })) };
 }
 
-function toWireRule(r: Rule): object {
+function toWireRule(r: Rule): internal.Rule.$Properties {
   return { type: r.type, source: 'source' in r ? r.source : '', hosts: 'hosts' in r && r.hosts ? [...r.hosts] : [], ttlMs: r.type === 'sticky' ? r.ttlMs : 0 };
 }
 
-function fromWireRule(w: Record<string, any>): Rule { // eslint-disable-line @typescript-eslint/no-explicit-any
-  const hosts = (w.hosts ?? []) as string[];
-  switch (w.type) {
-    case 'sticky':
-      return { type: 'sticky', ttlMs: Number(w.ttlMs), hosts: hosts.length ? hosts : undefined };
-    case 'block':
-      return { type: 'block', source: w.source };
-    default:
-      return { type: w.type, source: w.source, hosts } as Rule;
-  }
-}
-
-function fromWireControl(p: Record<string, any>): ControlRequest { // eslint-disable-line @typescript-eslint/no-explicit-any
-  const rulesOffset = Number(p.rulesOffset ?? 0);
-  switch (p.op) {
-    case 'use':
-      return { op: 'use', policy: String(p.policy ?? ''), rulesOffset };
-    case 'rules-add':
-      return { op: 'rules-add', rule: p.rule ? fromWireRule(p.rule) : undefined, rulesOffset };
-    case 'rules-remove':
-      return { op: 'rules-remove', index: Number(p.index ?? -1), rulesOffset };
-    case 'sources':
-      return { op: 'sources', rulesOffset };
-    default:
-      return { op: 'status', rulesOffset };
-  }
-}
-
-const SOURCE_NUMBERS = [
-  'ejectedForMs', 'stateForMs', 'openTunnels', 'pendingDials', 'load', 'workload', 'throughputUp', 'throughputDown', 'capacity',
-  'connectLatencyMs', 'recentFailures', 'consecutiveFailures', 'totalTunnels', 'bytesUp', 'bytesDown', 'rank', 'score',
-] as const;
-const SOURCE_STRINGS = ['id', 'kind', 'label', 'address', 'state', 'reason', 'capacitySource', 'note'] as const;
-
-function toWireSource(s: SourceReport): object {
-  const out: Record<string, unknown> = {};
-  for (const k of SOURCE_STRINGS) out[k] = s[k] ?? '';
-  for (const k of SOURCE_NUMBERS) out[k] = k === 'score' ? (s.score ?? 0) : Math.round(s[k] ?? 0);
-  return out;
-}
-
-function fromWireSource(w: Record<string, any>): SourceReport { // eslint-disable-line @typescript-eslint/no-explicit-any
-  const out: Record<string, unknown> = {};
-  for (const k of SOURCE_STRINGS) out[k] = String(w[k] ?? '');
-  for (const k of SOURCE_NUMBERS) out[k] = Number(w[k] ?? 0);
-  if (!out.note) delete out.note;
-  if (!out.rank) {
-    delete out.rank;
-    delete out.score;
-  }
-  return out as unknown as SourceReport;
+function toWireSource(s: SourceReport): internal.Source.$Properties {
+  const whole = (n: number | undefined) => Math.round(n ?? 0);
+  return {
+    id: s.id, kind: s.kind, label: s.label, address: s.address, state: s.state, reason: s.reason, capacitySource: s.capacitySource, note: s.note ?? '',
+    ejectedForMs: whole(s.ejectedForMs), stateForMs: whole(s.stateForMs), openTunnels: whole(s.openTunnels), pendingDials: whole(s.pendingDials),
+    load: whole(s.load), workload: whole(s.workload), throughputUp: whole(s.throughputUp), throughputDown: whole(s.throughputDown),
+    capacity: whole(s.capacity), connectLatencyMs: whole(s.connectLatencyMs), recentFailures: whole(s.recentFailures),
+    consecutiveFailures: whole(s.consecutiveFailures), totalTunnels: whole(s.totalTunnels), bytesUp: whole(s.bytesUp), bytesDown: whole(s.bytesDown),
+    rank: whole(s.rank), score: s.score ?? 0,
+  };
 }

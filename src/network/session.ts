@@ -3,20 +3,20 @@ import type { Disposable } from '../api/disposable';
 import { Emitter } from '../api/event';
 import type { Limits } from '../api/settings';
 import type { Logger } from '../api/logger';
-import { EventHub } from '../core/events';
+import type { EventHub } from '../core/events';
 import type { RefusalLog } from '../core/refusal-log';
-import { TunnelTable } from '../dispatch/tunnels';
+import type { TunnelTable } from '../dispatch/tunnels';
 import { AUTH_ROLES, nonce, NONCE_BYTES, type AuthRole, type Authenticator, type Transcript } from '../security/auth';
 import { channelBinding } from '../security/tls';
 import { allows, HANDSHAKE, refusal, type Principal } from './access';
-import type { ControlHandler } from './control';
+import type { ControlHandler, ControlReply } from './control';
 import type { CtrlOperation } from './endpoint';
 import { PeerError } from './errors';
 import { DEFAULT_SETTINGS } from '../core/config';
 import { HeartbeatKeeper, heartbeatTiming } from './heartbeat';
 import { LinkReporter } from './link-reporter';
 import { MonitorStream, type MonitorSources } from './monitor-stream';
-import { Network } from './network';
+import type { Network } from './network';
 import { ProtocolLink, type WireMessage } from './protocol';
 
 export interface SessionServices extends MonitorSources {
@@ -140,7 +140,7 @@ export class InboundSession implements Disposable {
         case 'monitor':
           return this.startMonitor(m.feature);
         case 'control':
-          return this.link.sendControlReply(await this.services.control.handle(m.request));
+          return this.link.sendControlReply(m.request ? await this.services.control.handle(m.request) : await this.refuseControl(m.refused));
         default:
           return this.refuse(m.kind, `${m.kind} is not a request a node accepts`);
       }
@@ -329,6 +329,14 @@ export class InboundSession implements Disposable {
     this.streaming = true;
     clearTimeout(this.idleTimer);
     this.disposables.push(new MonitorStream(this.link, feature, this.services));
+  }
+
+  /** An op this node does not know is answered with the reason, never run as another op (the link stays up). */
+  private async refuseControl(reason: string): Promise<ControlReply> {
+    // Rate-limited like every refusal: a client looping on a bad op cannot flood the log.
+    this.services.refusals.refused(`refused a control request from ${this.label}: ${reason}`);
+    const status = await this.services.control.handle({ op: 'status' });
+    return { ...status, ok: false, error: reason, message: undefined, rules: [], rulesOffset: 0 };
   }
 
   private fail(err: unknown): void {

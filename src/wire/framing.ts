@@ -1,6 +1,6 @@
 import { WireError } from './errors';
 
-/** Packet encodings (PROTOCOL.md): 1 = protobuf, 2 = JSON. */
+/** Packet encodings (docs/protocol.md): 1 = protobuf, 2 = JSON. */
 export enum Encoding {
   Protobuf = 1,
   Json = 2,

@@ -1,4 +1,5 @@
 import { WireError } from './errors';
+import type { internal } from './generated/booster';
 
 /** LinkReport (booster.v1, message 107): most links one report may carry. */
 export const MAX_REPORTED_LINKS = 64;
@@ -18,11 +19,12 @@ export interface ReportedLink {
 }
 
 /**
- * Checks a decoded PayloadLinkReport (a plain object, int64 as numbers) and
- * returns its links; anything outside the limits is a WireError (the link is closed).
+ * Checks a decoded PayloadLinkReport (the generated type, int64 as Long, or a
+ * plain object) and returns its links; anything outside the limits is a
+ * WireError (the link is closed). Every field is checked as unknown data.
  */
-export function readLinkReport(payload: Record<string, unknown>): ReportedLink[] {
-  const links = payload.links;
+export function readLinkReport(payload: internal.PayloadLinkReport.$Properties | Record<string, unknown>): ReportedLink[] {
+  const links: unknown = payload.links;
   if (!Array.isArray(links)) throw new WireError('LinkReport carries no list of links');
   if (links.length > MAX_REPORTED_LINKS) throw new WireError(`LinkReport carries ${links.length} links, more than the ${MAX_REPORTED_LINKS} allowed`);
   const seen = new Set<string>();

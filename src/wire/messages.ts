@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { google, internal } from './generated/booster';
+import { type google, internal } from './generated/booster';
 import { WireError } from './errors';
+import { wholeNumber } from './fields';
 import { encodePacket, Encoding, type Module, type Packet } from './framing';
 
 export const PROTOCOL_VERSION = '0.3';
@@ -63,17 +64,15 @@ export function messageName(id: number): string {
   return NAMES[id] ?? `unknown(${id})`;
 }
 
-/** Validates and decodes one framed packet into a message. */
+/**
+ * Validates and decodes one framed packet into a message whose payload is a
+ * plain object (conformance checks, tools). A node reads what it receives with
+ * decodeTyped (typed.ts), which also checks each field.
+ */
 export function decodeMessage(packet: Packet): Message {
-  const he = packet.modules.find((m) => m.id === 'HE');
-  if (!he) throw new WireError('packet has no HE (header) module');
-  const pa = packet.modules.find((m) => m.id === 'PA');
-  for (const m of packet.modules) if (m.id !== 'HE' && m.id !== 'PA') throw new WireError(`unknown module id "${m.id}"`);
-  const header = packet.encoding === Encoding.Json ? decodeJsonHeader(he, pa) : decodeProtoHeader(he, pa);
-  if (!(header.id in PAYLOADS)) throw new WireError(`unknown message id ${header.id}`);
+  const { header, pa } = decodeHeader(packet);
   const codec = PAYLOADS[header.id as keyof typeof PAYLOADS] as PayloadCodec | undefined;
   let payload: Record<string, unknown> | undefined;
-  if (codec && !pa) throw new WireError(`${messageName(header.id)} carries no payload`);
   if (pa) {
     if (packet.encoding === Encoding.Json) {
       try {
@@ -93,6 +92,18 @@ export function decodeMessage(packet: Packet): Message {
   return { encoding: packet.encoding, header, payload, compression: packet.compression, encryption: packet.encryption };
 }
 
+/** A packet's header (checked: known message id, modules as listed) and its payload module, if any. */
+export function decodeHeader(packet: Packet): { header: Header; pa?: Module } {
+  const he = packet.modules.find((m) => m.id === 'HE');
+  if (!he) throw new WireError('packet has no HE (header) module');
+  const pa = packet.modules.find((m) => m.id === 'PA');
+  for (const m of packet.modules) if (m.id !== 'HE' && m.id !== 'PA') throw new WireError(`unknown module id "${m.id}"`);
+  const header = packet.encoding === Encoding.Json ? decodeJsonHeader(he, pa) : decodeProtoHeader(he, pa);
+  if (!(header.id in PAYLOADS)) throw new WireError(`unknown message id ${header.id}`);
+  if (PAYLOADS[header.id as keyof typeof PAYLOADS] && !pa) throw new WireError(`${messageName(header.id)} carries no payload`);
+  return { header, pa };
+}
+
 function decodeProtoHeader(he: Module, pa: Module | undefined): Header {
   let h: internal.Header;
   try {
@@ -108,7 +119,8 @@ function decodeProtoHeader(he: Module, pa: Module | undefined): Header {
   return {
     id: h.id,
     modules: h.modules,
-    sentAt: ts ? toMillis(ts) : undefined,
+    // int64 seconds arrive as a Long: keep them to a range a clock can be in (±3,000 years).
+    sentAt: ts ? toMillis({ seconds: wholeNumber(ts.seconds ?? 0, 'Header sentAt seconds', -1e11, 1e11), nanos: wholeNumber(ts.nanos ?? 0, 'Header sentAt nanos', 0, 999_999_999) }) : undefined,
     protocolVersion: h.protocolVersion,
     extensions: h.extensions,
   };
