@@ -15,5 +15,5 @@ export * from './api/logger';
 export * from './api/monitor';
 export * from './api/settings';
 export * from './api/plugin';
-export * from './api/read-buffer';
 export * from './api/security';
+export * from './api/version';

@@ -1,5 +1,5 @@
+import type { TcpSocketConnectOpts } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { ReadBufferOption } from './read-buffer';
 import type { AddressGuard } from './security';
 import type { SourceDescriptor } from './sources';
 import type { Target } from './target';
@@ -9,8 +9,13 @@ export interface DialRequest {
   readonly source: SourceDescriptor;
   /** Aborted when the dial times out or the client goes away. */
   readonly signal: AbortSignal;
-  /** Optional: pass as `onread` when creating a net.Socket (see ReadBufferOption). */
-  readonly onread?: ReadBufferOption;
+  /**
+   * Options for a `net.Socket` the dialer creates itself and hands back
+   * unread: spread them into `net.connect`. What they hold is the node's
+   * business (they let it read the upstream efficiently); a dialer that reads
+   * the socket before handing it back (a SOCKS handshake) ignores them.
+   */
+  readonly socketOptions?: Readonly<Partial<TcpSocketConnectOpts>>;
   /**
    * Set when the client is not on this machine: a dialer that resolves names
    * or connects to addresses itself must check every address with it and fail

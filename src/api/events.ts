@@ -68,6 +68,13 @@ export interface PeerEvent {
   readonly reason?: string;
 }
 
+/** A configured limit refused something (a connection, a login, a request); every hit, also those the log summarises. */
+export interface LimitHit {
+  /** Which limit, a stable key such as "proxy-connections". */
+  readonly limit: string;
+  readonly message: string;
+}
+
 export interface PolicyChange {
   readonly previous: string;
   readonly current: string;
@@ -85,4 +92,5 @@ export interface NodeEvents {
   readonly onPluginFault: Event<PluginFault>;
   readonly onProxyRejected: Event<ProxyRejection>;
   readonly onPolicyChanged: Event<PolicyChange>;
+  readonly onLimitHit: Event<LimitHit>;
 }

@@ -13,6 +13,19 @@ export interface PeerInfo {
   readonly state: 'up' | 'down' | 'disconnected';
   /** Tunnels the peer reports open (its workload, summed over targets). */
   readonly tunnels: number;
+  /** Heartbeat round trip (EWMA, ms) while the link is up and the peer speaks booster.v1; undefined otherwise. */
+  readonly rttMs?: number;
+}
+
+/**
+ * A source's state in words (as `booster sources` shows it): `up`, `probing`
+ * (back from an ejection, the next dial decides), `ejected` until
+ * `ejectedUntil` (epoch ms), or `down`; `reason` says why when not up.
+ */
+export interface SourceStateView {
+  readonly state: 'up' | 'probing' | 'ejected' | 'down';
+  readonly reason: string;
+  readonly ejectedUntil?: number;
 }
 
 /** The balancing policy in use and what else could be chosen. */
@@ -35,6 +48,13 @@ export interface MonitorApi extends NodeEvents {
   policy(): PolicyView;
   /** Routing rules in force, in order. */
   rules(): readonly Rule[];
+  /** State of one source in words; undefined for an unknown id. */
+  sourceState(id: string): SourceStateView | undefined;
+  /**
+   * Switches the balancing policy the way `booster policy use` does (logged,
+   * shown by `policy list`); rejects with a clear error for a policy no plugin provides.
+   */
+  usePolicy(name: string): Promise<void>;
 }
 
 /** Consumes the node's events and exposes them somewhere (a log, metrics, a web page). */

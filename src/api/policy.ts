@@ -12,9 +12,13 @@ export interface PolicyRequest {
 
 /**
  * A balancing policy chooses where a new connection leaves from. It is given
- * only candidates that the rules allow and that have not been tried yet, and
- * returns one of them, or a ranking (best first), or undefined for "none".
- * Policies must be cheap (they run on every new connection) and synchronous.
+ * only candidates that the rules allow and that have not been tried yet
+ * (frozen snapshots), and returns one of them, or a ranking (best first), or
+ * undefined for "none". A ranking is the failover order: when a dial fails,
+ * the next ranked source still available is tried before the policy is asked
+ * again. Policies must be cheap (they run on every new connection) and
+ * synchronous: one over `policyDeadlineMs` of its own time is reported as a
+ * fault (its answer is still used).
  */
 export interface BalancingPolicy {
   readonly id: string;

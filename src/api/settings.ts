@@ -39,6 +39,10 @@ export interface Limits {
   readonly authLockoutMs: number;
   /** A limit being hit is logged at most once per interval (with a count). */
   readonly limitLogIntervalMs: number;
+  /** A plugin's `activate` that has not settled after this long fails (its registrations and subscriptions are disposed). */
+  readonly pluginActivateTimeoutMs: number;
+  /** A plugin's `deactivate` is waited for at most this long (its registrations are disposed regardless). */
+  readonly pluginDeactivateTimeoutMs: number;
 }
 
 /**

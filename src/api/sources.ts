@@ -40,7 +40,7 @@ export type SourceHealth = 'healthy' | 'ejected' | 'down';
  */
 export type CapacitySource = 'measured' | 'advertised' | 'persisted' | 'probe' | 'unknown';
 
-/** Live statistics the runtime keeps for every source; policies read, never write. */
+/** Statistics the runtime keeps for every source; policies and plugins see frozen snapshots of them. */
 export interface SourceStats {
   /** Tunnels this node currently has open through the source. */
   readonly openTunnels: number;
@@ -81,7 +81,12 @@ export interface SourceStats {
   readonly bytesUp: number;
 }
 
-/** A source as handed to policies: descriptor plus a snapshot of its statistics. */
+/**
+ * A source as handed to policies and plugins: descriptor plus its statistics,
+ * a frozen copy taken once per decision (writing to it throws in strict mode,
+ * and never reaches the live figures; they do not change under a policy while
+ * it decides).
+ */
 export interface Candidate extends SourceDescriptor {
   readonly stats: SourceStats;
 }
@@ -101,11 +106,13 @@ export interface SourceHealthChange {
 export interface SourcesApi {
   /** Adds a source; disposing the result removes it. */
   add(source: SourceDescriptor): import('./disposable').Disposable;
+  /** Snapshots of the sources now (frozen copies). */
   list(): readonly Candidate[];
   get(id: string): Candidate | undefined;
   /**
    * Result of an active health probe of a source this plugin added: a failed
-   * probe takes the source out of rotation until a probe succeeds again.
+   * probe takes the source out of rotation until a probe succeeds again. Any
+   * other id throws (and counts as a fault of the plugin).
    */
   reportProbe(id: string, ok: boolean, reason: string): void;
   readonly onDidChange: Event<SourceChange>;

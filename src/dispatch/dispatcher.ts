@@ -79,10 +79,23 @@ export class Dispatcher implements Connector, Disposable {
     const tried: string[] = [];
     const attempts: { sourceId: string; error: string }[] = [];
     let lastReply = Socks5Reply.NetworkUnreachable;
+    /** The rest of the policy's last ranking: tried in order before the policy is asked again. */
+    let ranked: readonly Candidate[] = [];
     for (;;) {
       const now = this.clock.now();
       const candidates = this.rules.filter(target.host, this.sources.available(), now).filter((c) => !tried.includes(c.id) && sameFamily(c, targetFamily));
-      const choice = this.policies.choose({ target, now, tried }, candidates);
+      let choice: Candidate | undefined;
+      // Still allowed and available now (a ranked source may have gone down meanwhile).
+      while (!choice && ranked.length > 0) {
+        const next = ranked[0];
+        ranked = ranked.slice(1);
+        choice = candidates.find((c) => c.id === next.id);
+      }
+      if (!choice) {
+        const ranking = this.policies.decide({ target, now, tried }, candidates);
+        choice = ranking[0];
+        ranked = ranking.length > 1 ? ranking.slice(1) : [];
+      }
       if (!choice) {
         const why = attempts.length === 0 ? 'no source is available (all blocked, ejected or down)' : `every source failed: ${attempts.map((a) => `${a.sourceId}: ${a.error}`).join('; ')}`;
         throw new DialFailure(`cannot reach ${target.host}:${target.port}: ${why}`, lastReply, attempts);
@@ -128,7 +141,13 @@ export class Dispatcher implements Connector, Disposable {
     dials.add(controller);
     try {
       const guard = request.restricted ? forbiddenForRemoteClients : undefined;
-      const result = await dialer.dial({ target: request.target, source, signal: controller.signal, onread: request.onread, guard });
+      const dialing = dialer.dial({ target: request.target, source, signal: controller.signal, socketOptions: request.socketOptions, guard });
+      const result = await this.unlessAborted(dialing, controller.signal, source.dialer);
+      if (typeof (result as Partial<DialResult> | undefined)?.socket?.destroy !== 'function') {
+        const message = 'dial resolved without a socket ({ socket: Duplex } expected)';
+        this.dialerFault(source.dialer, message);
+        throw Object.assign(new Error(`dialer ${source.dialer}: ${message}`), { socksReply: Socks5Reply.GeneralFailure });
+      }
       if (controller.signal.aborted) {
         result.socket.destroy();
         if (isSourceDown(controller.signal.reason)) throw controller.signal.reason;
@@ -145,6 +164,50 @@ export class Dispatcher implements Connector, Disposable {
       clearTimeout(timer);
       clientSignal.removeEventListener('abort', onClientGone);
     }
+  }
+
+  /**
+   * The dial's outcome, or, as soon as its signal aborts, the abort: a dialer
+   * that ignores its signal cannot hold the connection (the client gets its
+   * reply, the dial count and buffers are released by the caller). Such a
+   * dialer is reported once it is still unsettled a dial timeout after the
+   * abort; a socket it delivers late is destroyed.
+   */
+  private unlessAborted(dialing: Promise<DialResult>, signal: AbortSignal, dialerId: string): Promise<DialResult> {
+    return new Promise((resolve, reject) => {
+      let watchdog: NodeJS.Timeout | undefined;
+      const onAbort = () => {
+        reject(abortError(signal.reason, this.settings.dialTimeoutMs));
+        watchdog = setTimeout(() => {
+          this.dialerFault(dialerId, `dial ignored its abort signal: still pending ${this.settings.dialTimeoutMs} ms after it was aborted (${describeError(signal.reason)}); abandoned`);
+        }, this.settings.dialTimeoutMs);
+        watchdog.unref?.();
+      };
+      const settle = () => {
+        signal.removeEventListener('abort', onAbort);
+        clearTimeout(watchdog);
+      };
+      // Promise.resolve: a plugin's dial() might return a non-native thenable (no extra hop for a native promise).
+      Promise.resolve(dialing).then(
+        (result) => {
+          settle();
+          if (signal.aborted) result?.socket?.destroy();
+          resolve(result);
+        },
+        (err: unknown) => {
+          settle();
+          reject(err);
+        },
+      );
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  private dialerFault(dialerId: string, message: string): void {
+    const plugin = this.contributions.dialers.ownerOf(dialerId) ?? dialerId;
+    this.log.warn(`dialer ${dialerId} (${plugin}): ${message}`);
+    this.events.pluginFault.fire({ plugin, contribution: `dialers:${dialerId}`, message });
   }
 
   private async dialerFor(id: string): Promise<Dialer> {
@@ -168,6 +231,15 @@ function sameFamily(source: Candidate, targetFamily: number): boolean {
 function isFamilyMismatch(err: unknown): boolean {
   const e = err as { code?: unknown; syscall?: unknown } | undefined;
   return e?.code === 'EINVAL' && (e.syscall === 'bind' || e.syscall === 'connect');
+}
+
+/** The error a dial ends with when its signal aborted: the reason it was aborted, in the proxy's terms. */
+function abortError(reason: unknown, dialTimeoutMs: number): Error {
+  if (isSourceDown(reason)) return reason as Error;
+  if ((reason as { name?: unknown } | undefined)?.name === 'TimeoutError') {
+    return Object.assign(new Error(`dial timed out after ${dialTimeoutMs} ms`), { code: 'ETIMEDOUT' });
+  }
+  return Object.assign(new Error('dial aborted: the client went away'), { name: 'AbortError', code: 'ABORT_ERR' });
 }
 
 function isSourceDown(err: unknown): boolean {

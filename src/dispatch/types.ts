@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { InboundProtocol, TunnelInfo } from '../api/events';
-import type { ReadBufferOption } from '../api/read-buffer';
+import type { DialRequest } from '../api/dialer';
 import type { SourceDescriptor } from '../api/sources';
 import type { Target } from '../api/target';
 
@@ -10,8 +10,8 @@ export interface DispatchRequest {
   readonly protocol: InboundProtocol;
   /** "ip:port" of the application that asked. */
   readonly client: string;
-  /** Handed to the dialer: lets it read the upstream into a reused buffer. */
-  readonly onread?: ReadBufferOption;
+  /** Handed to the dialer for the upstream socket (the proxy reads it into a reused buffer). */
+  readonly socketOptions?: DialRequest['socketOptions'];
   /**
    * The client is not on this machine: it may not reach loopback, link-local,
    * unspecified or this machine's own addresses (dialers get an AddressGuard).

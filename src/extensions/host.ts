@@ -8,14 +8,15 @@ import type { ContributionKind, PluginContext, PluginModule } from '../api/plugi
 import type { PolicyFactory } from '../api/policy';
 import type { NodeSettings } from '../api/settings';
 import type { Transport } from '../api/transport';
+import { PLUGIN_API_VERSION } from '../api/version';
 import { EventHub } from '../core/events';
 import { TOKENS } from '../core/tokens';
 import { SourceRegistry } from '../dispatch/sources';
 import { NodeSecurity } from '../security/node-security';
 import { ContributionRegistry } from './contributions';
-import { PluginError } from './errors';
 import { declaredContributions, inspectPlugins, pluginState, type InspectedPlugin, type PluginState, type PluginStatus } from './inventory';
 import { activationEventFor, type PluginDescription, type ValidatedPlugin } from './manifest';
+import { createPluginContext, type ContextServices } from './plugin-context';
 
 interface Loaded {
   readonly inspected: InspectedPlugin;
@@ -24,6 +25,7 @@ interface Loaded {
   error?: string;
   activation?: Promise<void>;
   subscriptions?: DisposableStore;
+  context?: PluginContext;
   module?: PluginModule;
 }
 
@@ -46,6 +48,7 @@ export class Contributions {
 export class ExtensionHost implements Disposable {
   private readonly loaded: Loaded[] = [];
   private readonly log: Logger;
+  private readonly contextServices: ContextServices;
 
   constructor(
     @inject(TOKENS.PluginDescriptions) descriptions: readonly PluginDescription[],
@@ -57,9 +60,13 @@ export class ExtensionHost implements Disposable {
     private readonly security: NodeSecurity,
   ) {
     this.log = logger.child('plugins');
+    this.contextServices = { settings, contributions, sources, events, security, log: this.log, report: (p, m, c) => this.report(p, m, c) };
     for (const inspected of inspectPlugins(descriptions)) {
       this.loaded.push({ inspected, plugin: inspected.plugin, status: inspected.error ? 'invalid' : 'inactive', error: inspected.error });
       if (inspected.error) this.report(inspected.plugin.description.name, inspected.error);
+      else if (inspected.plugin.ok && !inspected.plugin.manifest.engine) {
+        this.log.warn(`plugin ${inspected.plugin.description.name} states no "engines.booster" range; assuming it works with plugin API ${PLUGIN_API_VERSION}`);
+      }
     }
   }
 
@@ -117,16 +124,26 @@ export class ExtensionHost implements Disposable {
     const name = description.name;
     const store = new DisposableStore();
     l.subscriptions = store;
+    let context: PluginContext | undefined;
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const mod = require(entry) as Partial<PluginModule> & { default?: Partial<PluginModule> };
       const pluginModule = (typeof mod.activate === 'function' ? mod : mod.default) as PluginModule | undefined;
       if (!pluginModule || typeof pluginModule.activate !== 'function') throw new Error(`${entry} exports no activate(context) function`);
       l.module = pluginModule;
-      const context = this.createContext(l, store);
-      await pluginModule.activate(context);
-      for (const d of context.subscriptions) store.add(d);
-      context.subscriptions.length = 0;
+      const ctx = (context = l.context = createPluginContext(this.contextServices, l.plugin, store));
+      const ms = this.settings.limits.pluginActivateTimeoutMs;
+      const activation = Promise.resolve().then(() => pluginModule.activate(ctx));
+      // A late activation keeps running (it cannot be stopped), but whatever it registers or pushes is released.
+      activation.then(
+        () => {
+          if (l.status === 'failed') disposeSubscriptions(ctx, store, this.log);
+        },
+        () => undefined,
+      );
+      await withTimeout(activation, ms, `activate did not finish within ${ms} ms`);
+      for (const d of ctx.subscriptions) store.add(d);
+      ctx.subscriptions.length = 0;
       const missing = declaredContributions(l.plugin).filter(([kind, id]) => this.contributions[kind].ownerOf(id) !== name);
       if (missing.length > 0) {
         this.log.warn(`plugin ${name} declares but did not register: ${missing.map(([k, id]) => `${k}:${id}`).join(', ')}`);
@@ -137,7 +154,8 @@ export class ExtensionHost implements Disposable {
       l.status = 'failed';
       l.error = `activate failed: ${err instanceof Error ? err.message : String(err)}`;
       this.report(name, l.error);
-      safeDispose(store, this.log);
+      if (context) disposeSubscriptions(context, store, this.log);
+      else safeDispose(store, this.log);
     }
   }
 
@@ -145,53 +163,21 @@ export class ExtensionHost implements Disposable {
     if (l.status !== 'active') return;
     l.status = 'inactive';
     l.activation = undefined;
+    const ms = this.settings.limits.pluginDeactivateTimeoutMs;
     try {
-      await l.module?.deactivate?.();
+      const module = l.module;
+      await withTimeout(Promise.resolve().then(() => module?.deactivate?.()), ms, `did not finish within ${ms} ms`);
     } catch (err) {
       this.report(l.plugin.description.name, `deactivate failed: ${(err as Error).message}`);
     }
-    if (l.subscriptions) safeDispose(l.subscriptions, this.log);
+    // Including what the plugin pushed into context.subscriptions after it activated.
+    if (l.subscriptions && l.context) disposeSubscriptions(l.context, l.subscriptions, this.log);
+    else if (l.subscriptions) safeDispose(l.subscriptions, this.log);
   }
 
-  private createContext(l: Loaded, store: DisposableStore): PluginContext {
-    if (!l.plugin.ok) throw new Error('unreachable');
-    const { description, manifest } = l.plugin;
-    const name = description.name;
-    const subscriptions: Disposable[] = [];
-    const register = <T>(kind: ContributionKind, id: string, value: T): Disposable => {
-      if (!manifest.contributes[kind]?.some((c) => c.id === id)) {
-        throw new PluginError(name, `registers ${kind} id "${id}" that its package.json does not declare in booster.contributes.${kind}`);
-      }
-      const d = (this.contributions[kind] as ContributionRegistry<T>).register(name, id, value);
-      return store.add(d);
-    };
-    const log = this.log.child(name);
-    return {
-      plugin: { name, version: description.version, root: description.root },
-      subscriptions,
-      log,
-      settings: pluginSettings(this.settings),
-      options: this.settings.plugins[name] ?? {},
-      policies: { register: (id, factory) => register('policies', id, factory) },
-      dialers: { register: (dialer) => register('dialers', dialer.id, dialer) },
-      transports: { register: (transport) => register('transports', transport.id, transport) },
-      monitors: { register: (monitor) => register('monitors', monitor.id, monitor) },
-      sources: {
-        add: (source) => store.add(this.sources.add(source)),
-        list: () => this.sources.list(),
-        get: (id) => this.sources.get(id),
-        reportProbe: (id, ok, reason) => this.sources.setDown(id, !ok, `probe: ${reason}`),
-        onDidChange: this.events.onSourceChanged,
-        onDidChangeHealth: this.events.onSourceHealthChanged,
-      },
-      events: this.events,
-      security: this.security,
-    };
-  }
-
-  private report(plugin: string, message: string): void {
+  private report(plugin: string, message: string, contribution?: string): void {
     this.log.error(`plugin ${plugin}: ${message}`);
-    this.events.pluginFault.fire({ plugin, message });
+    this.events.pluginFault.fire(contribution ? { plugin, contribution, message } : { plugin, message });
   }
 }
 
@@ -204,8 +190,18 @@ function safeDispose(d: Disposable, log: Logger): void {
 }
 
 
-/** Settings as plugins see them: without the proxy password (the network key is never a setting). */
-function pluginSettings(settings: NodeSettings): Readonly<NodeSettings> {
-  const { auth, ...rest } = settings;
-  return Object.freeze(auth ? { ...rest, auth: { username: auth.username, password: '(redacted)' } } : rest);
+/** Disposes what a failed activation left: its registrations, and what it pushed into context.subscriptions. */
+function disposeSubscriptions(context: PluginContext, store: DisposableStore, log: Logger): void {
+  for (const d of context.subscriptions.splice(0)) store.add(d);
+  safeDispose(store, log);
+}
+
+/** Rejects with `message` if `promise` has not settled within `ms` (the timer never holds the process). */
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+    timer.unref?.();
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

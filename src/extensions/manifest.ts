@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as semver from 'semver';
 import { CONTRIBUTION_KINDS, type ContributionDeclaration, type ContributionKind, type PluginManifest } from '../api/plugin';
+import { PLUGIN_API_VERSION } from '../api/version';
 
 /** A package that may contribute to booster, as found on disk; nothing of it has run. */
 export interface PluginDescription {
@@ -40,10 +42,12 @@ export function readDescription(root: string, origin: PluginDescription['origin'
   };
 }
 
-/** Checks a plugin's `booster` block and entry file without running any of its code. */
+/** Checks a plugin's `booster` block, `engines.booster` and entry file without running any of its code. */
 export function validatePlugin(description: PluginDescription): ValidatedPlugin {
   try {
-    const manifest = parseManifest(description.packageJson.booster);
+    const engine = checkEngine(description.packageJson.engines);
+    if (engine.error) return { ok: false, description, error: engine.error };
+    const manifest = { ...parseManifest(description.packageJson.booster), engine: engine.range };
     const main = manifest.main ?? (typeof description.packageJson.main === 'string' ? description.packageJson.main : 'index.js');
     const entry = path.resolve(description.root, main);
     if (!fs.existsSync(entry) && !fs.existsSync(`${entry}.js`)) {
@@ -99,6 +103,23 @@ export function parseManifest(raw: unknown): PluginManifest {
     contributes: parsed,
     activationEvents: events as string[],
   };
+}
+
+/**
+ * `engines.booster` against this build's PLUGIN_API_VERSION. A plugin that
+ * states no range is accepted (the host warns): plugins written before the
+ * contract was versioned target 1.0.0.
+ */
+export function checkEngine(engines: unknown, version: string = PLUGIN_API_VERSION): { range?: string; error?: string } {
+  const raw = isObject(engines) ? engines.booster : undefined;
+  if (raw === undefined) return {};
+  if (typeof raw !== 'string' || semver.validRange(raw) === null) {
+    return { error: `invalid manifest: "engines.booster" must be a semver range such as "^1.0.0", got ${JSON.stringify(raw)?.slice(0, 64)}` };
+  }
+  if (!semver.satisfies(version, raw)) {
+    return { range: raw, error: `requires booster plugin API ${raw} (engines.booster), but this node provides ${version}; not activated` };
+  }
+  return { range: raw };
 }
 
 /** The activation event that asks for a contribution: ("policies", "least-busy") → "onPolicy:least-busy". */

@@ -41,6 +41,8 @@ export interface ProxyServerOptions {
   readonly limits: ProxyLimits;
   /** A client was turned away (refused, malformed, unsupported or unauthenticated request). */
   readonly onRejected?: (e: { client: string; reason: string }) => void;
+  /** A limit refused something (every hit, also those the log summarises). */
+  readonly onLimitHit?: (limit: string, message: string) => void;
 }
 
 export interface ProxyAddress {
@@ -124,7 +126,7 @@ export class ProxyServer {
     this.access = options.access ?? LOOPBACK_ONLY;
     this.maxConnections = proxyConnectionLimit(limits);
     this.localReserve = Math.min(LOCAL_RESERVE, Math.floor(this.maxConnections / 4));
-    this.limitLog = new LimitLog(log, limits.limitLogIntervalMs);
+    this.limitLog = new LimitLog(log, limits.limitLogIntervalMs, undefined, options.onLimitHit);
     this.rejections = RefusalLog.info((n, s) => `proxy turned away more than ${n} clients within ${s} s`, log, this.limitLog, limits.limitLogIntervalMs);
     if (options.auth) this.credentials = new ProxyCredentials(options.auth, new AuthThrottle(limits), this.limitLog);
     this.server = net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: false }, (socket) => this.accept(socket));
@@ -311,7 +313,7 @@ export class ProxyServer {
     const { request, stream, reader, restricted } = negotiated;
     let opened;
     try {
-      opened = await this.connector.open({ target: request.target, protocol: request.protocol, client: peer, restricted, onread: upstreamReader.option }, conn.gone.signal);
+      opened = await this.connector.open({ target: request.target, protocol: request.protocol, client: peer, restricted, socketOptions: upstreamReader.socketOptions }, conn.gone.signal);
     } catch (err) {
       this.log.info(`${request.protocol} ${peer} → ${printable(formatTarget(request.target), 300)} failed: ${printable(describeError(err), 500)}`);
       if (!stream.destroyed) {

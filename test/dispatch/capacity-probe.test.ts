@@ -130,7 +130,7 @@ describe('capacity settings', () => {
   ];
   for (const [name, layer, message] of bad) {
     it(`refuses ${name} with a clear error`, () => {
-      expect(() => resolveSettings(layer as never)).to.throw(ConfigError, message);
+      expect(() => resolveSettings(layer)).to.throw(ConfigError, message);
     });
   }
 });

@@ -7,7 +7,13 @@ import { createNodeContainer } from '../../src/core/container';
 import { EventHub } from '../../src/core/events';
 import { silentLogger } from '../../src/core/logger';
 import { Contributions, ExtensionHost } from '../../src/extensions/host';
-import { parseManifest, readDescription } from '../../src/extensions/manifest';
+import { checkEngine, parseManifest, readDescription } from '../../src/extensions/manifest';
+import type { PluginContext } from '../../src/api/plugin';
+import type { NodeSettings } from '../../src/api/settings';
+import { PLUGIN_API_VERSION } from '../../src/api/version';
+import { SourceRegistry } from '../../src/dispatch/sources';
+
+const globals = globalThis as Record<string, unknown>;
 import { builtinPlugins } from '../helpers/node';
 import { FIXTURES } from '../helpers/paths';
 
@@ -18,8 +24,12 @@ describe('extension host', () => {
   let faults: PluginFault[];
 
   async function hostWith(...fixtures: string[]): Promise<ExtensionHost> {
+    return hostWithSettings({}, ...fixtures);
+  }
+
+  async function hostWithSettings(settings: Partial<NodeSettings>, ...fixtures: string[]): Promise<ExtensionHost> {
     const plugins = [...(await builtinPlugins()), ...fixtures.map(fixture)];
-    container = createNodeContainer({ settings: resolveSettings({}), logger: silentLogger, plugins });
+    container = createNodeContainer({ settings: resolveSettings(settings), logger: silentLogger, plugins });
     faults = [];
     container.resolve(EventHub).onPluginFault((f) => faults.push(f));
     return container.resolve(ExtensionHost);
@@ -66,6 +76,7 @@ describe('extension host', () => {
     expect(state.status).to.equal('failed');
     expect(state.error).to.contain('boom in activate');
     expect(container.resolve(Contributions).policies.has('explodes')).to.equal(false);
+    expect(globals.__fixtureThrowsDisposed, 'what it pushed into context.subscriptions is disposed').to.equal(1);
     expect(await host.activateContribution('policies', 'least-busy')).to.equal(true);
   });
 
@@ -79,6 +90,97 @@ describe('extension host', () => {
     expect(container.resolve(Contributions).policies.ownerOf('least-busy')).to.equal('@booster/plugin-least-busy');
   });
 
+  it('refuses a plugin whose engines.booster range excludes our plugin API version, without running it', async () => {
+    const host = await hostWith('wrong-engine');
+    await host.activateStartup();
+    const state = host.plugins.find((p) => p.name === 'fixture-wrong-engine')!;
+    expect(state.status).to.equal('invalid');
+    expect(state.error).to.equal(`requires booster plugin API ^2.0.0 (engines.booster), but this node provides ${PLUGIN_API_VERSION}; not activated`);
+    expect(faults.find((f) => f.plugin === 'fixture-wrong-engine')?.message).to.equal(state.error);
+    expect(globals.__fixtureWrongEngineRan).to.equal(undefined);
+    expect(await host.activateContribution('policies', 'least-busy'), 'the others still work').to.equal(true);
+  });
+
+  it('fails an activate that does not finish in time (limits.pluginActivateTimeoutMs) and disposes everything it registered or pushed, even late', async () => {
+    const host = await hostWithSettings({ limits: { pluginActivateTimeoutMs: 50 } as NodeSettings['limits'] }, 'hangs');
+    await host.activateStartup();
+    const state = host.plugins.find((p) => p.name === 'fixture-hangs')!;
+    expect(state.status).to.equal('failed');
+    expect(state.error).to.equal('activate failed: activate did not finish within 50 ms');
+    const hangs = globals.__fixtureHangs as { disposed: number; late: () => void };
+    expect(hangs.disposed).to.equal(1);
+    expect(container.resolve(Contributions).policies.has('never-ready')).to.equal(false);
+    hangs.late();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(hangs.disposed, 'a subscription pushed after the timeout is disposed too').to.equal(2);
+    expect((hangs as { lateRegisterError?: string }).lateRegisterError).to.equal('plugin fixture-hangs: registers policies id "never-ready" after its activation failed');
+    expect(container.resolve(Contributions).policies.has('never-ready')).to.equal(false);
+  });
+
+  it('does not wait forever for deactivate (limits.pluginDeactivateTimeoutMs): reports it and still disposes the registrations', async () => {
+    const host = await hostWithSettings({ limits: { pluginDeactivateTimeoutMs: 50 } as NodeSettings['limits'], plugins: { 'fixture-context-probe': { hangDeactivate: true } } }, 'context-probe');
+    await host.activateStartup();
+    await host.deactivateAll();
+    expect(faults.map((f) => f.message)).to.include('deactivate failed: did not finish within 50 ms');
+    expect(container.resolve(Contributions).dialers.has('probe-dialer')).to.equal(false);
+    expect(container.resolve(SourceRegistry).get('probe-source')).to.equal(undefined);
+  });
+
+  describe('the context a plugin gets', () => {
+    let ctx: PluginContext;
+    beforeEach(async () => {
+      const host = await hostWithSettings(
+        { auth: { username: 'u', password: 'secret-pw' }, interfaces: ['eth9'], plugins: { 'fixture-context-probe': { nested: { n: 1 } }, other: { token: 'theirs' } } },
+        'context-probe',
+      );
+      await host.activateStartup();
+      ctx = globals.__fixtureContext as PluginContext;
+    });
+
+    it('a frozen view of the settings it needs, and its own options only, deep-frozen', () => {
+      expect(ctx.node).to.deep.equal({ interfaces: ['eth9'], dialTimeoutMs: resolveSettings({}).dialTimeoutMs });
+      expect(JSON.stringify(ctx)).to.not.contain('secret-pw').and.not.contain('theirs');
+      expect('settings' in ctx).to.equal(false);
+      expect(Object.isFrozen(ctx.node.interfaces)).to.equal(true);
+      expect(() => ((ctx.options.nested as { n: number }).n = 2)).to.throw(TypeError);
+    });
+
+    it('subscribe-only events, scoped to its contributions; subscriptions end on deactivation', async () => {
+      const events = ctx.events as unknown as Record<string, unknown>;
+      expect(Object.values(events).every((e) => typeof e === 'function')).to.equal(true);
+      expect('fire' in (ctx.events.onDial as object)).to.equal(false);
+      expect(() => ctx.events.onPeerChanged(() => undefined)).to.throw(/fixture-context-probe: may not subscribe to onPeerChanged: its contributions \(dialers\) give it onDial, onSourceChanged, onSourceHealthChanged/);
+      const seen: string[] = [];
+      ctx.events.onDial((d) => seen.push(d.sourceId));
+      ctx.events.onDial(() => {
+        throw new Error('listener bug');
+      });
+      const hub = container.resolve(EventHub);
+      hub.dial.fire({ target: { host: 'h', port: 1, kind: 'domain' }, sourceId: 's1', ok: true, latencyMs: 1 });
+      expect(seen).to.deep.equal(['s1']);
+      expect(faults.find((f) => f.plugin === 'fixture-context-probe')?.message).to.equal('onDial listener threw: listener bug');
+      await container.resolve(ExtensionHost).deactivateAll();
+      hub.dial.fire({ target: { host: 'h', port: 1, kind: 'domain' }, sourceId: 's2', ok: true, latencyMs: 1 });
+      expect(seen).to.deep.equal(['s1']);
+    });
+
+    it('reportProbe only on sources it added: others are refused and counted as its fault', () => {
+      const sources = container.resolve(SourceRegistry);
+      sources.add({ id: 'someone-elses', kind: 'peer', label: 'p', dialer: 'socks5-chain', local: false });
+      expect(() => ctx.sources.reportProbe('someone-elses', false, 'lies')).to.throw(/fixture-context-probe: reportProbe\("someone-elses"\): not a source this plugin added \(it added: probe-source\)/);
+      expect(sources.get('someone-elses')!.stats.health).to.equal('healthy');
+      expect(faults.map((f) => f.plugin)).to.include('fixture-context-probe');
+      ctx.sources.reportProbe('probe-source', false, 'no route');
+      expect(sources.get('probe-source')!.stats.health).to.equal('down');
+    });
+
+    it('sources are frozen snapshots: a plugin cannot change the live statistics', () => {
+      const mine = ctx.sources.get('probe-source')!;
+      expect(() => ((mine.stats as { openTunnels: number }).openTunnels = 5)).to.throw(TypeError);
+      expect(ctx.sources.list().every((c) => Object.isFrozen(c.stats))).to.equal(true);
+    });
+  });
+
   it('refuses a registration the manifest does not declare', async () => {
     const host = await hostWith('undeclared');
     await host.activateStartup();
@@ -89,6 +191,19 @@ describe('extension host', () => {
 });
 
 describe('plugin manifest', () => {
+  for (const [range, error] of [
+    [undefined, undefined],
+    ['^1.0.0', undefined],
+    ['>=1 <3', undefined],
+    ['^2.0.0', `requires booster plugin API ^2.0.0 (engines.booster), but this node provides 1.0.0; not activated`],
+    ['not a range', 'invalid manifest: "engines.booster" must be a semver range such as "^1.0.0", got "not a range"'],
+    [7, 'invalid manifest: "engines.booster" must be a semver range such as "^1.0.0", got 7'],
+  ] as const) {
+    it(`engines.booster ${JSON.stringify(range)} against plugin API 1.0.0: ${error ? 'refused' : 'accepted'}`, () => {
+      expect(checkEngine(range === undefined ? {} : { booster: range }, '1.0.0').error).to.equal(error);
+    });
+  }
+
   it('accepts a minimal block and defaults activation to onStartup', () => {
     expect(parseManifest({}).activationEvents).to.deep.equal(['onStartup']);
   });

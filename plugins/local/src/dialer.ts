@@ -6,19 +6,19 @@ import type { AddressGuard, Dialer, DialRequest, DialResult } from 'booster';
 export class DirectDialer implements Dialer {
   readonly id = 'direct';
 
-  dial({ target, source, signal, onread, guard }: DialRequest): Promise<DialResult> {
+  dial({ target, source, signal, socketOptions, guard }: DialRequest): Promise<DialResult> {
     return new Promise((resolve, reject) => {
       // net.connect skips the lookup for an address literal: check it here.
       const literalRefusal = guard && net.isIP(target.host) ? guard(target.host) : undefined;
       if (literalRefusal) return reject(notAllowed(target.host, literalRefusal));
       const localAddress = source.localAddress;
       const socket = net.connect({
+        ...socketOptions,
         host: target.host,
         port: target.port,
         localAddress,
         family: localAddress ? net.isIP(localAddress) : undefined,
         noDelay: true,
-        onread,
         lookup: guard ? guardedLookup(guard) : undefined,
       });
       // The signal bounds the dial only, never the tunnel's lifetime. Listeners are removed by hand

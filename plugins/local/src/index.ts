@@ -9,9 +9,9 @@ export async function activate(context: PluginContext): Promise<void> {
   context.subscriptions.push(context.dialers.register(new DirectDialer()));
   const probe = probeOptions(context.options.probe);
   let sources: SourceDescriptor[] = [DIRECT];
-  if (context.settings.interfaces.length > 0) {
+  if (context.node.interfaces.length > 0) {
     const routeProbe = typeof context.options.routeProbe === 'string' ? context.options.routeProbe : undefined;
-    const found = await resolveInterfaceSources(context.settings.interfaces, routeProbe);
+    const found = await resolveInterfaceSources(context.node.interfaces, routeProbe);
     for (const problem of found.problems) context.log.warn(problem);
     if (found.sources.length > 0) sources = found.sources;
     else context.log.warn('no usable local interface address; falling back to the direct source');
