@@ -1,7 +1,7 @@
 // What the HTTP monitors cost the proxy: new connections per second through
 // two booster nodes started side by side, one with no monitors and one with
-// --metrics and --http-api on while a scraper reads /metrics and /health
-// every SCRAPE_MS (far more often than Prometheus' default 15 s). Rounds
+// --metrics, --http-api and --dashboard on while a scraper reads /metrics and
+// /health every SCRAPE_MS and a dashboard client takes the live updates (far more often than Prometheus' default 15 s). Rounds
 // alternate between the two, so other load on the machine hits both alike.
 // Reports conn/s (the issue's target: under 5 % lower with monitors on) and
 // each node's CPU time per connection, which is steadier on a busy machine.
@@ -10,6 +10,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { WebSocket } from 'ws';
 import { startHttpServer } from '../test/helpers/http';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -28,9 +29,9 @@ function startNode(name: string, pport: number, extra: readonly string[], dataDi
   return new Promise((resolve, reject) => {
     let log = '';
     const timer = setTimeout(() => reject(new Error(`${name} did not start: ${log}`)), 15_000);
-    child.stderr!.on('data', (d: Buffer) => {
+    child.stderr.on('data', (d: Buffer) => {
       log += d.toString();
-      const monitorsUp = extra.length === 0 || (log.includes('metrics at') && log.includes('http-api at'));
+      const monitorsUp = extra.length === 0 || (log.includes('metrics at') && log.includes('http-api at') && log.includes('dashboard at'));
       if (log.includes('booster endpoint listening') && monitorsUp) {
         clearTimeout(timer);
         resolve({ child, pport });
@@ -62,8 +63,11 @@ async function main(): Promise<void> {
   try {
     const off = await startNode('monitors off', 12380, [], path.join(work, 'off'));
     nodes.push(off);
-    const on = await startNode('monitors on', 12381, ['--metrics', '127.0.0.1:12390', '--http-api', '127.0.0.1:12391'], path.join(work, 'on'));
+    const on = await startNode('monitors on', 12381, ['--metrics', '127.0.0.1:12390', '--http-api', '127.0.0.1:12391', '--dashboard', '127.0.0.1:12392'], path.join(work, 'on'));
     nodes.push(on);
+    let liveUpdates = 0;
+    const dashboard = new WebSocket('ws://127.0.0.1:12392/live', { origin: 'http://127.0.0.1:12392' });
+    dashboard.on('message', () => liveUpdates++).on('error', (err) => console.error(`dashboard client: ${err.message}`));
     let scrapes = 0;
     let scrapeErrors = 0;
     const scraper = setInterval(() => {
@@ -89,6 +93,7 @@ async function main(): Promise<void> {
       }
     }
     clearInterval(scraper);
+    dashboard.terminate();
     const offMedian = median(rates.off);
     const onMedian = median(rates.on);
     const result = {
@@ -98,7 +103,7 @@ async function main(): Promise<void> {
       costPercent: Number((((offMedian - onMedian) / offMedian) * 100).toFixed(1)),
       cpuMicrosPerConnOff: Math.round(median(cpuPerConn.off)), cpuMicrosPerConnOn: Math.round(median(cpuPerConn.on)),
       cpuCostPercent: Number((((median(cpuPerConn.on) - median(cpuPerConn.off)) / median(cpuPerConn.off)) * 100).toFixed(1)),
-      scrapes, scrapeErrors,
+      scrapes, scrapeErrors, liveUpdates,
     };
     console.log(JSON.stringify(result));
   } finally {

@@ -4,6 +4,7 @@ import type { Disposable } from '../api/disposable';
 import { Emitter } from '../api/event';
 import type {
   DialAttempt,
+  LimitHit,
   NodeEvents,
   PeerEvent,
   PluginFault,
@@ -28,6 +29,7 @@ export class EventHub implements NodeEvents, Disposable {
   readonly pluginFault = new Emitter<PluginFault>();
   readonly proxyRejected = new Emitter<ProxyRejection>();
   readonly policyChanged = new Emitter<PolicyChange>();
+  readonly limitHit = new Emitter<LimitHit>();
 
   readonly onTunnelOpened = this.tunnelOpened.event;
   readonly onTunnelClosed = this.tunnelClosed.event;
@@ -39,11 +41,12 @@ export class EventHub implements NodeEvents, Disposable {
   readonly onPluginFault = this.pluginFault.event;
   readonly onProxyRejected = this.proxyRejected.event;
   readonly onPolicyChanged = this.policyChanged.event;
+  readonly onLimitHit = this.limitHit.event;
 
   dispose(): void {
     for (const e of [
       this.tunnelOpened, this.tunnelClosed, this.workloadChanged, this.dial, this.sourceChanged,
-      this.sourceHealthChanged, this.peerChanged, this.pluginFault, this.proxyRejected, this.policyChanged,
+      this.sourceHealthChanged, this.peerChanged, this.pluginFault, this.proxyRejected, this.policyChanged, this.limitHit,
     ]) e.dispose();
   }
 }

@@ -12,10 +12,13 @@ export class LimitLog {
     private readonly log: Logger,
     private readonly intervalMs: number,
     private readonly now: () => number = Date.now,
+    /** Told of every hit, logged or not (the node fires onLimitHit with it, for metrics). */
+    private readonly onHit?: (limit: string, message: string) => void,
   ) {}
 
   /** `key` groups hits of one limit; `message` says what was refused and which setting raises it. */
   hit(key: string, message: string): void {
+    this.onHit?.(key, message);
     const t = this.now();
     const entry = this.last.get(key);
     if (entry && t - entry.at < this.intervalMs) {

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { inject, injectable } from 'tsyringe';
 import type { Disposable } from '../api/disposable';
 import type { Logger } from '../api/logger';
-import type { Monitor, MonitorApi, PeerInfo, PolicyView } from '../api/monitor';
+import type { Monitor, MonitorApi, PeerInfo, PolicyView, SourceStateView } from '../api/monitor';
 import type { NodeSettings } from '../api/settings';
 import { PolicyManager } from '../dispatch/policies';
 import { RuleSet } from '../dispatch/rules';
@@ -44,6 +44,8 @@ export class MonitorHost implements Disposable {
       peers: () => this.peers(),
       policy: () => this.policy(),
       rules: () => [...this.ruleSet.list()],
+      sourceState: (id) => this.sourceState(id),
+      usePolicy: (name) => this.usePolicy(name),
     };
     const launch = (id: string) => {
       const monitor = this.contributions.monitors.get(id);
@@ -64,8 +66,29 @@ export class MonitorHost implements Disposable {
   private peers(): PeerInfo[] {
     return this.network.list().map((p) => {
       const status = p.status();
-      return { id: p.id, baddr: p.baddr, paddr: p.paddr, state: p.state, tunnels: status.tunnels.reduce((n, t) => n + t.copies, 0) };
+      const rttMs = p.state === 'up' ? p.rttMs : undefined;
+      return { id: p.id, baddr: p.baddr, paddr: p.paddr, state: p.state, tunnels: status.tunnels.reduce((n, t) => n + t.copies, 0), ...(rttMs === undefined ? {} : { rttMs }) };
     });
+  }
+
+  private sourceState(id: string): SourceStateView | undefined {
+    const source = this.sources.get(id);
+    const detail = this.sources.healthDetail(id);
+    if (!source || !detail) return undefined;
+    const health = source.stats.health;
+    if (health === 'healthy') return { state: detail.probing ? 'probing' : 'up', reason: detail.probing ? detail.reason : '' };
+    if (health === 'ejected') return { state: 'ejected', reason: detail.reason, ejectedUntil: Date.now() + detail.ejectedForMs };
+    return { state: 'down', reason: detail.reason };
+  }
+
+  /** The path `booster policy use` takes (PolicyManager.use fires onPolicyChanged); unknown names are refused before it. */
+  private async usePolicy(name: string): Promise<void> {
+    if (typeof name !== 'string' || !this.policies.available().includes(name)) {
+      throw new Error(`unknown policy ${JSON.stringify(String(name).slice(0, 64))} (available: ${this.policies.available().join(', ')})`);
+    }
+    const previous = this.policies.current;
+    await this.policies.use(name);
+    if (previous !== name) this.log.info(`policy is now ${name} (was ${previous ?? 'none'}), switched by a monitor`, { policy: name, previous });
   }
 
   private policy(): PolicyView {
@@ -107,5 +130,6 @@ function pickEvents(e: EventHub) {
     onPluginFault: e.onPluginFault,
     onProxyRejected: e.onProxyRejected,
     onPolicyChanged: e.onPolicyChanged,
+    onLimitHit: e.onLimitHit,
   };
 }

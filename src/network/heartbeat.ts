@@ -54,7 +54,7 @@ function graceMs(periodMs: number): number {
 }
 
 /**
- * Heartbeat ping-pong of PROTOCOL.md, improved: the wait asked by the other
+ * Heartbeat ping-pong of docs/protocol.md, improved: the wait asked by the other
  * side is read as a duration (ttl − sentAt, both on its clock), so its clock
  * may be skewed against ours; after each beat we send, the other side must
  * answer within the deadline (see heartbeatTiming: what we ask a 0.3 node
@@ -68,11 +68,24 @@ export class HeartbeatKeeper implements Disposable {
   private readonly now: () => number;
   private readonly deadlineMs: number;
   private readonly maxWait: number;
+  /** When our last beat left and how long we asked the other side to hold it (for the RTT). */
+  private lastSent?: { at: number; wait: number };
+  private rtt?: number;
 
   constructor(private readonly options: HeartbeatOptions) {
     this.now = options.now ?? Date.now;
     this.deadlineMs = options.deadlineMs ?? options.periodMs + graceMs(options.periodMs);
     this.maxWait = options.maxWaitMs ?? 30_000;
+  }
+
+  /**
+   * Heartbeat round trip, ms (EWMA): the time from our beat to its answer
+   * minus the wait we asked for. Only measured when the answer carries its
+   * send time (booster.v1): a 0.3 node reads our ttl on its own clock, so its
+   * hold time, hence the RTT, is unknown. Includes timer lateness (~1 ms).
+   */
+  get rttMs(): number | undefined {
+    return this.rtt;
   }
 
   /** The wiring side starts the exchange. */
@@ -93,6 +106,11 @@ export class HeartbeatKeeper implements Disposable {
       return;
     }
     this.disarm();
+    if (this.lastSent && beat.sentAt !== undefined) {
+      const sample = Math.max(0, this.now() - this.lastSent.at - this.lastSent.wait);
+      this.rtt = this.rtt === undefined ? sample : 0.7 * this.rtt + 0.3 * sample;
+    }
+    this.lastSent = undefined;
     clearTimeout(this.replyTimer);
     const wait = Math.min(Math.max(0, asked), this.maxWait);
     this.replyTimer = setTimeout(() => this.beat(beat.hops + 1), wait);
@@ -108,7 +126,10 @@ export class HeartbeatKeeper implements Disposable {
 
   private beat(hops: number): void {
     if (this.stopped) return;
-    this.options.send({ hops, ttl: this.now() + this.options.periodMs });
+    const at = this.now();
+    this.options.send({ hops, ttl: at + this.options.periodMs });
+    // The other side holds the beat min(asked, its own cap): assume it shares our cap.
+    this.lastSent = { at, wait: Math.min(this.options.periodMs, this.maxWait) };
     this.arm(this.deadlineMs);
   }
 

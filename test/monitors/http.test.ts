@@ -2,8 +2,8 @@ import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import * as http from 'node:http';
 import * as net from 'node:net';
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 import parsePrometheusTextFormat = require('parse-prometheus-text-format');
+import type { NodeSettings } from '../../src/api/settings';
 import { httpToken } from '../../src/security/http-token';
 import { startHttpServer, type TestHttpServer } from '../helpers/http';
 import { TEST_KEY } from '../helpers/key';
@@ -114,7 +114,7 @@ describe('HTTP monitors (plugin-http)', function () {
       const res = await fetch(base + path);
       expect(res.status, path).to.equal(200);
       expect(res.headers.get('content-type')).to.match(/^application\/json/);
-      return (await res.json()) as Record<string, any>;
+      return (await res.json()) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- a test reads arbitrary JSON
     };
     // One tunnel held open while the routes are read.
     const slow = getViaSocks(m.node.proxyAddress.port, '127.0.0.1', origin.port, '/slow?ms=60000');
@@ -177,6 +177,60 @@ describe('HTTP monitors (plugin-http)', function () {
     const refused = m.log.lines.filter((l) => /refused \d+ request\(s\) without a valid bearer token/.test(l.message));
     // One line per monitor for its first refusal; the next two wait for the interval.
     expect(refused).to.have.length(2);
+  });
+
+  it('/metrics counts every limit hit (booster_limit_hits_total), also those the log only summarises', async () => {
+    m = await startMonitoredNode({ metrics: '127.0.0.1:0' }, { limits: { maxProxyConnections: 2 } as NodeSettings['limits'] });
+    const url = m.urls.get('metrics')!;
+    expect(value(await scrape(url), 'booster_limit_hits_total')).to.equal(0);
+    // Two idle clients fill the proxy; each of the next three is refused at the limit.
+    const open = (): Promise<net.Socket> => new Promise((resolve, reject) => {
+      const s = net.connect(m!.node.proxyAddress.port, '127.0.0.1', () => resolve(s)).once('error', reject);
+    });
+    // Each held client is past the SOCKS5 greeting (answered), so the proxy counts it.
+    const greeted = async () => {
+      const s = await open();
+      s.write(Buffer.from([0x05, 0x01, 0x00]));
+      await new Promise((resolve) => s.once('data', resolve));
+      return s;
+    };
+    const held = [await greeted(), await greeted()];
+    try {
+      const refused: Promise<void>[] = [];
+      for (let i = 0; i < 3; i++) refused.push(open().then((s) => new Promise((resolve) => s.once('close', () => resolve()).resume())));
+      await Promise.all(refused);
+      const families = await scrape(url);
+      expect(value(families, 'booster_limit_hits_total', { limit: 'proxy-connections' })).to.equal(3);
+      expect(m.log.lines.filter((l) => /limit: proxy at its connection limit 2/.test(l.message))).to.have.length(1);
+    } finally {
+      held.forEach((s) => s.destroy());
+    }
+  });
+
+  it('/metrics shows each up peer\'s heartbeat RTT (booster_peer_heartbeat_rtt_seconds)', async () => {
+    m = await startMonitoredNode({ metrics: '127.0.0.1:0' }, { heartbeatMs: 200 });
+    const b = await startMonitoredNode({}, { heartbeatMs: 200 });
+    try {
+      const url = m.urls.get('metrics')!;
+      expect((await scrape(url)).find((f) => f.name === 'booster_peer_heartbeat_rtt_seconds')?.metrics ?? []).to.deep.equal([]);
+      await m.node.network.connect(`127.0.0.1:${b.node.endpointAddress.port}`);
+      const peer = m.node.network.list().find((p) => p.bport === b.node.endpointAddress.port)!;
+      // The first answer to our first beat gives the first sample (about one period).
+      await until('an RTT sample', () => peer.rttMs !== undefined, 3_000);
+      const families = await scrape(url);
+      const rtt = families.find((f) => f.name === 'booster_peer_heartbeat_rtt_seconds')!.metrics;
+      expect(rtt).to.have.length(1);
+      expect(rtt[0].labels).to.deep.equal({ peer: peer.id });
+      // Loopback: well under the 200 ms period the other side holds each beat (which must not be counted).
+      expect(Number(rtt[0].value)).to.be.at.least(0).and.below(0.1);
+      expect(families.find((f) => f.name === 'booster_peer_heartbeat_rtt_seconds')!.type).to.equal('GAUGE');
+      // A peer that goes down has no RTT.
+      await b.node.stop();
+      await until('peer down', () => peer.state !== 'up', 3_000);
+      expect((await scrape(url)).find((f) => f.name === 'booster_peer_heartbeat_rtt_seconds')?.metrics ?? []).to.deep.equal([]);
+    } finally {
+      await b.node.stop();
+    }
   });
 
   it('a monitor given an address that is not [HOST:]PORT does not start; the node runs on', async () => {

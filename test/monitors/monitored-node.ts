@@ -39,12 +39,12 @@ export class CapturingLogger implements Logger {
 export interface MonitoredNode {
   readonly node: BoosterNode;
   readonly log: CapturingLogger;
-  /** Where each monitor the node started listens ("metrics", "http-api"), from its log line. */
+  /** Where each monitor the node started listens ("metrics", "http-api", "dashboard"), from its log line. */
   readonly urls: ReadonlyMap<string, string>;
 }
 
 /** A node on 127.0.0.1 with ephemeral ports and the HTTP plugin's options; waits until the monitors asked for have logged their address. */
-export async function startMonitoredNode(options: { metrics?: string; api?: string }, settings: Partial<NodeSettings> = {}): Promise<MonitoredNode> {
+export async function startMonitoredNode(options: { metrics?: string; api?: string; dashboard?: string; [option: string]: unknown }, settings: Partial<NodeSettings> = {}): Promise<MonitoredNode> {
   const log = new CapturingLogger();
   const resolved = resolveSettings(
     { bind: '127.0.0.1', pport: 0, bport: 0, drainTimeoutMs: 200, discovery: { announce: false, autoConnect: false } },
@@ -52,7 +52,7 @@ export async function startMonitoredNode(options: { metrics?: string; api?: stri
     settings,
   );
   const node = await BoosterNode.start({ settings: resolved, logger: log, plugins: await builtinPlugins(), key: TEST_KEY });
-  const wanted = [options.metrics !== undefined && 'metrics', options.api !== undefined && 'http-api'].filter((x): x is string => Boolean(x));
+  const wanted = [options.metrics !== undefined && 'metrics', options.api !== undefined && 'http-api', options.dashboard !== undefined && 'dashboard'].filter((x): x is string => Boolean(x));
   const urls = new Map<string, string>();
   const deadline = Date.now() + 5_000;
   while (urls.size < wanted.length) {

@@ -2,9 +2,11 @@ import type { Disposable, Monitor, MonitorApi, PluginContext } from 'booster';
 import { serveGuarded, type GuardedServer, type GuardedServerOptions } from './guarded-server';
 import { jsonApi } from './json-api';
 import { formatUrl, parseListenAddress, type ListenAddress } from './listen-address';
+import { parseDashboardOptions, type DashboardOptions } from './dashboard/options';
 
 export { parseListenAddress, isLoopback } from './listen-address';
 export { rejectionReason } from './rejection-reason';
+export { parseDashboardOptions, DASHBOARD_DEFAULTS } from './dashboard/options';
 
 const NOTHING: Disposable = { dispose() {} };
 
@@ -17,13 +19,14 @@ interface Route extends Disposable {
 /**
  * Two monitors, each off until given an address (options `metrics` and `api`,
  * or --metrics / --http-api): Prometheus text at /metrics, and a read-only
- * JSON API. Each has its own listener, so each can be scraped, firewalled and
+ * JSON API; and a live dashboard (option `dashboard`, --dashboard). Each has its own listener, so each can be scraped, firewalled and
  * turned on alone; both share the same guard (loopback or the bearer token).
  */
 export function activate(context: PluginContext): void {
   const { options, log } = context;
   const metricsAt = options.metrics === undefined ? undefined : parseListenAddress('metrics', options.metrics);
   const apiAt = options.api === undefined ? undefined : parseListenAddress('api', options.api);
+  const dashboard = parseDashboardOptions(options);
   const verifyToken = (token: string) => context.security.verifyHttpToken(token);
 
   const monitor = (id: string, at: ListenAddress | undefined, serve: (api: MonitorApi) => Route | Promise<Route>): Monitor => ({
@@ -65,5 +68,22 @@ export function activate(context: PluginContext): void {
     context.monitors.register(
       monitor('http-api', apiAt, (api) => ({ path: '/health', handle: jsonApi(api, Date.now()), dispose() {} })),
     ),
+    context.monitors.register(dashboardMonitor(context, dashboard)),
   );
+}
+
+/** The live dashboard (its own server: a page, WebSocket updates and one control, see dashboard/server.ts). */
+function dashboardMonitor(context: PluginContext, options: DashboardOptions | undefined): Monitor {
+  return {
+    id: 'dashboard',
+    async start(api) {
+      if (!options) return NOTHING;
+      // ws and the page are loaded only when the dashboard is on.
+      const { serveDashboard } = await import('./dashboard/server');
+      const server = await serveDashboard(api, options, context.log, (token) => context.security.verifyHttpToken(token));
+      const url = formatUrl(server.address, '/');
+      context.log.info(`dashboard at ${url}${server.requiresToken ? ' (log in with: booster key show --http-token)' : ' (loopback only)'}`, { monitor: 'dashboard', url, host: server.address.host, port: server.address.port });
+      return server;
+    },
+  };
 }

@@ -6,6 +6,8 @@ import { REJECTION_REASONS, rejectionReason } from './rejection-reason';
 export const MAX_SOURCE_LABELS = 64;
 /** Plugin names labelled one by one (faults); the rest are "other". */
 const MAX_PLUGIN_LABELS = 32;
+/** Limits labelled one by one (limit hits); the rest are "other". */
+const MAX_LIMIT_LABELS = 32;
 
 /**
  * Prometheus metrics of one node, in their own registry (never the global
@@ -61,6 +63,10 @@ export class NodeMetrics implements Disposable {
     new Gauge({ name: 'booster_peers_up', help: 'Peers whose link is up', registers, collect() {
       this.set(api.peers().filter((p) => p.state === 'up').length);
     } });
+    new Gauge({ name: 'booster_peer_heartbeat_rtt_seconds', help: 'Heartbeat round trip (EWMA) of each peer whose link is up and measured', labelNames: ['peer'], registers, collect() {
+      this.reset();
+      for (const p of api.peers().slice(0, MAX_SOURCE_LABELS)) if (p.rttMs !== undefined) this.set({ peer: p.id }, p.rttMs / 1000);
+    } });
     new Gauge({ name: 'booster_peers', help: 'Peers this node wired, whatever their state', registers, collect() {
       this.set(api.peers().length);
     } });
@@ -76,6 +82,8 @@ export class NodeMetrics implements Disposable {
     const decisions = new Counter({ name: 'booster_policy_decisions_total', help: 'Sources chosen for a dial, by the policy in use', labelNames: ['policy'], registers });
     const dials = new Counter({ name: 'booster_dials_total', help: 'Dials to targets, by source and result (ok, error)', labelNames: ['source', 'result'], registers });
     const rejections = new Counter({ name: 'booster_proxy_rejections_total', help: 'Proxy connections refused before a tunnel, by reason', labelNames: ['reason'], registers });
+    const limitHits = new Counter({ name: 'booster_limit_hits_total', help: 'Times a configured limit refused something, by limit', labelNames: ['limit'], registers });
+    const limits = new Set<string>();
     const faults = new Counter({ name: 'booster_plugin_faults_total', help: 'Faults reported by or about plugins (the node carried on)', labelNames: ['plugin'], registers });
     for (const reason of REJECTION_REASONS) rejections.inc({ reason }, 0);
     const plugins = new Set<string>();
@@ -89,6 +97,10 @@ export class NodeMetrics implements Disposable {
         this.policy = c.current;
       }),
       api.onProxyRejected((r) => rejections.inc({ reason: rejectionReason(r.reason) })),
+      api.onLimitHit((h) => {
+        if (limits.size < MAX_LIMIT_LABELS) limits.add(h.limit);
+        limitHits.inc({ limit: limits.has(h.limit) ? h.limit : 'other' });
+      }),
       api.onPluginFault((f) => {
         if (plugins.size < MAX_PLUGIN_LABELS) plugins.add(f.plugin);
         faults.inc({ plugin: plugins.has(f.plugin) ? f.plugin : 'other' });
