@@ -3,11 +3,13 @@ import * as path from 'node:path';
 import type { Config } from '@oclif/core';
 import type { Logger, LogLevel } from '../api/logger';
 import type { NodeSettings } from '../api/settings';
-import { readConfigFile, resolveSettings, type ConfigFile } from '../core/config';
+import type { ConfigFile } from '../core/config';
 import { defaultDataDir } from '../core/data-dir';
 import { ConsoleLogger } from '../core/logger';
 import { BoosterNode } from '../core/node';
-import { discoverPlugins } from '../extensions/discovery';
+import { discoverInstalledPlugins, discoverPlugins } from '../extensions/discovery';
+import { StateKeeper } from '../state/state-keeper';
+import { loadNodeConfig, readConfigLayer } from './node-config';
 import { createKeyFile, KeyError, keyFileIn, loadKey, NetworkKey } from '../security/key';
 
 export interface StartRequest {
@@ -16,16 +18,34 @@ export interface StartRequest {
   readonly keyFile?: string;
   readonly overrides: Partial<NodeSettings>;
   readonly logLevel: LogLevel;
+  /** The logger `start` built from --log-file/--log-format (kept across ctrl restarts); else text on stderr at logLevel. */
+  readonly logger?: Logger;
 }
 
-/** What `booster start` does, minus parsing and rendering: settings, network key, plugins, node. */
-export async function startNode(config: Config, request: StartRequest): Promise<BoosterNode> {
-  const file = request.configFile ? readConfigFile(request.configFile) : undefined;
-  const settings = resolveSettings(file?.settings ?? {}, request.overrides);
+/**
+ * What `booster start` does, minus parsing and rendering: settings (see
+ * loadNodeConfig for the precedence), network key, plugins, node. A restart
+ * (`ctrl restart`) loads oclif's configuration again, so plugins installed or
+ * linked since the process started are found.
+ */
+export async function startNode(config: Config, request: StartRequest, restarted = false): Promise<BoosterNode> {
+  const logger = request.logger ?? new ConsoleLogger(request.logLevel);
+  const { configFile, file, layer, settings, state, stateFile, peers } = loadNodeConfig(request, restarted, (m) => logger.warn(m));
   checkInterfaces(settings.interfaces);
-  const logger = new ConsoleLogger(request.logLevel);
-  const key = nodeKey(request, file, settings.dataDir, logger);
-  return BoosterNode.start({ settings, key, logger, plugins: discoverPlugins(config) });
+  if (configFile && !request.configFile) logger.info(`read the config file ${configFile}`);
+  const key = nodeKey({ ...request, configFile }, file, settings.dataDir, logger);
+  const plugins = restarted ? await discoverInstalledPlugins(config.root) : discoverPlugins(config);
+  return BoosterNode.start({
+    settings, key, logger, plugins, peers,
+    state: new StateKeeper(stateFile, state, logger.child('state'), settings.limits.maxPeers),
+    config: { layer, read: () => readConfigLayer(request).layer },
+  });
+}
+
+/** Calls `handler` on every SIGHUP (the usual "re-read your config" signal) until disposed. */
+export function onHangup(handler: () => void): { dispose(): void } {
+  process.on('SIGHUP', handler);
+  return { dispose: () => process.off('SIGHUP', handler) };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { Args } from '@oclif/core';
 import { NodeCommand, UsageError } from '../cli/base';
 import { ownIdOf } from '../cli/peer-ids';
+import { transientFlag } from '../cli/transient-flag';
 import type { BoosterClient } from '../client/client';
 import { ClientError } from '../client/client';
 import { parseHostPort } from '../network/errors';
@@ -11,10 +12,12 @@ const NODE_ID = /^[0-9a-f]{40}$/i;
 export default class Disconnect extends NodeCommand {
   static override description = `Tell a node (--node, default $BOOSTER_NODE or localhost:4884) to drop one of its peers (no reconnection)
 
-PEER is the peer's id as the node knows it, the id the peer gives itself, or its booster address (HOST:PORT) as "booster status" lists it.`;
+PEER is the peer's id as the node knows it, the id the peer gives itself, its booster address (HOST:PORT) as "booster status" lists it, or the name it was given (connect --name).
+The node also forgets a peer it saved in its state file, unless --transient (a peer from the config file comes back at the next start).`;
   static override examples = [
     '<%= config.bin %> disconnect bb920fad7e153358a9459f57993bfef2090b6ca7',
     '<%= config.bin %> disconnect 192.168.1.20:4884',
+    '<%= config.bin %> disconnect phone --transient',
     '<%= config.bin %> disconnect -n 192.168.1.10:4884 192.168.1.20:4884',
   ];
   static override enableJsonFlag = true;
@@ -22,15 +25,24 @@ PEER is the peer's id as the node knows it, the id the peer gives itself, or its
     first: Args.string({ description: 'PEER; or, in the 0.3 form "disconnect NODE PEER", the node', required: true }),
     second: Args.string({ description: 'PEER, when the first argument is the node' }),
   };
+  static override flags = { ...transientFlag };
 
   async run(): Promise<{ node?: NodeStatusView; message?: string }> {
     const { args, flags } = await this.parse(Disconnect);
     const [x, peer] = args.second === undefined ? [undefined, args.first] : [args.first, args.second];
     const node = this.nodeAddress(flags.node, x);
-    // A status exchange ends its link, so an address is looked up on a link of its own.
-    const id = await this.withClient(node, flags.timeout, (client) => (NODE_ID.test(peer) ? peerIdById(client, peer.toLowerCase(), flags.timeout) : peerIdByAddress(client, peer, flags.timeout)));
+    // A name (no ":", not an id) is the node's to resolve; a status exchange ends its link, so an id or address is looked up on a link of its own.
+    const byName = !NODE_ID.test(peer) && !peer.includes(':');
+    const id = byName ? peer : await this.withClient(node, flags.timeout, (client) => (NODE_ID.test(peer) ? peerIdById(client, peer.toLowerCase(), flags.timeout) : peerIdByAddress(client, peer, flags.timeout)));
     return this.withClient(node, flags.timeout, async (client) => {
-      const outcome = await client.disconnect(id, flags.timeout);
+      let outcome: { node?: NodeStatusView; message?: string };
+      if (client.extended) {
+        const reply = await client.control({ op: 'peer-remove', target: id, transient: flags.transient }, flags.timeout);
+        outcome = { node: reply.peer, message: reply.message };
+      } else {
+        if (byName) throw new UsageError(`node ${client.address} is a 0.3 node, whose peers have no names: give the peer's id or HOST:PORT`);
+        outcome = await client.disconnect(id, flags.timeout);
+      }
       this.log(outcome.message ?? `disconnected ${outcome.node?.baddr ?? id}`);
       return outcome;
     });

@@ -1,9 +1,11 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as jsonc from 'jsonc-parser';
 import type { CapacityProbeSettings, CapacitySettings, DiscoverySettings, Limits, NodeSettings } from '../api/settings';
 import { DEFAULT_CAPACITY } from '../dispatch/capacity';
 import { validateRules } from '../dispatch/rules';
 import { DEFAULT_MAX_PACKET_BYTES } from '../wire/framing';
+import { parsePeerEntries, type PeerEntry } from '../state/peer-entry';
 import { defaultDataDir } from './data-dir';
 
 export const DEFAULT_LIMITS: Limits = {
@@ -25,6 +27,8 @@ export const DEFAULT_LIMITS: Limits = {
   authFailureDelayMs: 250,
   authLockoutMs: 300_000,
   limitLogIntervalMs: 10_000,
+  pluginActivateTimeoutMs: 10_000,
+  pluginDeactivateTimeoutMs: 5_000,
 };
 
 export { DEFAULT_CAPACITY };
@@ -69,6 +73,8 @@ export interface ConfigFile {
   /** The network key as text (hex or base64), if the file carries it. */
   readonly key?: string;
   readonly keyFile?: string;
+  /** Peers to wire at start. */
+  readonly peers?: readonly PeerEntry[];
 }
 
 /** A setting that cannot be used; says which and why. */
@@ -82,9 +88,11 @@ export class ConfigError extends Error {
 const NUMERIC: (keyof NodeSettings)[] = ['handshakeTimeoutMs', 'dialTimeoutMs', 'drainTimeoutMs', 'heartbeatMs', 'legacyHeartbeatMs', 'linkReportMs', 'reconnectMs', 'policyDeadlineMs'];
 
 /**
- * Reads a JSON config file; its keys are NodeSettings' plus `key`/`keyFile`
- * (unknown keys are an error, to catch typos). A parse error names the line and
- * column only: the file may hold the network key, which must never be echoed.
+ * Reads a JSON config file (comments and trailing commas allowed, as
+ * `booster config init` writes it); its keys are NodeSettings' plus
+ * `key`/`keyFile` and `peers` (unknown keys are an error, to catch typos). A
+ * parse error names the line and column only: the file may hold the network
+ * key, which must never be echoed.
  */
 export function readConfigFile(file: string): ConfigFile {
   let text: string;
@@ -93,61 +101,36 @@ export function readConfigFile(file: string): ConfigFile {
   } catch (err) {
     throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
   }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new ConfigError(`config file ${file} is not valid JSON (${jsonErrorPosition(text, err as Error)})`);
-  }
+  const errors: jsonc.ParseError[] = [];
+  const raw: unknown = jsonc.parse(text, errors, { allowTrailingComma: true, disallowComments: false, allowEmptyContent: false });
+  if (errors.length > 0) throw new ConfigError(`config file ${file} is not valid JSON (${jsonErrorPosition(text, errors[0])})`);
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`config file ${file} must hold a JSON object`);
-  const known = [...Object.keys(DEFAULT_SETTINGS), 'auth', 'capacityProbe', ...SECRET_KEYS];
+  const known = [...Object.keys(DEFAULT_SETTINGS), 'auth', 'capacityProbe', 'peers', ...SECRET_KEYS];
   const settings: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(raw)) {
     if (!known.includes(key)) throw new ConfigError(`config file ${file}: unknown setting "${key.slice(0, 64)}" (known: ${known.join(', ')})`);
-    if (!(SECRET_KEYS as readonly string[]).includes(key)) settings[key] = value;
+    if (!(SECRET_KEYS as readonly string[]).includes(key) && key !== 'peers') settings[key] = value;
   }
   const r = raw as Record<string, unknown>;
   if (r.key !== undefined && typeof r.key !== 'string') throw new ConfigError(`config file ${file}: "key" must be a string (the network key, as "booster key show" prints it)`);
   if (r.keyFile !== undefined && typeof r.keyFile !== 'string') throw new ConfigError(`config file ${file}: "keyFile" must be a path`);
-  return { settings: settings as Partial<NodeSettings>, key: r.key as string | undefined, keyFile: r.keyFile as string | undefined };
-}
-
-/** "line L, column C" of a JSON.parse error, without any of the text (V8's message quotes it). */
-function jsonErrorPosition(text: string, err: Error): string {
-  const m = /position (\d+)/.exec(err.message);
-  const pos = m ? Number(m[1]) : firstBadCharacter(text);
-  if (pos === undefined) return 'unexpected end of the file';
-  const before = text.slice(0, pos).split('\n');
-  return `syntax error at line ${before.length}, column ${before[before.length - 1].length + 1}`;
-}
-
-/**
- * Where JSON.parse gives up, for the errors whose message has no position
- * ("Unexpected token 'x', <the text> is not valid JSON"): every prefix before
- * the bad character is valid or merely cut short (an error at its very end),
- * every longer one is not, so a binary search finds it. Undefined when the
- * text is only cut short.
- */
-function firstBadCharacter(text: string): number | undefined {
-  const bad = (length: number) => {
+  let peers: PeerEntry[] | undefined;
+  if (r.peers !== undefined) {
+    const limit = (r.limits as Partial<Limits> | undefined)?.maxPeers;
     try {
-      JSON.parse(text.slice(0, length));
-      return false;
+      peers = parsePeerEntries(r.peers, 'peers', typeof limit === 'number' ? limit : DEFAULT_LIMITS.maxPeers);
     } catch (err) {
-      const message = (err as Error).message;
-      const at = /position (\d+)/.exec(message);
-      return !/Unexpected end of JSON input/.test(message) && !(at && Number(at[1]) >= length);
+      throw new ConfigError(`config file ${file}: ${(err as Error).message}`);
     }
-  };
-  if (!bad(text.length)) return undefined;
-  let lo = 0;
-  let hi = text.length; // bad(hi) holds; find the shortest bad prefix
-  while (lo + 1 < hi) {
-    const mid = (lo + hi) >> 1;
-    if (bad(mid)) hi = mid;
-    else lo = mid;
   }
-  return hi - 1;
+  return { settings: settings as Partial<NodeSettings>, key: r.key as string | undefined, keyFile: r.keyFile as string | undefined, ...(peers ? { peers } : {}) };
+}
+
+/** "syntax error at line L, column C", without any of the text. */
+function jsonErrorPosition(text: string, error: jsonc.ParseError): string {
+  if (error.offset >= text.length) return 'unexpected end of the file';
+  const before = text.slice(0, error.offset).split('\n');
+  return `syntax error at line ${before.length}, column ${before[before.length - 1].length + 1}`;
 }
 
 /** Defaults, then the config file, then flags; validated. */

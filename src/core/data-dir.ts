@@ -13,3 +13,8 @@ export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
 
 /** defaultDataDir's rule for --help (the manifest is built once, so it must not hold the builder's home). */
 export const DATA_DIR_HELP = '$BOOSTER_HOME, else $XDG_DATA_HOME/booster, else ~/.local/share/booster';
+
+/** The config file `booster start` reads when given no --config (if it exists), and `booster config init` writes by default. */
+export function configFileIn(dataDir: string): string {
+  return path.join(dataDir, 'config.json');
+}

@@ -23,6 +23,11 @@ import { ProxyServer } from '../proxy/server';
 import type { NetworkKey } from '../security/key';
 import { NodeSecurity } from '../security/node-security';
 import { nodeId } from '../wire';
+import { PeerWiring } from '../state/peer-wiring';
+import type { PeerEntry } from '../state/peer-entry';
+import { ConfigReloader } from '../state/config-reloader';
+import type { ConfigLayer, ReloadTarget } from '../state/reload';
+import type { StateKeeper } from '../state/state-keeper';
 import { createNodeContainer } from './container';
 import { LimitLog } from './limit-log';
 import { EventHub } from './events';
@@ -36,6 +41,12 @@ export interface NodeOptions {
   readonly logger: Logger;
   readonly plugins: readonly PluginDescription[];
   readonly clock?: Clock;
+  /** Peers to wire at start (the config file's, then the state file's); a peer away is tried again until it answers. */
+  readonly peers?: readonly PeerEntry[];
+  /** The state file, when the node keeps one (booster start does; a node embedded in a test need not). */
+  readonly state?: StateKeeper;
+  /** The config the node started from, and how to read it again (booster ctrl reload, SIGHUP). */
+  readonly config?: { readonly layer: ConfigLayer; readonly read: () => ConfigLayer };
 }
 
 export interface Address {
@@ -54,17 +65,20 @@ export class BoosterNode {
   private endpointAddr?: Address;
   private discovery?: NodeDiscovery;
   private healthLog?: Disposable;
+  private wiring?: PeerWiring;
+  private reloader?: ConfigReloader;
 
   private constructor(
     private readonly container: DependencyContainer,
     readonly settings: NodeSettings,
     private readonly log: Logger,
+    private readonly options: NodeOptions,
   ) {}
 
   /** Builds and starts a node; rejects (having released what it started) if it cannot. */
   static async start(options: NodeOptions): Promise<BoosterNode> {
     const container = createNodeContainer(options);
-    const node = new BoosterNode(container, options.settings, options.logger);
+    const node = new BoosterNode(container, options.settings, options.logger, options);
     try {
       await node.boot();
       return node;
@@ -120,7 +134,7 @@ export class BoosterNode {
   private async boot(): Promise<void> {
     const host = this.container.resolve(ExtensionHost);
     await host.activateStartup();
-    await this.container.resolve(PolicyManager).use(this.settings.policy);
+    await this.usePolicy();
     this.container.resolve(SourceRegistry).startSampling();
     this.container.resolve(LinkPersistence).start();
     this.container.resolve(CapacityProbe).start();
@@ -139,12 +153,16 @@ export class BoosterNode {
       auth: this.settings.auth,
       access: nodeProxyAccess(this.container.resolve(NodeSecurity), this.settings.openProxy),
       limits: this.settings.limits,
+      onLimitHit: (limit, message) => events.limitHit.fire({ limit, message }),
       onRejected: (e) => events.proxyRejected.fire(e),
     });
     this.proxyAddr = await this.proxy.listen();
 
     const network = this.container.resolve(Network);
     const endpoint = this.container.resolve(Endpoint);
+    const wiring = new PeerWiring(network, this.log.child('peers'), this.settings.reconnectMs, this.options.state);
+    this.wiring = wiring;
+    if (this.options.config) this.reloader = new ConfigReloader(this.options.config.layer, this.options.config.read, this.reloadTarget(wiring), this.log.child('reload'));
     // Filled in once the endpoint is bound (the id hashes the bound ports); no session starts before.
     const identity = { id: '', bport: 0, pport: this.proxyAddr.port };
     this.endpointAddr = await endpoint.listen({
@@ -157,18 +175,20 @@ export class BoosterNode {
       control: new ControlHandler(
         this.container.resolve(PolicyManager),
         this.container.resolve(RuleSet),
-        new LimitLog(this.log.child('control'), this.settings.limits.limitLogIntervalMs),
+        new LimitLog(this.log.child('control'), this.settings.limits.limitLogIntervalMs, undefined, (limit, message) => events.limitHit.fire({ limit, message })),
         new SourceReporter(
           this.container.resolve(SourceRegistry),
           this.container.resolve(PolicyManager),
           // Every peer, plus the local sources (direct and each interface address).
           () => this.settings.limits.maxPeers + this.container.resolve(SourceRegistry).localLinks().length,
         ),
+        { peers: this.wiring, state: this.options.state, reload: this.options.config ? () => this.reload() : undefined },
       ),
     });
     identity.bport = this.endpointAddr.port;
     identity.id = this.id;
     network.setSelf(this.endpointAddr.port, this.proxyAddr.port);
+    this.wiring.wireAll(this.options.peers ?? []);
     this.container.resolve(MonitorHost).start(this.id);
     this.log.info(`proxy listening on ${this.proxyAddr.host}:${this.proxyAddr.port} (SOCKS5, SOCKS4/4a, HTTP; at most ${this.proxy.connectionLimit} connections)`, {
       policy: this.settings.policy,
@@ -181,9 +201,50 @@ export class BoosterNode {
     );
   }
 
+  /**
+   * Re-reads the config file and applies what can change at run time (see
+   * applyReload); resolves to what changed, in words. A config that cannot be
+   * read or used is logged as an error and changes nothing.
+   */
+  reload(): Promise<string> {
+    if (!this.reloader) return Promise.reject(new Error('this node was not started from a config it can read again'));
+    return this.reloader.reload();
+  }
+
+  /** What a reload may change: policy, rules (replaced as a whole), peers, and the saved policy and rules. */
+  private reloadTarget(wiring: PeerWiring): ReloadTarget {
+    const rules = this.container.resolve(RuleSet);
+    return {
+      running: this.settings,
+      maxRules: this.settings.limits.maxRules,
+      usePolicy: (name) => this.container.resolve(PolicyManager).use(name),
+      setRules: (list) => {
+        while (rules.list().length > 0) rules.remove(rules.list().length - 1);
+        for (const rule of list) rules.add(rule);
+      },
+      wire: (entry) => wiring.wireAll([entry]),
+      unwire: (address) => wiring.unwire(address),
+      forgetSaved: async (key) => this.options.state?.forget(key),
+    };
+  }
+
+  /** The policy the settings name; one saved by `policy use` whose plugin is gone gives way to the config file's. */
+  private async usePolicy(): Promise<void> {
+    const policies = this.container.resolve(PolicyManager);
+    const fallback = this.options.config?.layer.settings.policy;
+    try {
+      await policies.use(this.settings.policy);
+    } catch (err) {
+      if (!fallback || fallback === this.settings.policy || this.options.state?.current.policy !== this.settings.policy) throw err;
+      this.log.warn(`saved policy ${this.settings.policy} is not available (${(err as Error).message}); using ${fallback} from the config`);
+      await policies.use(fallback);
+    }
+  }
+
   /** Stops accepting, lets open tunnels drain (bounded), deactivates plugins, releases everything. */
   stop(): Promise<void> {
     this.stopped ??= (async () => {
+      this.wiring?.dispose();
       await this.discovery?.stop(); // goodbye on the LAN before the endpoint closes
       this.container.resolve(Endpoint).dispose();
       this.container.resolve(Network).dispose();
@@ -196,6 +257,7 @@ export class BoosterNode {
       this.healthLog?.dispose();
       this.container.resolve(SourceRegistry).dispose();
       this.container.resolve(EventHub).dispose();
+      await this.options.state?.flush();
       await this.container.dispose();
     })();
     return this.stopped;

@@ -1,17 +1,34 @@
 import type { Rule } from '../api/settings';
-import { PolicyManager } from '../dispatch/policies';
+import { PolicyManager, UnknownPolicyError } from '../dispatch/policies';
 import { LimitError } from '../core/limit-error';
 import type { LimitLog } from '../core/limit-log';
 import { describeRule, RuleSet, validateRule } from '../dispatch/rules';
+import type { NodeStatusView } from './protocol';
 import { estimateControlReplyBytes, estimateRuleBytes, PACKET_BUDGET_BYTES } from './packet-budget';
 import { estimateSourceBytes, type SourceReport, type SourceReporter } from './source-report';
 
+/** `transient`: change the running node only, not its state file. */
 type ControlOperation =
   | { readonly op: 'status' }
-  | { readonly op: 'use'; readonly policy: string }
-  | { readonly op: 'rules-add'; readonly rule: unknown }
-  | { readonly op: 'rules-remove'; readonly index: number }
+  | { readonly op: 'use'; readonly policy: string; readonly transient?: boolean }
+  | { readonly op: 'rules-add'; readonly rule: unknown; readonly transient?: boolean }
+  | { readonly op: 'rules-remove'; readonly index: number; readonly transient?: boolean }
+  | { readonly op: 'peer-add'; readonly target: string; readonly name?: string; readonly transient?: boolean }
+  | { readonly op: 'peer-remove'; readonly target: string; readonly transient?: boolean }
+  | { readonly op: 'reload' }
   | { readonly op: 'sources' };
+
+/** What a node can do beyond policy and rules: wire and drop peers, keep its state file, re-read its config. */
+export interface NodeControls {
+  readonly peers?: {
+    add(target: string, name: string | undefined, persist: boolean): Promise<{ peer: NodeStatusView; message: string }>;
+    remove(idOrName: string, persist: boolean): Promise<{ peer: NodeStatusView; message: string }>;
+  };
+  /** Saves the policy and rules (rejects, saying why, if the file cannot be written). */
+  readonly state?: { setPolicy(policy: string): Promise<void>; setRules(rules: readonly Rule[]): Promise<void> };
+  /** Re-reads the config file; resolves to what changed, in words. */
+  readonly reload?: () => Promise<string>;
+}
 
 /**
  * A control request from `booster policy ...` or `booster sources` (a booster
@@ -37,6 +54,8 @@ export interface ControlReply {
   readonly sources?: readonly SourceReport[];
   /** Op "sources" only: how many sources the node has (more than `sources.length`: the rest did not fit). */
   readonly sourcesTotal?: number;
+  /** Ops "peer-add" and "peer-remove": the peer concerned. */
+  readonly peer?: NodeStatusView;
 }
 
 /** How many source ids a refusal lists. */
@@ -62,40 +81,68 @@ export class ControlHandler {
     private readonly limitLog?: Pick<LimitLog, 'hit'>,
     /** Answers op "sources"; without it, that op is refused. */
     private readonly sources?: SourceReporter,
+    private readonly node: NodeControls = {},
   ) {}
 
   async handle(request: ControlRequest): Promise<ControlReply> {
     const offset = request.rulesOffset ?? 0;
     try {
       if (!Number.isInteger(offset) || offset < 0) throw new Error(`rulesOffset must be a rule number (0 or more), got ${offset}`);
-      const message = await this.apply(request);
-      return this.reply(offset, true, message, undefined, request.op === 'sources' ? this.sources?.report() : undefined);
+      const { message, peer } = await this.apply(request);
+      return { ...this.reply(offset, true, message, undefined, request.op === 'sources' ? this.sources?.report() : undefined), ...(peer ? { peer } : {}) };
     } catch (err) {
       if (err instanceof LimitError) this.limitLog?.hit(err.code, `refused ${request.op}: ${err.message}`);
       return this.reply(0, false, undefined, (err as Error).message);
     }
   }
 
-  private async apply(request: ControlRequest): Promise<string | undefined> {
+  private async apply(request: ControlRequest): Promise<{ message?: string; peer?: NodeStatusView }> {
     switch (request.op) {
       case 'status':
-        return undefined;
+        return {};
       case 'sources':
         if (!this.sources) throw new Error('this node does not report its sources');
-        return undefined;
+        return {};
       case 'use':
-        await this.policies.use(request.policy);
-        return `policy is now ${request.policy}`;
+        try {
+          await this.policies.use(request.policy);
+        } catch (err) {
+          if (err instanceof UnknownPolicyError) throw new Error(`${err.message}; after "booster plugins install" or "plugins link", run "booster ctrl restart" so the node finds the new plugin`);
+          throw err;
+        }
+        return { message: await this.saved(`policy is now ${request.policy}`, request.transient, (s) => s.setPolicy(request.policy)) };
       case 'rules-add': {
         const rule = validateRule(request.rule);
         if ('source' in rule && this.sources) checkKnownSource(rule.source, this.sources.ids());
         this.rules.add(rule);
-        return `added rule #${this.rules.list().length - 1}: ${describeRule(rule)}`;
+        return { message: await this.saved(`added rule #${this.rules.list().length - 1}: ${describeRule(rule)}`, request.transient, (s) => s.setRules(this.rules.list())) };
       }
-      case 'rules-remove':
-        return `removed rule: ${describeRule(this.rules.remove(request.index))}`;
+      case 'rules-remove': {
+        const removed = this.rules.remove(request.index);
+        return { message: await this.saved(`removed rule: ${describeRule(removed)}`, request.transient, (s) => s.setRules(this.rules.list())) };
+      }
+      case 'peer-add':
+        if (!this.node.peers) throw new Error('this node does not wire peers on a control request (use "booster connect" with a 0.3 node)');
+        return this.node.peers.add(request.target, request.name, !request.transient);
+      case 'peer-remove':
+        if (!this.node.peers) throw new Error('this node does not drop peers on a control request');
+        return this.node.peers.remove(request.target, !request.transient);
+      case 'reload':
+        if (!this.node.reload) throw new Error('this node has no config file to reload');
+        return { message: await this.node.reload() };
       default:
         throw new Error(`unknown control operation ${JSON.stringify((request as { op?: unknown }).op)}`);
+    }
+  }
+
+  /** `done`, saved to the state file unless `transient` (or the node keeps none); a failed save is said, the change stays. */
+  private async saved(done: string, transient: boolean | undefined, save: (state: NonNullable<NodeControls['state']>) => Promise<void>): Promise<string> {
+    if (transient || !this.node.state) return transient ? `${done} (transient: not saved)` : done;
+    try {
+      await save(this.node.state);
+      return done;
+    } catch (err) {
+      return `${done}, but ${(err as Error).message}`;
     }
   }
 

@@ -75,6 +75,10 @@ export class Network implements Disposable {
     return this.peers.get(id);
   }
 
+  byName(name: string): RemotePeer | undefined {
+    return this.list().find((p) => p.name === name);
+  }
+
   onRemoteTunnel(listener: (e: RemoteTunnelEvent) => void): Disposable {
     this.remoteTunnelListeners.add(listener);
     return { dispose: () => this.remoteTunnelListeners.delete(listener) };
@@ -88,8 +92,8 @@ export class Network implements Disposable {
     return this.contributions.transports.get(id)!;
   }
 
-  /** Wires the node at `target` ("host:port" of its booster endpoint). */
-  async connect(target: string): Promise<ConnectResult> {
+  /** Wires the node at `target` ("host:port" of its booster endpoint), under `name` if given (a peer already wired keeps its name). */
+  async connect(target: string, name?: string): Promise<ConnectResult> {
     const address = parseHostPort(target, 4884);
     const transport = await this.transport();
     const greeting = await this.dial(transport, address);
@@ -108,7 +112,7 @@ export class Network implements Disposable {
       greeting.link.close();
       throw new PeerError(`this node already has ${this.peers.size} peers (limits.maxPeers ${this.settings.limits.maxPeers}); disconnect one first`, 'limit');
     }
-    const peer = existing ?? this.createPeer(id, host, greeting.bport, greeting.pport, transport, !greeting.legacy);
+    const peer = existing ?? this.createPeer(id, host, greeting.bport, greeting.pport, transport, !greeting.legacy, name);
     peer.attach(greeting);
     return { peer: peer.status(), already: false };
   }
@@ -161,10 +165,10 @@ export class Network implements Disposable {
     });
   }
 
-  private createPeer(id: string, host: string, bport: number, pport: number, transport: Transport, secure: boolean): RemotePeer {
+  private createPeer(id: string, host: string, bport: number, pport: number, transport: Transport, secure: boolean, name?: string): RemotePeer {
     const { limits } = this.settings;
     const peer = new RemotePeer({
-      id, host, bport, pport, secure,
+      id, host, bport, pport, secure, name,
       dial: (signal) => this.dial(transport, { host, port: bport }, { signal }),
       heartbeatMs: this.settings.heartbeatMs,
       legacyHeartbeatMs: this.settings.legacyHeartbeatMs,
@@ -190,7 +194,7 @@ export class Network implements Disposable {
     this.peers.set(id, peer);
     this.sourceHandles.set(id, this.sources.add(peer.source));
     this.events.peerChanged.fire({ nodeId: id, address: peer.baddr, change: 'added' });
-    this.log.info(`wired peer ${peer.baddr} (proxy ${peer.paddr})`, { id });
+    this.log.info(`wired peer ${name ? `${name} (${peer.baddr})` : peer.baddr} (proxy ${peer.paddr})`, { id });
     return peer;
   }
 

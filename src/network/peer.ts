@@ -39,6 +39,8 @@ export interface PeerOptions {
   readonly bport: number;
   readonly pport: number;
   readonly id: string;
+  /** The name the user gave it (booster connect --name, or the config file's peers), if any. */
+  readonly name?: string;
   /** The peer proved it holds the network key (its proxy is chained through TLS); false for a 0.3 peer. */
   readonly secure: boolean;
   /**
@@ -97,6 +99,15 @@ export class RemotePeer implements Disposable {
     return this._state;
   }
 
+  /** Heartbeat round trip (ms, EWMA) once measured; see HeartbeatKeeper.rttMs. */
+  get rttMs(): number | undefined {
+    return this.heartbeat?.rttMs;
+  }
+
+  get name(): string | undefined {
+    return this.options.name;
+  }
+
   get baddr(): string {
     return formatHostPort(this.host, this.bport);
   }
@@ -106,7 +117,7 @@ export class RemotePeer implements Disposable {
   }
 
   get source(): SourceDescriptor {
-    return { id: this.id, kind: 'peer', label: `peer ${this.baddr}`, dialer: 'socks5-chain', proxy: { host: this.host, port: this.pport, secure: this.options.secure }, local: false };
+    return { id: this.id, kind: 'peer', label: peerLabel(this.baddr, this.options.name), dialer: 'socks5-chain', proxy: { host: this.host, port: this.pport, secure: this.options.secure }, local: false };
   }
 
   status(): NodeStatusView {
@@ -263,4 +274,9 @@ function sumLinks(links: readonly ReportedLink[]): AdvertisedLink {
     throughput += l.throughput;
   }
   return { capacity, throughput };
+}
+
+/** A peer source's label: "peer 10.0.0.2:4884", or "peer phone (10.0.0.2:4884)" when named (see peerNameOf). */
+export function peerLabel(baddr: string, name?: string): string {
+  return name ? `peer ${name} (${baddr})` : `peer ${baddr}`;
 }

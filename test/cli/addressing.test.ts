@@ -86,7 +86,7 @@ describe('booster CLI: addressing a node, and errors', function () {
 
     const ctrl = await cli(['ctrl', '--json', '-n', addr(a), 'frobnicate']);
     expect(ctrl.code).to.equal(2);
-    expect(JSON.parse(ctrl.stdout).error).to.deep.equal({ code: 'usage', message: 'unknown operation "frobnicate": use stop or restart' });
+    expect(JSON.parse(ctrl.stdout).error).to.deep.equal({ code: 'usage', message: 'unknown operation "frobnicate": use stop, restart or reload' });
   });
 
   it('an unknown flag without --json is one line on stderr, exit 2', async () => {

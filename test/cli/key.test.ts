@@ -289,7 +289,8 @@ describe('booster key new|show, and the network key of booster start', function 
       const text = `c${randomKeyText().slice(1)}`; // a letter first: unquoted, JSON.parse's message quotes the text and names no position
       const config = path.join(dir, 'bad.json');
       const cases: [string, RegExp][] = [
-        [`{\n  "key": "${text}",\n}`, /not valid JSON \(syntax error at line 3, column 1\)/],
+        // Comments and trailing commas are allowed (JSONC); a missing comma is not.
+        [`{\n  "key": "${text}"\n  "pport": 1\n}`, /not valid JSON \(syntax error at line 3, column 3/],
         [`{\n  "pport": 0,\n  "key": ${text}\n}`, /not valid JSON \(syntax error at line 3, column 10\)/],
         [`{"key": "${text}"`, /not valid JSON/],
         [JSON.stringify({ key: text, networkKey: text }), /unknown setting "networkKey"/],

@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { NodeCommand } from '../../../cli/base';
 import { renderRules } from '../../../cli/policy';
+import { transientFlag } from '../../../cli/transient-flag';
 import type { ControlReply } from '../../../network/control';
 
 export default class RulesAdd extends NodeCommand {
@@ -11,7 +12,8 @@ export default class RulesAdd extends NodeCommand {
   avoid SOURCE HOST...      never use SOURCE for these hosts
   sticky [HOST...]          keep each destination on the source it used (--ttl)
 
-Hosts are names or *.domain patterns; source ids are listed by "booster status" and "booster policy list".`;
+Hosts are names or *.domain patterns; source ids are listed by "booster status" and "booster policy list".
+The node saves its rules in its state file unless --transient.`;
   static override examples = [
     '<%= config.bin %> policy rules add block if:wlan0:192.168.1.5',
     '<%= config.bin %> policy rules add reserve direct "*.bank.example"',
@@ -24,6 +26,7 @@ Hosts are names or *.domain patterns; source ids are listed by "booster status" 
   };
   static override flags = {
     ttl: Flags.integer({ description: 'sticky: how long a destination keeps its source, in ms', default: 600_000, min: 1 }),
+    ...transientFlag,
   };
 
   async run(): Promise<ControlReply> {
@@ -36,7 +39,7 @@ Hosts are names or *.domain patterns; source ids are listed by "booster status" 
           ? { type: 'block', source: rest[0] }
           : { type: args.type, source: rest[0], hosts: rest.slice(1) };
     return this.withClient(this.nodeAddress(flags.node), flags.timeout, async (client) => {
-      const reply = await client.control({ op: 'rules-add', rule }, flags.timeout);
+      const reply = await client.control({ op: 'rules-add', rule, transient: flags.transient }, flags.timeout);
       renderRules(this, reply);
       return reply;
     });
