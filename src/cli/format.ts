@@ -17,3 +17,8 @@ export function clock(d = new Date()): string {
 export function shortId(id: string): string {
   return id.slice(0, 8);
 }
+
+/** Under a node whose NodeStatus was cut to fit a packet: what its listed targets leave out. */
+export function moreTargetsLine(targets: number, tunnels: number): string {
+  return `… and ${targets} more target${targets === 1 ? '' : 's'} (${tunnels} tunnel${tunnels === 1 ? '' : 's'}) not listed: only the busiest fit in one status packet`;
+}

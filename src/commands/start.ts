@@ -2,13 +2,16 @@ import { Flags } from '@oclif/core';
 import type { DiscoverySettings } from '../api/settings';
 import { DEFAULT_SETTINGS } from '../core/config';
 import { keyLocationFlags } from '../cli/key-flags';
-import { onNextSignal, startNode, untilSignal } from '../cli/runtime';
+import { onHangup, onNextSignal, startNode, untilSignal } from '../cli/runtime';
 import { BoosterCommand } from '../cli/base';
+import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat } from '../core/log-output';
+import type { Logger, LogLevel } from '../api/logger';
 
 export default class Start extends BoosterCommand {
   static override description = `Start a booster node: a proxy (SOCKS5, SOCKS4/4a and HTTP on one port) and a booster endpoint.
 
-Flags override the config file; the config file overrides the defaults. Logs go to stderr.
+Flags override the config file; the config file overrides the defaults. Logs go to stderr as text lines, or to --log-file, and as one pino JSON object per line with --log-format json.
+With --log-file, stderr keeps only the lines about the process itself (cannot start, stopping, stopped), which are logged in the file too.
 SIGINT/SIGTERM stop accepting, let open tunnels drain (drainTimeoutMs) and exit 0.
 
 The network key comes from --key-file, else BOOSTER_KEY, else the config file ("key" or "keyFile"), else DIR/network.key; without any, a new key is made there (see "booster key show --qr").`;
@@ -60,15 +63,39 @@ The network key comes from --key-file, else BOOSTER_KEY, else the config file ("
       description: 'serve the read-only HTTP JSON API (/health, /sources, /peers, /tunnels, /policy) at [HOST:]PORT, with the same protection as --metrics',
       helpValue: '[HOST:]PORT',
     }),
-    verbose: Flags.boolean({ char: 'v', description: 'log debug details' }),
+    dashboard: Flags.string({
+      description: 'serve the live web dashboard at http://[HOST:]PORT/ (loopback only by default; off loopback, log in with "booster key show --http-token")',
+      helpValue: '[HOST:]PORT',
+    }),
+    verbose: Flags.boolean({ char: 'v', description: 'log debug details (same as --log-level debug)' }),
+    'log-level': Flags.string({ description: 'least severe level logged [default: info]', options: [...LOG_LEVELS] }),
+    'log-format': Flags.string({ description: 'text (human-readable lines) or json (one pino JSON object per line) [default: text]', options: [...LOG_FORMATS] }),
+    'log-file': Flags.string({ description: 'append log lines to FILE (created 0600; its directory must exist) instead of stderr', helpValue: 'FILE' }),
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Start);
+    const logLevel = (flags['log-level'] as LogLevel | undefined) ?? (flags.verbose ? 'debug' : 'info');
+    const format = (flags['log-format'] ?? 'text') as LogFormat;
+    let logger: Logger;
+    try {
+      logger = createLogger({ level: logLevel, format, file: flags['log-file'] });
+    } catch (err) {
+      this.logToStderr(`booster: cannot start: ${(err as Error).message}`);
+      return this.exit(1);
+    }
+    // The process's own lines go to whoever launched it (a terminal, the journal), and into a log file too;
+    // JSON on stderr stays pure JSON, so there they are log records only.
+    const jsonOnStderr = format === 'json' && flags['log-file'] === undefined;
+    const say = (line: string, level: 'info' | 'error' = 'info') => {
+      if (!jsonOnStderr) process.stderr.write(`${line}\n`);
+      if (jsonOnStderr || flags['log-file'] !== undefined) logger[level](line);
+    };
     const request = {
       configFile: flags.config,
       keyFile: flags['key-file'],
-      logLevel: flags.verbose ? ('debug' as const) : ('info' as const),
+      logLevel,
+      logger,
       overrides: {
         pport: flags.pport,
         bport: flags.bport,
@@ -83,18 +110,22 @@ The network key comes from --key-file, else BOOSTER_KEY, else the config file ("
         // A partial layer: resolveSettings fills what the flags leave unset.
         discovery: { announce: flags.announce, autoConnect: flags['auto-connect'] } as DiscoverySettings,
         // Merged per plugin with the config file's options (resolveSettings).
-        plugins: { '@booster/plugin-http': { metrics: flags.metrics, api: flags['http-api'] } },
+        plugins: { '@booster/plugin-http': { metrics: flags.metrics, api: flags['http-api'], dashboard: flags.dashboard } },
       },
     };
     const signal = untilSignal();
-    for (;;) {
+    // SIGHUP re-reads the config file (the node logs what changed, or why nothing did); it never stops the process.
+    let running: { reload(): Promise<string> } | undefined;
+    const hangup = onHangup(() => void running?.reload().catch(() => undefined));
+    for (let restarts = 0; ; restarts++) {
       let node;
       try {
-        node = await startNode(this.config, request);
+        node = await startNode(this.config, request, restarts > 0);
       } catch (err) {
-        this.logToStderr(`booster: cannot start: ${err instanceof Error ? err.message : String(err)}`);
+        say(`booster: cannot start: ${err instanceof Error ? err.message : String(err)}`, 'error');
         return this.exit(1);
       }
+      running = node;
       const ctrl = new Promise<'stop' | 'restart'>((resolve) => node.onCtrl(resolve));
       const reason = await Promise.race([signal, ctrl]);
       const open = node.tunnels.size;
@@ -102,18 +133,20 @@ The network key comes from --key-file, else BOOSTER_KEY, else the config file ("
       const restart = reason === 'restart';
       // While tunnels drain, a second Ctrl-C (or SIGTERM) means "now".
       const impatient = restart ? undefined : onNextSignal((second) => {
-        process.stderr.write(`${second} again: exiting now, cutting open tunnels\n`);
+        say(`${second} again: exiting now, cutting open tunnels`);
         process.exit(130);
       });
-      process.stderr.write(`${restart ? 'restarting' : `stopping (${reason})`}${draining}${open > 0 && !restart ? ' (Ctrl-C again to exit now)' : ''}\n`);
+      say(`${restart ? 'restarting' : `stopping (${reason})`}${draining}${open > 0 && !restart ? ' (Ctrl-C again to exit now)' : ''}`);
       const started = Date.now();
+      running = undefined;
       await node.stop();
       impatient?.dispose();
       if (!restart) {
-        process.stderr.write(`stopped in ${Date.now() - started} ms\n`);
+        say(`stopped in ${Date.now() - started} ms`);
         break;
       }
     }
+    hangup.dispose();
     this.exit(0);
   }
 }

@@ -1,7 +1,9 @@
 import { Args } from '@oclif/core';
 import { NodeCommand } from '../cli/base';
-import { ownIdOf, TWO_IDS_NOTE } from '../cli/peer-ids';
+import { moreTargetsLine } from '../cli/format';
+import { ownIdOf, peerNameOf, TWO_IDS_NOTE } from '../cli/peer-ids';
 import { connectionSummary, sourceTable, stateText } from '../cli/sources-view';
+import { omissionsIn } from '../network/node-status-fit';
 import type { NodeStatusView } from '../network/protocol';
 import type { SourceReport } from '../network/source-report';
 
@@ -17,12 +19,17 @@ export default class Status extends NodeCommand {
     return this.withClient(this.nodeAddress(flags.node, args.node), flags.timeout, async (client) => {
       // Asked first: reading the status ends the session. A 0.3 node has no sources to report.
       const sources = client.extended && !this.jsonEnabled() ? await client.sources(flags.timeout).then((r) => r.sources, () => undefined) : undefined;
-      const nodes = await client.status(300, flags.timeout);
+      let note = '';
+      const nodes = await client.status(300, flags.timeout, (text) => (note = text));
+      const omitted = new Map(omissionsIn(note).map((o) => [o.nodeId, o]));
       const byId = new Map((sources ?? []).map((s) => [s.id, s]));
       const viaPeers = (sources ?? []).filter((s) => s.kind === 'peer').reduce((n, s) => n + s.openTunnels, 0);
       nodes.forEach((n, i) => {
-        const load = n.tunnels.reduce((sum, t) => sum + t.copies, 0);
-        const head = `${i === 0 ? 'node' : 'peer'} ${n.id}  booster ${n.baddr}  proxy ${n.paddr}  ${n.active ? 'active' : 'inactive'}  workload ${load}`;
+        const cut = omitted.get(n.id);
+        // The workload counts the tunnels to the targets left out too.
+        const load = n.tunnels.reduce((sum, t) => sum + t.copies, 0) + (cut?.copies ?? 0);
+        const name = i > 0 && byId.has(n.id) ? peerNameOf(byId.get(n.id)!.label) : undefined;
+        const head = `${i === 0 ? 'node' : 'peer'}${name ? ` ${name}` : ''} ${n.id}  booster ${n.baddr}  proxy ${n.paddr}  ${n.active ? 'active' : 'inactive'}  workload ${load}`;
         let words = '';
         if (i === 0) words = sources ? ` (every tunnel through its proxy${viaPeers ? `, ${viaPeers} of them chained through peers` : ''})` : '';
         else if (byId.has(n.id)) words = ` (its own count, ${byId.get(n.id)!.openTunnels} of them ours)`;
@@ -30,6 +37,7 @@ export default class Status extends NodeCommand {
         const own = i > 0 ? ownIdOf(n) : undefined;
         if (own && own !== n.id) this.log(`    its own id: ${own} (${TWO_IDS_NOTE})`);
         for (const t of n.tunnels) this.log(`    ${t.target}${t.copies > 1 ? ` ×${t.copies}` : ''}`);
+        if (cut) this.log(`    ${moreTargetsLine(cut.targets, cut.copies)}`);
       });
       if (!sources) return nodes;
       const shown = new Set(nodes.map((n) => n.id));

@@ -89,7 +89,9 @@ export class SourceReporter {
       openTunnels: s.openTunnels,
       pendingDials: s.pendingDials,
       load: s.load,
-      workload: s.workload,
+      // The direct source's 0.3 workload is the node's total minus its peers' own counts, which also hold
+      // tunnels that are not ours: below zero then, and the wire (whole numbers) would refuse the report.
+      workload: Math.max(0, s.workload),
       throughputUp: Math.round(s.throughputUp),
       throughputDown: Math.round(s.throughputDown),
       capacity: Math.round(s.capacity),
