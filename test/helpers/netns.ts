@@ -96,7 +96,7 @@ export class NamespaceHost {
     return new Promise((resolve, reject) => {
       let err = '';
       const timer = setTimeout(() => reject(new Error(`node in ${this.name} did not start: ${err}`)), 15_000);
-      child.stderr!.on('data', (d: Buffer) => {
+      child.stderr.on('data', (d: Buffer) => {
         err += d.toString();
         if (err.includes('booster endpoint listening')) {
           clearTimeout(timer);

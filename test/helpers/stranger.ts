@@ -18,11 +18,11 @@ function spawnLogged(cmd: string, args: readonly string[], env: NodeJS.ProcessEn
   let err = '';
   let out = '';
   const waiters = new Set<() => void>();
-  child.stderr!.on('data', (d: Buffer) => {
+  child.stderr.on('data', (d: Buffer) => {
     err += d.toString();
     waiters.forEach((w) => w());
   });
-  child.stdout!.on('data', (d: Buffer) => {
+  child.stdout.on('data', (d: Buffer) => {
     out += d.toString();
     waiters.forEach((w) => w());
   });

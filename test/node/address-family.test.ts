@@ -16,13 +16,14 @@ describe('sources are chosen per address family', function () {
   let v6: TestHttpServer;
   let a: BoosterNode;
 
-  before(async () => {
+  // A node per test: the second test blocks a source, which the first must not inherit.
+  beforeEach(async () => {
     [v4, v6] = await Promise.all([startHttpServer('127.0.0.1'), startHttpServer('::1')]);
     a = await startTestNode({ settings: { policy: 'round-robin', rules: [{ type: 'block', source: 'direct' }] } });
     a.sources.add({ id: 'if:lo:127.0.0.1', kind: 'interface', label: 'lo (127.0.0.1)', dialer: 'direct', localAddress: '127.0.0.1', local: true });
     a.sources.add({ id: 'if:lo:::1', kind: 'interface', label: 'lo (::1)', dialer: 'direct', localAddress: '::1', local: true });
   });
-  after(async () => {
+  afterEach(async () => {
     await Promise.all([a?.stop(), v4?.close(), v6?.close()]);
   });
 

@@ -1,10 +1,7 @@
 import { expect } from 'chai';
 import type { DialAttempt } from '../../src/api/events';
-import type { BoosterNode } from '../../src/core/node';
-import { spawnCli, type RunningCli } from '../helpers/cli';
-import { startHttpServer, type TestHttpServer } from '../helpers/http';
-import { startTestNode } from '../helpers/node';
-import { freePort, waitUntil } from '../helpers/ports';
+import { useNodes } from '../helpers/cluster';
+import { waitUntil } from '../helpers/ports';
 import { getViaSocks } from '../helpers/socks';
 
 /**
@@ -16,36 +13,28 @@ import { getViaSocks } from '../helpers/socks';
 describe('failover: dials to a peer declared down move on at once', function () {
   this.timeout(60_000);
   const DIAL_TIMEOUT_MS = 30_000;
-  let origin: TestHttpServer;
-  let a: BoosterNode | undefined;
-  let b: RunningCli | undefined;
+  // Nodes per test (stopped after it), so each test stands alone.
+  const nodes = useNodes();
 
-  before(async () => {
-    origin = await startHttpServer();
-  });
-
-  after(async () => {
-    if (b) {
-      b.child.kill('SIGCONT');
-      b.kill('SIGKILL');
-    }
-    await Promise.all([a?.stop(), origin?.close()]);
-  });
+  /** A wired to B (a child process), and an origin. */
+  async function aWiredToB() {
+    const origin = await nodes.origin();
+    const b = await nodes.child(['--heartbeat', '500']);
+    const a = await nodes.node({ settings: { policy: 'round-robin', heartbeatMs: 500, reconnectMs: 300, dialTimeoutMs: DIAL_TIMEOUT_MS } });
+    const { peer } = await a.network.connect(b.address);
+    return { origin, a, b, peer };
+  }
 
   it('requests whose dial was heading to a frozen peer succeed through another source, well before the dial timeout', async () => {
-    const ports = { pport: await freePort(), bport: await freePort() };
-    b = spawnCli(['start', '--pport', String(ports.pport), '--bport', String(ports.bport), '--bind', '127.0.0.1', '--heartbeat', '500']);
-    await b.waitFor(/booster endpoint listening/);
-    a = await startTestNode({ settings: { policy: 'round-robin', heartbeatMs: 500, reconnectMs: 300, dialTimeoutMs: DIAL_TIMEOUT_MS } });
-    const { peer } = await a.network.connect(`127.0.0.1:${ports.bport}`);
+    const { origin, a, b, peer } = await aWiredToB();
     const dials: DialAttempt[] = [];
     const sub = a.events.onDial((d) => dials.push(d));
 
-    b.child.kill('SIGSTOP');
+    b.cli.child.kill('SIGSTOP');
     const started = Date.now();
     // Round-robin alternates direct and B: about half of these dials head to the frozen B.
     const results = await Promise.all(
-      Array.from({ length: 6 }, () => getViaSocks(a!.proxyAddress.port, '127.0.0.1', origin.port, '/hello').then((r) => r.status, (e: Error) => e.message)),
+      Array.from({ length: 6 }, () => getViaSocks(a.proxyAddress.port, '127.0.0.1', origin.port, '/hello').then((r) => r.status, (e: Error) => e.message)),
     );
     const elapsed = Date.now() - started;
     sub.dispose();
@@ -61,13 +50,19 @@ describe('failover: dials to a peer declared down move on at once', function () 
     expect(a.sources.get(peer.id)?.stats.consecutiveFailures).to.equal(0);
   });
 
-  it('when B resumes, it is wired back and used again', async () => {
-    b!.child.kill('SIGCONT');
-    await waitUntil('B wired back', () => a!.network.list()[0]?.state === 'up', 15_000);
+  it('when a frozen B resumes, it is wired back and used again', async () => {
+    const { origin, a, b, peer } = await aWiredToB();
+    b.cli.child.kill('SIGSTOP');
+    try {
+      await waitUntil('frozen B declared down', () => a.network.get(peer.id)?.state === 'down', 10_000);
+    } finally {
+      b.cli.child.kill('SIGCONT');
+    }
+    await waitUntil('B wired back', () => a.network.get(peer.id)?.state === 'up', 15_000);
     const used: string[] = [];
-    const sub = a!.events.onTunnelOpened((t) => used.push(t.sourceId));
-    await Promise.all(Array.from({ length: 4 }, () => getViaSocks(a!.proxyAddress.port, '127.0.0.1', origin.port, '/hello')));
+    const sub = a.events.onTunnelOpened((t) => used.push(t.sourceId));
+    await Promise.all(Array.from({ length: 4 }, () => getViaSocks(a.proxyAddress.port, '127.0.0.1', origin.port, '/hello')));
     sub.dispose();
-    expect(used).to.include(a!.network.list()[0].id);
+    expect(used).to.include(peer.id);
   });
 });

@@ -30,15 +30,28 @@ export interface TunnelRecord {
 }
 
 /**
- * A Connector that dials directly with net.connect (names resolved by the OS),
- * mapping failures like the real dispatcher. `hold` delays every dial until it
+ * How a connector's upstream sockets are read: 'data' events (a plain
+ * net.connect, as a dialer that ignores `onread`), or 'onread', the built-in
+ * direct dialer passing the proxy's reused read buffers (the node's real path).
+ */
+export type ReadPath = 'data' | 'onread';
+
+/**
+ * A Connector that dials directly (names resolved by the OS), mapping
+ * failures like the real dispatcher. `hold` delays every dial until it
  * settles (or the signal aborts), to test what happens during a slow dial.
+ * `readPath` picks how upstreams are read (see ReadPath); 'data' by default.
  */
 export class DirectConnector implements Connector {
   readonly requests: DispatchRequest[] = [];
   readonly tunnels: TunnelRecord[] = [];
   readonly aborted: DispatchRequest[] = [];
   hold?: Promise<void>;
+  private readonly dialer?: DirectDialer;
+
+  constructor(readonly readPath: ReadPath = 'data') {
+    if (readPath === 'onread') this.dialer = new DirectDialer();
+  }
 
   async open(request: DispatchRequest, signal: AbortSignal): Promise<OpenedUpstream> {
     this.requests.push(request);
@@ -48,15 +61,7 @@ export class DirectConnector implements Connector {
       await Promise.race([this.hold, new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))]);
       if (signal.aborted) throw new DialFailure(`client went away while dialing ${host}:${port}`, replyFor({ code: 'ABORT_ERR' }));
     }
-    const socket = await new Promise<net.Socket>((resolve, reject) => {
-      const s = net.connect({ host, port, signal, noDelay: true });
-      s.once('error', (err) => {
-        s.destroy();
-        reject(new DialFailure(`cannot reach ${host}:${port}: ${describeError(err)}`, replyFor(err)));
-      });
-      s.once('connect', () => resolve(s));
-    });
-    socket.removeAllListeners('error');
+    const socket = await this.dial(request, signal);
     let closeResolve!: () => void;
     const record: TunnelRecord = { request, upstream: socket, up: 0, down: 0, closeCalls: 0, closed: new Promise((r) => (closeResolve = r)) };
     this.tunnels.push(record);
@@ -80,6 +85,30 @@ export class DirectConnector implements Connector {
         onAbort: (cut) => void (record.abort = cut),
       },
     };
+  }
+
+  private async dial(request: DispatchRequest, signal: AbortSignal): Promise<net.Socket> {
+    const { host, port } = request.target;
+    const failed = (err: unknown) => new DialFailure(`cannot reach ${host}:${port}: ${describeError(err)}`, replyFor(err));
+    if (this.dialer) {
+      const source = { id: 'direct', kind: 'direct' as const, label: 'direct', dialer: 'direct', local: true };
+      if (!request.socketOptions?.onread) throw new Error('the proxy passed no onread option: the onread read path would not be exercised');
+      try {
+        return (await this.dialer.dial({ target: request.target, source, signal, socketOptions: request.socketOptions })).socket as net.Socket;
+      } catch (err) {
+        throw failed(err);
+      }
+    }
+    const socket = await new Promise<net.Socket>((resolve, reject) => {
+      const s = net.connect({ host, port, signal, noDelay: true });
+      s.once('error', (err) => {
+        s.destroy();
+        reject(failed(err));
+      });
+      s.once('connect', () => resolve(s));
+    });
+    socket.removeAllListeners('error');
+    return socket;
   }
 }
 
@@ -128,7 +157,7 @@ export class TableConnector implements Connector {
     const guard = request.restricted ? forbiddenForRemoteClients : undefined;
     let result;
     try {
-      result = await this.dialer.dial({ target: request.target, source, signal, onread: request.onread, guard });
+      result = await this.dialer.dial({ target: request.target, source, signal, socketOptions: request.socketOptions, guard });
     } catch (err) {
       throw new DialFailure(`cannot reach ${request.target.host}:${request.target.port}: ${describeError(err)}`, replyFor(err));
     }

@@ -7,6 +7,7 @@ import { DialFailure, Socks5Reply } from '../../src/dispatch/errors';
 import type { DispatchRequest, OpenedUpstream } from '../../src/dispatch/types';
 import { MAX_HEAD } from '../../src/proxy/http';
 import { curl, DirectConnector, sha256, startOrigin, startProxy, startTcpOrigin, useProxyFixture } from './harness';
+import { expectPoolSettled, markPool, READ_PATHS } from './read-paths';
 
 describe('proxy: HTTP', function () {
   this.timeout(10_000);
@@ -19,9 +20,12 @@ describe('proxy: HTTP', function () {
     return (await c.readToClose()).toString('latin1');
   }
 
-  describe('absolute-URI forwarding', () => {
+  // Over both upstream read paths: the fake's 'data' events and the direct dialer's pooled onread buffers.
+  for (const readPath of READ_PATHS) describe(`absolute-URI forwarding (${readPath} read path)`, () => {
+    const start = () => startProxy({}, new DirectConnector(readPath));
+
     it('fetches with curl --proxy (plain GET)', async () => {
-      fx.proxy = await startProxy();
+      fx.proxy = await start();
       const res = await curl(['--proxy', `http://127.0.0.1:${fx.proxy.port}`, `http://localhost:${fx.origin.port}/hello`]);
       expect(res.stderr).to.equal('');
       expect(res.stdout.toString()).to.equal('hello\n');
@@ -29,13 +33,16 @@ describe('proxy: HTTP', function () {
     });
 
     it('downloads a multi-MB file intact', async () => {
-      fx.proxy = await startProxy();
+      const pool = markPool();
+      fx.proxy = await start();
       const res = await curl(['--proxy', `http://127.0.0.1:${fx.proxy.port}`, `${fx.origin.url}/blob`]);
       expect(sha256(res.stdout)).to.equal(fx.origin.blobSha256);
+      await fx.proxy.connector.tunnels[0].closed;
+      await expectPoolSettled(readPath, pool);
     });
 
     it('forwards a POST body (2 MB, with Expect: 100-continue)', async () => {
-      fx.proxy = await startProxy();
+      fx.proxy = await start();
       const body = crypto.randomBytes(2 * 1024 * 1024);
       const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'booster-proxy-')), 'body');
       fs.writeFileSync(file, body);
@@ -48,7 +55,7 @@ describe('proxy: HTTP', function () {
     });
 
     it('rewrites the request to origin form, drops hop-by-hop headers and asks for Connection: close', async () => {
-      fx.proxy = await startProxy();
+      fx.proxy = await start();
       const response = await exchange(
         `GET http://user:pw@127.0.0.1:${fx.origin.port}/headers?x=1 HTTP/1.1\r\nHost: wrong.example\r\nProxy-Connection: keep-alive\r\n` +
           'Keep-Alive: timeout=5\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\nX-Keep: yes\r\nTE: trailers\r\n\r\n',
@@ -68,11 +75,14 @@ describe('proxy: HTTP', function () {
   });
 
   describe('CONNECT', () => {
-    it('tunnels with curl -p (proxytunnel)', async () => {
-      fx.proxy = await startProxy();
+    for (const readPath of READ_PATHS) it(`tunnels with curl -p (proxytunnel), ${readPath} read path`, async () => {
+      const pool = markPool();
+      fx.proxy = await startProxy({}, new DirectConnector(readPath));
       const res = await curl(['-p', '--proxy', `http://127.0.0.1:${fx.proxy.port}`, `${fx.origin.url}/blob`]);
       expect(sha256(res.stdout)).to.equal(fx.origin.blobSha256);
       expect(fx.proxy.connector.requests[0]).to.deep.include({ protocol: 'http-connect', target: { host: '127.0.0.1', port: fx.origin.port, kind: 'ipv4' } });
+      await fx.proxy.connector.tunnels[0].closed;
+      await expectPoolSettled(readPath, pool);
     });
 
     it('tunnels to an IPv6 literal ([::1]:port), relaying data sent with the request', async () => {

@@ -1,11 +1,32 @@
 import { expect } from 'chai';
-import * as net from 'node:net';
+import * as crypto from 'node:crypto';
+import type * as net from 'node:net';
 import { Duplex } from 'node:stream';
-import { byeConnector, checkLeaksAround, delay, eventually, RawClient, socks5Connect, socks5Open, startProxy, startTcpOrigin, type TestProxy } from './harness';
+import { byeConnector, checkLeaksAround, delay, DirectConnector, eventually, RawClient, socks5Connect, socks5Open, startProxy as startProxyWith, startTcpOrigin, type TestProxy } from './harness';
+import { expectPoolSettled, markPool, READ_PATHS } from './read-paths';
 
-describe('proxy: relay', function () {
+/** What a socket received, hashed as it streams in (a growing Buffer.concat would be quadratic at these sizes). */
+function hashUntilEnd(socket: net.Socket, already: Buffer = Buffer.alloc(0)): Promise<{ bytes: number; sha256: string }> {
+  const hash = crypto.createHash('sha256').update(already);
+  let bytes = already.length;
+  socket.removeAllListeners('data');
+  socket.on('data', (d: Buffer) => {
+    hash.update(d);
+    bytes += d.length;
+  });
+  return new Promise((resolve, reject) => {
+    socket.once('end', () => resolve({ bytes, sha256: hash.digest('hex') }));
+    socket.once('close', () => reject(new Error(`closed before the end after ${bytes} bytes`)));
+  });
+}
+
+const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
+
+// Every relay test runs over both read paths: the fake's 'data' events and the direct dialer's pooled onread buffers.
+for (const readPath of READ_PATHS) describe(`proxy: relay (${readPath} read path)`, function () {
   this.timeout(15_000);
   let proxy: TestProxy | undefined;
+  const startProxy = (connector = new DirectConnector(readPath)) => startProxyWith({}, connector);
   const cleanup: (() => unknown)[] = [];
   checkLeaksAround(async () => {
     for (const fn of cleanup.splice(0).reverse()) await fn();
@@ -35,6 +56,7 @@ describe('proxy: relay', function () {
 
   it('counts exactly the relayed bytes each way and closes the tunnel once, without error', async () => {
     const port = await origin((s) => s.pipe(s));
+    const pool = markPool();
     proxy = await startProxy();
     const c = await client();
     await socks5Open(c, '127.0.0.1', port);
@@ -46,6 +68,61 @@ describe('proxy: relay', function () {
     const [tunnel] = proxy.connector.tunnels;
     await tunnel.closed;
     expect({ up: tunnel.up, down: tunnel.down, closeCalls: tunnel.closeCalls, error: tunnel.error }).to.deep.equal({ up: 100_000, down: 100_000, closeCalls: 1, error: undefined });
+    await expectPoolSettled(readPath, pool);
+  });
+
+  it('carries 16 MiB each way at once, intact (sha256), and returns every pooled buffer', async () => {
+    const size = 16 * 1024 * 1024;
+    const up = crypto.randomBytes(size);
+    const down = crypto.randomBytes(size + 13);
+    let originGot!: Promise<{ bytes: number; sha256: string }>;
+    const port = await origin((s) => {
+      originGot = hashUntilEnd(s);
+      s.end(down);
+    });
+    const pool = markPool();
+    proxy = await startProxy();
+    const c = await client();
+    await socks5Open(c, '127.0.0.1', port);
+    const clientGot = hashUntilEnd(c.socket, c.data);
+    // Sent in pieces, while the download flows the other way.
+    for (let i = 0; i < size; i += 1024 * 1024) c.socket.write(up.subarray(i, i + 1024 * 1024));
+    c.socket.end();
+    expect(await clientGot).to.deep.equal({ bytes: down.length, sha256: sha(down) });
+    expect(await originGot).to.deep.equal({ bytes: size, sha256: sha(up) });
+    const [tunnel] = proxy.connector.tunnels;
+    await tunnel.closed;
+    expect({ up: tunnel.up, down: tunnel.down, error: tunnel.error }).to.deep.equal({ up: size, down: down.length, error: undefined });
+    await expectPoolSettled(readPath, pool);
+  });
+
+  it('a client that aborts mid-download: the upstream is closed, the tunnel ends with the error, buffers return', async () => {
+    let originClosed!: () => void;
+    const closed = new Promise<void>((r) => (originClosed = r));
+    const port = await origin((s) => {
+      s.on('close', originClosed);
+      // An endless download: only the client's abort can stop it.
+      const chunk = Buffer.alloc(64 * 1024, 0x33);
+      const pump = () => {
+        while (!s.destroyed && s.write(chunk));
+        if (!s.destroyed) s.once('drain', pump);
+      };
+      pump();
+    });
+    const pool = markPool();
+    proxy = await startProxy();
+    const c = await client();
+    await socks5Open(c, '127.0.0.1', port);
+    await c.read(2 * 1024 * 1024);
+    c.socket.resetAndDestroy();
+    await closed;
+    const [tunnel] = proxy.connector.tunnels;
+    await tunnel.closed;
+    expect(tunnel.error).to.match(/^client: ECONNRESET|client connection closed abruptly/);
+    expect(tunnel.closeCalls).to.equal(1);
+    expect(tunnel.down).to.be.at.least(2 * 1024 * 1024);
+    await eventually(() => proxy!.server.openConnections === 0, 'the proxy to drop the client connection');
+    await expectPoolSettled(readPath, pool);
   });
 
   it('half-close from the client: the whole response still arrives', async () => {
@@ -110,6 +187,7 @@ describe('proxy: relay', function () {
       s.write('partial');
       setTimeout(() => s.resetAndDestroy(), 20);
     });
+    const pool = markPool();
     proxy = await startProxy();
     const c = await client();
     await socks5Open(c, '127.0.0.1', port);
@@ -120,6 +198,7 @@ describe('proxy: relay', function () {
     await tunnel.closed;
     expect(tunnel.error).to.match(/^upstream: ECONNRESET|upstream connection closed abruptly/);
     expect(tunnel.closeCalls).to.equal(1);
+    await expectPoolSettled(readPath, pool);
   });
 
   it('a client reset destroys the upstream and closes the tunnel with the error', async () => {
@@ -136,14 +215,15 @@ describe('proxy: relay', function () {
     expect(tunnel.error).to.match(/^client: ECONNRESET|client connection closed abruptly/);
   });
 
-  it('an upstream that fails right after its end: the client connection still closes (no reset of a socket being shut down)', async () => {
+  // A stream upstream (no socket, so no onread): nothing to vary by read path.
+  if (readPath === 'data') it('an upstream that fails right after its end: the client connection still closes (no reset of a socket being shut down)', async () => {
     const upstream = new Duplex({ read: () => undefined, write: (_c, _e, cb) => cb() });
     let tunnelError: string | undefined;
     const connector = byeConnector(upstream, (error) => void (tunnelError = error), {
       // After the relay's own listeners: its 'end' handler ends the client (a shutdown starts), then this fails the upstream.
       beforeBye: () => upstream.once('end', () => upstream.destroy(new Error('reset after end'))),
     });
-    proxy = await startProxy({}, connector);
+    proxy = await startProxy(connector);
     const c = await client();
     c.send(socks5Connect('127.0.0.1', 9));
     await c.read(12);
@@ -166,6 +246,7 @@ describe('proxy: relay', function () {
       };
       pump();
     });
+    const pool = markPool();
     proxy = await startProxy();
     const c = await client();
     await socks5Open(c, '127.0.0.1', port);
@@ -196,6 +277,9 @@ describe('proxy: relay', function () {
     expect(written, 'bytes the origin could write while the client was paused').to.be.lessThan(64 * 1024 * 1024);
     expect(upstream.readableLength, 'bytes queued in the proxy on the upstream side').to.be.lessThan(1024 * 1024);
     expect(upstream.isPaused(), 'upstream paused by the relay').to.equal(true);
+    // The relay holds at most the one chunk whose write to the client is pending (none on the 'data' path).
+    expect(pool.inUse(), 'pooled buffers held while the client is paused').to.be.at.most(readPath === 'onread' ? 1 : 0);
+    expect(pool.inUseBytes(), 'pooled bytes held while the client is paused').to.be.at.most(256 * 1024);
 
     const done = new Promise<void>((resolve) => sock.once('end', resolve));
     sock.resume();
@@ -204,5 +288,6 @@ describe('proxy: relay', function () {
     sock.end();
     await proxy.connector.tunnels[0].closed;
     expect(proxy.connector.tunnels[0].down).to.equal(total);
+    await expectPoolSettled(readPath, pool);
   });
 });

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { TunnelClosed } from '../../src/api/events';
 import { LOOPBACK_ONLY } from '../../src/proxy/access';
-import { RawClient, socks5Open, startProxy, startTcpOrigin, TableConnector, useProxyFixture } from './harness';
+import { type RawClient, socks5Open, startProxy, startTcpOrigin, TableConnector, useProxyFixture } from './harness';
 import { openAsPeer, securityFor, type PeerConnection } from './peer-client';
 
 const security = securityFor();

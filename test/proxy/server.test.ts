@@ -93,7 +93,7 @@ describe('proxy: server lifecycle', function () {
       s.once('error', resolve);
       s.once('connect', () => {
         s.destroy();
-        resolve(new Error('connected') as NodeJS.ErrnoException);
+        resolve(new Error('connected'));
       });
     });
     expect(err.code).to.equal('ECONNREFUSED');

@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import * as net from 'node:net';
 import { SocksClient } from 'socks';
 import { Socks5Reply } from '../../src/dispatch/errors';
-import { curl, eventually, type Origin, sha256, socks5Open, startOrigin, startProxy, startTcpOrigin, useProxyFixture } from './harness';
+import { curl, DirectConnector, eventually, type Origin, sha256, socks5Open, startOrigin, startProxy, startTcpOrigin, useProxyFixture } from './harness';
+import { expectPoolSettled, markPool, READ_PATHS } from './read-paths';
 
 describe('proxy: SOCKS5', function () {
   this.timeout(10_000);
@@ -19,9 +20,12 @@ describe('proxy: SOCKS5', function () {
     return reply[1];
   }
 
-  describe('with curl', () => {
+  // Over both upstream read paths: the fake's 'data' events and the direct dialer's pooled onread buffers.
+  for (const readPath of READ_PATHS) describe(`with curl (${readPath} read path)`, () => {
+    const start = () => startProxy({}, new DirectConnector(readPath));
+
     it('fetches through --socks5-hostname, passing the name unresolved', async () => {
-      fx.proxy = await startProxy();
+      fx.proxy = await start();
       const res = await curl(['--socks5-hostname', `127.0.0.1:${fx.proxy.port}`, `http://localhost:${fx.origin.port}/hello`]);
       expect(res.stderr).to.equal('');
       expect(res.stdout.toString()).to.equal('hello\n');
@@ -30,14 +34,15 @@ describe('proxy: SOCKS5', function () {
     });
 
     it('fetches through --socks5 (client-resolved IPv4)', async () => {
-      fx.proxy = await startProxy();
+      fx.proxy = await start();
       const res = await curl(['--socks5', `127.0.0.1:${fx.proxy.port}`, `http://localhost:${fx.origin.port}/hello`]);
       expect(res.stdout.toString()).to.equal('hello\n');
       expect(fx.proxy.connector.requests[0].target).to.deep.equal({ host: '127.0.0.1', port: fx.origin.port, kind: 'ipv4' });
     });
 
     it('downloads a multi-MB file intact, counting bytes and closing the tunnel once', async () => {
-      fx.proxy = await startProxy();
+      const pool = markPool();
+      fx.proxy = await start();
       const res = await curl(['--socks5-hostname', `127.0.0.1:${fx.proxy.port}`, `${fx.origin.url}/blob`]);
       expect(res.stdout.length).to.equal(fx.origin.blob.length);
       expect(sha256(res.stdout)).to.equal(fx.origin.blobSha256);
@@ -48,6 +53,7 @@ describe('proxy: SOCKS5', function () {
       expect(tunnel.closeCalls).to.equal(1);
       expect(tunnel.error).to.equal(undefined);
       await eventually(() => fx.proxy!.server.openConnections === 0, 'the client connection to close');
+      await expectPoolSettled(readPath, pool);
     });
   });
 

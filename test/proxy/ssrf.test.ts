@@ -44,7 +44,7 @@ describe('proxy: clients that are not on this machine cannot reach it (SSRF)', f
     for (const host of spellings) {
       it(`refuses "${host}" with reply 2, before connecting`, async () => {
         const before = fx.origin.accepted();
-        const err = (await dial(host).then(() => undefined, (e: Error) => e)) as (Error & { socksReply?: number }) | undefined;
+        const err = await dial(host).then(() => undefined, (e: Error & { socksReply?: number }) => e);
         expect(err?.message).to.match(/not allowed: .*(loopback, link-local or unspecified|address of this node).*off limits to clients that are not on this machine/);
         expect(err?.socksReply).to.equal(2);
         await new Promise((r) => setTimeout(r, 20));
@@ -55,7 +55,7 @@ describe('proxy: clients that are not on this machine cannot reach it (SSRF)', f
     it('refuses this machine’s own LAN address', async function () {
       const own = ownAddress();
       if (!own) this.skip();
-      const err = (await dial(own!).then(() => undefined, (e: Error) => e)) as (Error & { socksReply?: number }) | undefined;
+      const err = await dial(own).then(() => undefined, (e: Error & { socksReply?: number }) => e);
       expect(err?.message).to.match(/is an address of this node/);
       expect(err?.socksReply).to.equal(2);
     });
