@@ -37,7 +37,7 @@ import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import {
   benchEnv, countLogLines, fdCount, fetchVia, fmt, machineLine, percentile, RssSampler, runBench, atExit, sleep, spawnNode, startOrigin, stopNode,
-  table, Targets, type NodeProc,
+  table, Targets,
 } from './lib/rig';
 import { RawLink } from '../test/helpers/raw-link';
 import { ProtocolLink, type WireMessage } from '../src/network/protocol';
@@ -368,7 +368,7 @@ function spawnRole(role: string, params: object, netns?: string): Role {
   let onResult!: (r: RoleResult) => void;
   const ready = new Promise<RoleResult>((r) => (onReady = r));
   const result = new Promise<RoleResult>((r) => (onResult = r));
-  child.stdout!.on('data', (d: Buffer) => {
+  child.stdout.on('data', (d: Buffer) => {
     buf += d.toString();
     let i;
     while ((i = buf.indexOf('\n')) >= 0) {

@@ -94,7 +94,7 @@ function spawnNode(bport: number, pport: number, heartbeatMs: number): Promise<C
   const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'run'), 'start', '--bind', '127.0.0.1', '--bport', String(bport), '--pport', String(pport), '--heartbeat', String(heartbeatMs)], { stdio: ['ignore', 'ignore', 'pipe'] });
   return new Promise((resolve, reject) => {
     let err = '';
-    child.stderr!.on('data', (d: Buffer) => {
+    child.stderr.on('data', (d: Buffer) => {
       err += d.toString();
       if (err.includes('booster endpoint listening')) resolve(child);
     });

@@ -72,7 +72,7 @@ export async function peerDeath(h: Household, setup: Setup, files: readonly File
     const t0 = performance.now();
     const timers: Promise<void>[] = [];
     const after = (ms: number, fn: () => Promise<void>) =>
-      timers.push(new Promise<void>((resolve, reject) => setTimeout(() => fn().then(resolve, reject), ms)));
+      timers.push(new Promise<void>((resolve, reject) => setTimeout(() => void fn().then(resolve, reject), ms)));
     after(killAtMs, async () => {
       at.killed = performance.now() - t0;
       await kill();

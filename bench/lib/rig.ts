@@ -241,12 +241,12 @@ export async function spawnNode(o: NodeOptions): Promise<NodeProc> {
   const full = o.netns ? ['netns', 'exec', o.netns, 'bash', ...argv] : argv;
   const child = spawn(cmd, full, { env: { ...process.env, ...benchEnv(), ...o.env }, stdio: ['ignore', 'ignore', 'pipe'] });
   const limit = o.logLimit ?? 1_000_000;
-  if (o.logFile) child.stderr!.pipe(fs.createWriteStream(o.logFile, { flags: 'a' }));
+  if (o.logFile) child.stderr.pipe(fs.createWriteStream(o.logFile, { flags: 'a' }));
   let log = '';
   let partial = '';
   const counts = new Map<RegExp, number>();
   const waiters = new Set<() => void>();
-  child.stderr!.on('data', (d: Buffer) => {
+  child.stderr.on('data', (d: Buffer) => {
     const text = d.toString();
     log += text;
     if (log.length > limit) log = log.slice(-Math.floor(limit / 2));
@@ -345,8 +345,8 @@ export function cli(args: readonly string[], timeoutMs = 20_000): Promise<string
     const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...benchEnv() }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.once('exit', (code) => {
       clearTimeout(timer);

@@ -34,7 +34,7 @@ export interface JobRun {
 /** Runs one job: its URLs one at a time (sync) or up to `parallel` at once. */
 export async function runJob(job: Job, round: number, options: RunOptions, progress?: JobProgress): Promise<JobRun> {
   const started = Date.now();
-  const outcomes: DownloadOutcome[] = new Array(job.urls.length);
+  const outcomes = new Array<DownloadOutcome>(job.urls.length);
   let next = 0;
   const worker = async () => {
     while (next < job.urls.length) {

@@ -11,7 +11,7 @@ import { run } from '../helpers/exec';
 import { startHttpServer, type TestHttpServer } from '../helpers/http';
 import { TEST_KEY_TEXT } from '../helpers/key';
 import { startTestNode } from '../helpers/node';
-import { freePort, waitUntil } from '../helpers/ports';
+import { freePort } from '../helpers/ports';
 import { RawLink } from '../helpers/raw-link';
 import { getViaSocks } from '../helpers/socks';
 

@@ -6,7 +6,7 @@ node (our TypeScript implementation) to connect to it, answers the node's
 Notify and heartbeats, and checks what it receives. Exits 0 on success and
 prints one line per step; any deviation is an error with a reason.
 
-Heartbeats as a 0.3 node does them (PROTOCOL.md): the ttl it receives is a
+Heartbeats as a 0.3 node does them (docs/protocol.md): the ttl it receives is a
 time on its OWN clock; a beat whose ttl has passed is an error (0.3 closes the
 link); otherwise it answers when its clock reaches the ttl, with hops + 1 and
 ttl = its now + T. --skew-ms sets its clock that far ahead of the real one

@@ -5,7 +5,7 @@ import { HeartbeatKeeper, heartbeatTiming, type Beat } from '../../src/network/h
 import { PeerWorkload } from '../../src/network/workload';
 
 /**
- * A 0.3 node's heartbeat as PROTOCOL.md describes it, on a clock `skewMs`
+ * A 0.3 node's heartbeat as docs/protocol.md describes it, on a clock `skewMs`
  * behind ours (our clock is skewMs ahead): it reads ttl as a time on its own
  * clock, rejects (and closes the link on) a beat whose ttl has passed, answers
  * when its clock reaches ttl with hops + 1 and ttl = its now + T (8 s), and
@@ -137,8 +137,6 @@ describe('heartbeat keeper', () => {
   });
 
   it('keeps a live exchange going without reporting silence, and notices when one side freezes', () => {
-    let a: HeartbeatKeeper;
-    let b: HeartbeatKeeper;
     let frozen = false;
     let beats = 0;
     let silencedAt = 0;
@@ -150,8 +148,8 @@ describe('heartbeat keeper', () => {
       const sentAt = Date.now();
       setTimeout(() => !frozen && to().receive({ ...beat, sentAt }), 10);
     };
-    a = new HeartbeatKeeper({ periodMs: 1000, send: deliver(() => b), onSilence: silenceA });
-    b = new HeartbeatKeeper({ periodMs: 1000, send: deliver(() => a), onSilence: sinon.spy() });
+    const a: HeartbeatKeeper = new HeartbeatKeeper({ periodMs: 1000, send: deliver(() => b), onSilence: silenceA });
+    const b: HeartbeatKeeper = new HeartbeatKeeper({ periodMs: 1000, send: deliver(() => a), onSilence: sinon.spy() });
     a.start();
     clock.tick(30_000);
     expect(silenceA.called).to.equal(false);

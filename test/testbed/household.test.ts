@@ -75,9 +75,9 @@ describe('testbed: a household of three nodes with their own uplinks', function 
 
     before(async function () {
       if (!bed) this.skip();
-      rates = await measureLinkRates(bed!, origin!, KEY);
+      rates = await measureLinkRates(bed, origin!, KEY);
       console.log(`      measured links: ${rates.map((r) => r.toFixed(1)).join(' / ')} Mbit/s`);
-      cluster = new BoosterCluster(bed!, { dataDirs: freshDirs(), key: KEY });
+      cluster = new BoosterCluster(bed, { dataDirs: freshDirs(), key: KEY });
       await cluster.start();
     });
 
@@ -118,11 +118,11 @@ describe('testbed: a household of three nodes with their own uplinks', function 
 
     before(async function () {
       if (!bed) this.skip();
-      bed!.setRates([15, 5, 2.5]);
-      rates = await measureLinkRates(bed!, origin!, KEY);
+      bed.setRates([15, 5, 2.5]);
+      rates = await measureLinkRates(bed, origin!, KEY);
       single = rates[0];
       console.log(`      measured links: ${rates.map((r) => r.toFixed(1)).join(' / ')} Mbit/s (node 1's alone is the single-link figure)`);
-      cluster = new BoosterCluster(bed!, { dataDirs: freshDirs(), key: KEY });
+      cluster = new BoosterCluster(bed, { dataDirs: freshDirs(), key: KEY });
       await cluster.start();
     });
 

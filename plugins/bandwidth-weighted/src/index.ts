@@ -91,5 +91,5 @@ export function bandwidthWeighted(options: BandwidthWeightedOptions = {}): Balan
 }
 
 export function activate(context: PluginContext): void {
-  context.subscriptions.push(context.policies.register('bandwidth-weighted', (options) => bandwidthWeighted(options as BandwidthWeightedOptions)));
+  context.subscriptions.push(context.policies.register('bandwidth-weighted', (options) => bandwidthWeighted(options)));
 }

@@ -48,5 +48,5 @@ function mulberry32(seed: number): () => number {
 }
 
 export function activate(context: PluginContext): void {
-  context.subscriptions.push(context.policies.register('p2c', (options) => p2c(options as P2cOptions)));
+  context.subscriptions.push(context.policies.register('p2c', (options) => p2c(options)));
 }

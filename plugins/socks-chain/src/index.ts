@@ -35,7 +35,7 @@ export class SocksChainDialer implements Dialer {
         proxy: { host: source.proxy.host, port: source.proxy.port, type: 5 },
         command: 'connect',
         destination: { host: target.host, port: target.port },
-        existing_socket: carrier as net.Socket,
+        existing_socket: carrier,
         timeout: 60_000,
       });
       return { socket, bound: { host: proxySocket.localAddress ?? '0.0.0.0', port: proxySocket.localPort ?? 0 } };
