@@ -40,7 +40,7 @@ import {
   table, Targets,
 } from './lib/rig';
 import { RawLink } from '../test/helpers/raw-link';
-import { ProtocolLink, type WireMessage } from '../src/network/protocol';
+import { ProtocolLink, type WireMessage } from '../src/network/link/protocol';
 import { Authenticator, nonce, type Transcript } from '../src/security/auth';
 import { NetworkKey } from '../src/security/key';
 import { channelBinding, PskTls } from '../src/security/tls';

@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { resolveSettings } from '../src/core/config';
-import { silentLogger } from '../src/core/logger';
+import { silentLogger } from '../src/kernel/logger';
 import { BoosterNode } from '../src/core/node';
 import { discoverInstalledPlugins } from '../src/extensions/discovery';
 import { NetworkKey } from '../src/security/key';

@@ -47,6 +47,8 @@ export class DisposableStore implements Disposable {
         firstError ??= err;
       }
     }
+    // Rethrows what a disposable threw, as it was (it may not be an Error).
+    // eslint-disable-next-line @typescript-eslint/only-throw-error
     if (firstError !== undefined) throw firstError;
   }
 }

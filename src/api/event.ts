@@ -1,4 +1,4 @@
-import { Disposable, toDisposable } from './disposable';
+import { type Disposable, toDisposable } from './disposable';
 
 /** A typed event: call it with a listener to subscribe; dispose the result to unsubscribe. */
 export type Event<T> = (listener: (e: T) => void) => Disposable;

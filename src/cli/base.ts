@@ -1,6 +1,6 @@
 import { Command, Flags } from '@oclif/core';
 import { BoosterClient, ClientError, DEFAULT_NODE } from '../client/client';
-import { parseHostPort } from '../network/errors';
+import { parseHostPort } from '../network/link/errors';
 import { isLoopback } from '../security/addresses';
 import { Authenticator } from '../security/auth';
 import type { NetworkKey } from '../security/key';

@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { DATA_DIR_HELP } from '../core/data-dir';
+import { DATA_DIR_HELP } from '../kernel/data-dir';
 
 /** --data-dir and --key-file, as every command that needs the network key spells them; `keyFile` says what the file is for there. */
 export function keyLocationFlags(keyFile: string) {

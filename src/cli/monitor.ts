@@ -1,6 +1,6 @@
 import type { Command } from '@oclif/core';
 import type { BoosterClient } from '../client/client';
-import type { WireMessage } from '../network/protocol';
+import type { WireMessage } from '../network/link/protocol';
 
 /**
  * Streams a monitor feature until the node closes the link or the user presses

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { NodeSettings } from '../api/settings';
 import { readConfigFile, resolveSettings, type ConfigFile } from '../core/config';
-import { configFileIn, defaultDataDir } from '../core/data-dir';
+import { configFileIn, defaultDataDir } from '../kernel/data-dir';
 import type { PeerEntry } from '../state/peer-entry';
 import type { ConfigLayer } from '../state/reload';
 import { EMPTY_STATE, readStateFile, stateFileIn, type NodeState } from '../state/state-file';

@@ -1,4 +1,4 @@
-import { parseHostPort } from '../network/errors';
+import { parseHostPort } from '../network/link/errors';
 import { nodeId } from '../wire';
 
 /**

@@ -1,6 +1,6 @@
 import type { Command } from '@oclif/core';
 import { describeRule } from '../dispatch/rules';
-import type { ControlReply } from '../network/control';
+import type { ControlReply } from '../network/control/control';
 
 export function renderPolicy(command: Command, reply: ControlReply): void {
   if (reply.message) command.log(reply.message);

@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import type { WireMessage } from '../network/protocol';
+import type { WireMessage } from '../network/link/protocol';
 
 /** Version of the record format; `booster plot` reads this one. */
 export const RECORD_VERSION = 1;

@@ -1,4 +1,4 @@
-import type { SourceReport } from '../network/source-report';
+import type { SourceReport } from '../network/control/source-report';
 
 /** bytes/s → "12.4" (Mbit/s). */
 export function mbits(bytesPerSecond: number): string {

@@ -2,7 +2,7 @@ import type { Config } from '@oclif/core';
 import type { Transport } from '../api/transport';
 import { resolveSettings } from '../core/config';
 import { createNodeContainer } from '../core/container';
-import { silentLogger } from '../core/logger';
+import { silentLogger } from '../kernel/logger';
 import { Contributions, ExtensionHost } from '../extensions/host';
 import { discoverPlugins } from '../extensions/discovery';
 import type { NetworkKey } from '../security/key';

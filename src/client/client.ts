@@ -1,9 +1,9 @@
 import type { Transport } from '../api/transport';
-import { formatHostPort, parseHostPort } from '../network/errors';
-import type { ControlReply, ControlRequest } from '../network/control';
-import { greet } from '../network/handshake';
-import type { NodeStatusView, ProtocolLink, WireMessage } from '../network/protocol';
-import type { SourceReport } from '../network/source-report';
+import { formatHostPort, parseHostPort } from '../network/link/errors';
+import type { ControlReply, ControlRequest } from '../network/control/control';
+import { greet } from '../network/link/handshake';
+import type { NodeStatusView, ProtocolLink, WireMessage } from '../network/link/protocol';
+import type { SourceReport } from '../network/control/source-report';
 import type { Authenticator } from '../security/auth';
 
 export const DEFAULT_NODE = 'localhost:4884';

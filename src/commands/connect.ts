@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { NodeCommand, UsageError } from '../cli/base';
 import { transientFlag } from '../cli/transient-flag';
-import type { NodeStatusView } from '../network/protocol';
+import type { NodeStatusView } from '../network/link/protocol';
 import { checkPeerName } from '../state/peer-entry';
 
 export default class Connect extends NodeCommand {

@@ -4,8 +4,8 @@ import { ownIdOf } from '../cli/peer-ids';
 import { transientFlag } from '../cli/transient-flag';
 import type { BoosterClient } from '../client/client';
 import { ClientError } from '../client/client';
-import { parseHostPort } from '../network/errors';
-import type { NodeStatusView } from '../network/protocol';
+import { parseHostPort } from '../network/link/errors';
+import type { NodeStatusView } from '../network/link/protocol';
 
 const NODE_ID = /^[0-9a-f]{40}$/i;
 

@@ -2,10 +2,10 @@ import { Flags } from '@oclif/core';
 import { BoosterCommand } from '../cli/base';
 import { keyLocationFlags, stderr } from '../cli/key-flags';
 import { findNetworkKey } from '../cli/runtime';
-import { ConsoleLogger } from '../core/logger';
+import { ConsoleLogger } from '../kernel/logger';
 import { browseLan } from '../discovery/discovery';
-import { formatHostPort } from '../network/errors';
-import { nodeIdOf } from '../network/protocol';
+import { formatHostPort } from '../network/link/errors';
+import { nodeIdOf } from '../network/link/protocol';
 
 export interface DiscoveredView {
   /** The id a node that wires it uses (status, disconnect): sha1(address + bport + pport). */

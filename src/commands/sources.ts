@@ -1,6 +1,6 @@
 import { NodeCommand } from '../cli/base';
 import { connectionSummary, sourceTable } from '../cli/sources-view';
-import type { SourceReport } from '../network/source-report';
+import type { SourceReport } from '../network/control/source-report';
 
 export interface SourcesView {
   readonly node: string;

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { Args, Flags } from '@oclif/core';
 import { NodeCommand, UsageError } from '../cli/base';
 import { Recorder } from '../cli/record';
-import { parseHostPort } from '../network/errors';
+import { parseHostPort } from '../network/link/errors';
 import type { Route } from '../speedtest/download';
 import { parseJobs } from '../speedtest/job';
 import { BarProgress, LineProgress } from '../speedtest/progress';

@@ -4,7 +4,7 @@ import { DEFAULT_SETTINGS } from '../core/config';
 import { keyLocationFlags } from '../cli/key-flags';
 import { onHangup, onNextSignal, startNode, untilSignal } from '../cli/runtime';
 import { BoosterCommand } from '../cli/base';
-import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat } from '../core/log-output';
+import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat } from '../kernel/log-output';
 import type { Logger, LogLevel } from '../api/logger';
 
 export default class Start extends BoosterCommand {

@@ -3,9 +3,9 @@ import { NodeCommand } from '../cli/base';
 import { moreTargetsLine } from '../cli/format';
 import { ownIdOf, peerNameOf, TWO_IDS_NOTE } from '../cli/peer-ids';
 import { connectionSummary, sourceTable, stateText } from '../cli/sources-view';
-import { omissionsIn } from '../network/node-status-fit';
-import type { NodeStatusView } from '../network/protocol';
-import type { SourceReport } from '../network/source-report';
+import { omissionsIn } from '../network/link/node-status-fit';
+import type { NodeStatusView } from '../network/link/protocol';
+import type { SourceReport } from '../network/control/source-report';
 
 export default class Status extends NodeCommand {
   static override description = 'Show a node (--node, default $BOOSTER_NODE or localhost:4884): its connections and where each went, its peers (down ones with the reason) and every source; --json keeps the 0.3 node list (see "booster sources --json" for the sources)';

@@ -1,4 +1,4 @@
-import { PROTOCOL_VERSION } from '../core/version';
+import { PROTOCOL_VERSION } from '../kernel/version';
 import { BoosterCommand } from '../cli/base';
 
 export default class Version extends BoosterCommand {

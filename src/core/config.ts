@@ -4,32 +4,11 @@ import * as jsonc from 'jsonc-parser';
 import type { CapacityProbeSettings, CapacitySettings, DiscoverySettings, Limits, NodeSettings } from '../api/settings';
 import { DEFAULT_CAPACITY } from '../dispatch/capacity';
 import { validateRules } from '../dispatch/rules';
-import { DEFAULT_MAX_PACKET_BYTES } from '../wire/framing';
+import { DEFAULT_LEGACY_HEARTBEAT_MS, DEFAULT_LIMITS, DEFAULT_LINK_REPORT_MS } from '../kernel/defaults';
 import { parsePeerEntries, type PeerEntry } from '../state/peer-entry';
-import { defaultDataDir } from './data-dir';
+import { defaultDataDir } from '../kernel/data-dir';
 
-export const DEFAULT_LIMITS: Limits = {
-  authTimeoutMs: 10_000,
-  sessionIdleMs: 300_000,
-  maxSessions: 256,
-  maxSessionsPerIp: 16,
-  maxPeers: 64,
-  maxRules: 256,
-  maxHostsPerRule: 64,
-  maxPeerTargets: 10_000,
-  maxTargetLength: 255,
-  maxPacketBytes: DEFAULT_MAX_PACKET_BYTES,
-  maxUnauthenticatedPacketBytes: 4096,
-  maxLinkBufferBytes: 4 * 1024 * 1024,
-  maxProxyConnections: 0,
-  fdReserve: 64,
-  authFailuresBeforeLockout: 10,
-  authFailureDelayMs: 250,
-  authLockoutMs: 300_000,
-  limitLogIntervalMs: 10_000,
-  pluginActivateTimeoutMs: 10_000,
-  pluginDeactivateTimeoutMs: 5_000,
-};
+export { DEFAULT_LIMITS };
 
 export { DEFAULT_CAPACITY };
 
@@ -48,8 +27,8 @@ export const DEFAULT_SETTINGS: NodeSettings = {
   dialTimeoutMs: 10_000,
   drainTimeoutMs: 5_000,
   heartbeatMs: 1_000,
-  legacyHeartbeatMs: 8_000,
-  linkReportMs: 2_000,
+  legacyHeartbeatMs: DEFAULT_LEGACY_HEARTBEAT_MS,
+  linkReportMs: DEFAULT_LINK_REPORT_MS,
   reconnectMs: 1_000,
   policyDeadlineMs: 5,
   transport: 'tls',
@@ -123,7 +102,7 @@ export function readConfigFile(file: string): ConfigFile {
       throw new ConfigError(`config file ${file}: ${(err as Error).message}`);
     }
   }
-  return { settings: settings as Partial<NodeSettings>, key: r.key as string | undefined, keyFile: r.keyFile as string | undefined, ...(peers ? { peers } : {}) };
+  return { settings: settings, key: r.key, keyFile: r.keyFile, ...(peers ? { peers } : {}) };
 }
 
 /** "syntax error at line L, column C", without any of the text. */

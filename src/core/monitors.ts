@@ -9,9 +9,9 @@ import { RuleSet } from '../dispatch/rules';
 import { SourceRegistry } from '../dispatch/sources';
 import { TunnelTable } from '../dispatch/tunnels';
 import { Contributions } from '../extensions/host';
-import { Network } from '../network/network';
-import { EventHub } from './events';
-import { TOKENS } from './tokens';
+import { Network } from '../network/peers/network';
+import { EventHub } from '../kernel/events';
+import { TOKENS } from '../kernel/tokens';
 
 /** Starts every registered monitor (now and as plugins register more) and stops it when unregistered. */
 @injectable()

@@ -13,15 +13,16 @@ import { SourceRegistry } from '../dispatch/sources';
 import { TunnelTable } from '../dispatch/tunnels';
 import { ExtensionHost } from '../extensions/host';
 import type { PluginDescription } from '../extensions/manifest';
-import { ControlHandler } from '../network/control';
-import { SourceReporter } from '../network/source-report';
+import { ControlHandler } from '../network/control/control';
+import { SourceReporter } from '../network/control/source-report';
 import type { Disposable } from '../api/disposable';
-import { Endpoint, type CtrlOperation } from '../network/endpoint';
-import { Network } from '../network/network';
+import { Endpoint, type CtrlOperation } from '../network/sessions/endpoint';
+import { Network } from '../network/peers/network';
 import { nodeProxyAccess } from '../proxy/access';
 import { ProxyServer } from '../proxy/server';
 import type { NetworkKey } from '../security/key';
 import { NodeSecurity } from '../security/node-security';
+import { NETWORK_KEY } from '../security/tokens';
 import { nodeId } from '../wire';
 import { PeerWiring } from '../state/peer-wiring';
 import type { PeerEntry } from '../state/peer-entry';
@@ -29,10 +30,10 @@ import { ConfigReloader } from '../state/config-reloader';
 import type { ConfigLayer, ReloadTarget } from '../state/reload';
 import type { StateKeeper } from '../state/state-keeper';
 import { createNodeContainer } from './container';
-import { LimitLog } from './limit-log';
-import { EventHub } from './events';
+import { LimitLog } from '../kernel/limit-log';
+import { EventHub } from '../kernel/events';
 import { MonitorHost } from './monitors';
-import { TOKENS, type Clock } from './tokens';
+import type { Clock } from '../kernel/tokens';
 
 export interface NodeOptions {
   readonly settings: NodeSettings;
@@ -196,7 +197,7 @@ export class BoosterNode {
     });
     this.log.info(`booster endpoint listening on ${this.endpointAddr.host}:${this.endpointAddr.port}`, { id: this.id });
     this.discovery = await NodeDiscovery.start(
-      { settings: this.settings, key: this.container.resolve(TOKENS.NetworkKey), network, onPeerChanged: events.onPeerChanged, log: this.log.child('discovery') },
+      { settings: this.settings, key: this.container.resolve(NETWORK_KEY), network, onPeerChanged: events.onPeerChanged, log: this.log.child('discovery') },
       { id: this.id, bport: this.endpointAddr.port, pport: this.proxyAddr.port },
     );
   }

@@ -2,9 +2,9 @@ import type { Disposable } from '../api/disposable';
 import type { Event } from '../api/event';
 import type { PeerEvent } from '../api/events';
 import type { Logger } from '../api/logger';
-import { formatHostPort, PeerError } from '../network/errors';
-import type { ConnectResult } from '../network/network';
-import { nodeIdOf } from '../network/protocol';
+import { formatHostPort, PeerError } from '../network/link/errors';
+import type { ConnectResult } from '../network/peers/network';
+import { nodeIdOf } from '../network/link/protocol';
 import type { DiscoveredNode } from './browser';
 
 /** What auto-connect uses: the browser's view, and the network it wires into. */

@@ -3,7 +3,7 @@ import type { Event } from '../api/event';
 import type { PeerEvent } from '../api/events';
 import type { Logger } from '../api/logger';
 import type { DiscoverySettings } from '../api/settings';
-import type { Network } from '../network/network';
+import type { Network } from '../network/peers/network';
 import type { NetworkKey } from '../security/key';
 import { Announcer } from './announcer';
 import { AutoConnector } from './auto-connect';

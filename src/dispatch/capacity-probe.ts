@@ -6,8 +6,8 @@ import type { Logger } from '../api/logger';
 import type { CapacityProbeSettings, NodeSettings } from '../api/settings';
 import type { Candidate } from '../api/sources';
 import type { Target } from '../api/target';
-import { TOKENS, type Clock } from '../core/tokens';
-import { Contributions, ExtensionHost } from '../extensions/host';
+import { TOKENS, type Clock } from '../kernel/tokens';
+import type { Registry } from '../kernel/registry';
 import { SourceRegistry } from './sources';
 
 /** Below this many bytes after the first chunk, a download says nothing reliable about a rate. */
@@ -38,8 +38,7 @@ export class CapacityProbe {
 
   constructor(
     private readonly sources: SourceRegistry,
-    private readonly contributions: Contributions,
-    private readonly host: ExtensionHost,
+    @inject(TOKENS.Dialers) private readonly dialers: Registry<Dialer>,
     @inject(TOKENS.Settings) private readonly settings: NodeSettings,
     @inject(TOKENS.Clock) private readonly clock: Clock,
     @inject(TOKENS.Logger) logger: Logger,
@@ -142,7 +141,7 @@ export class CapacityProbe {
   }
 
   private async dialerFor(id: string): Promise<Dialer> {
-    const dialer = this.contributions.dialers.get(id) ?? ((await this.host.activateContribution('dialers', id)) ? this.contributions.dialers.get(id) : undefined);
+    const dialer = await this.dialers.load(id);
     if (!dialer) throw new Error(`no plugin provides dialer "${id}"`);
     return dialer;
   }

@@ -6,16 +6,16 @@ import type { Disposable } from '../api/disposable';
 import type { Logger } from '../api/logger';
 import type { NodeSettings } from '../api/settings';
 import type { Candidate } from '../api/sources';
-import { EventHub } from '../core/events';
-import { TOKENS, type Clock } from '../core/tokens';
-import { Contributions, ExtensionHost } from '../extensions/host';
+import { EventHub } from '../kernel/events';
+import { TOKENS, type Clock } from '../kernel/tokens';
+import type { Registry } from '../kernel/registry';
 import { forbiddenForRemoteClients } from '../security/addresses';
-import { describeError, DialFailure, replyFor, Socks5Reply } from './errors';
+import { describeError, DialFailure, replyFor, Socks5Reply } from '../kernel/connector-errors';
 import { PolicyManager } from './policies';
 import { RuleSet } from './rules';
 import { SourceRegistry } from './sources';
 import { TunnelTable } from './tunnels';
-import type { Connector, DispatchRequest, OpenedUpstream } from './types';
+import type { Connector, DispatchRequest, OpenedUpstream } from '../kernel/connector';
 
 /**
  * Errors that say the target, not the source, is at fault: they do not count
@@ -41,8 +41,7 @@ export class Dispatcher implements Connector, Disposable {
     private readonly tunnels: TunnelTable,
     private readonly policies: PolicyManager,
     private readonly rules: RuleSet,
-    private readonly contributions: Contributions,
-    private readonly host: ExtensionHost,
+    @inject(TOKENS.Dialers) private readonly dialers: Registry<Dialer>,
     private readonly events: EventHub,
     @inject(TOKENS.Settings) private readonly settings: NodeSettings,
     @inject(TOKENS.Clock) private readonly clock: Clock,
@@ -129,7 +128,7 @@ export class Dispatcher implements Connector, Disposable {
 
   private async dial(source: Candidate, request: DispatchRequest, clientSignal: AbortSignal): Promise<DialResult> {
     // The dialer is registered once its plugin is active: no await (a microtask hop per dial) unless it must be activated.
-    const dialer = this.contributions.dialers.get(source.dialer) ?? (await this.dialerFor(source.dialer));
+    const dialer = this.dialers.get(source.dialer) ?? (await this.dialerFor(source.dialer));
     // One controller for "client gone or too slow" (cheaper per connection than AbortSignal.any + timeout).
     const controller = new AbortController();
     const onClientGone = () => controller.abort(clientSignal.reason);
@@ -205,13 +204,13 @@ export class Dispatcher implements Connector, Disposable {
   }
 
   private dialerFault(dialerId: string, message: string): void {
-    const plugin = this.contributions.dialers.ownerOf(dialerId) ?? dialerId;
+    const plugin = this.dialers.ownerOf(dialerId) ?? dialerId;
     this.log.warn(`dialer ${dialerId} (${plugin}): ${message}`);
     this.events.pluginFault.fire({ plugin, contribution: `dialers:${dialerId}`, message });
   }
 
   private async dialerFor(id: string): Promise<Dialer> {
-    const dialer = this.contributions.dialers.get(id) ?? ((await this.host.activateContribution('dialers', id)) ? this.contributions.dialers.get(id) : undefined);
+    const dialer = await this.dialers.load(id);
     if (!dialer) throw Object.assign(new Error(`no plugin provides dialer "${id}"`), { socksReply: Socks5Reply.GeneralFailure });
     return dialer;
   }

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { inject, injectable } from 'tsyringe';
 import type { Logger } from '../api/logger';
 import type { NodeSettings } from '../api/settings';
-import { TOKENS, type Clock } from '../core/tokens';
+import { TOKENS, type Clock } from '../kernel/tokens';
 import { SourceRegistry, type SavedEstimate } from './sources';
 
 /** The file, in the data dir, that keeps link capacity estimates across restarts. */

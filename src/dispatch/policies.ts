@@ -2,14 +2,14 @@ import 'reflect-metadata';
 import { inject, injectable } from 'tsyringe';
 import type { Disposable } from '../api/disposable';
 import type { Logger } from '../api/logger';
-import type { BalancingPolicy, PolicyRequest, SourcePreference } from '../api/policy';
+import type { BalancingPolicy, PolicyFactory, PolicyRequest, SourcePreference } from '../api/policy';
 import type { NodeSettings } from '../api/settings';
 import type { Candidate } from '../api/sources';
-import { EventHub } from '../core/events';
-import { TOKENS } from '../core/tokens';
-import { Contributions, ExtensionHost } from '../extensions/host';
+import { EventHub } from '../kernel/events';
+import { TOKENS } from '../kernel/tokens';
+import type { Registry } from '../kernel/registry';
 import { PolicyTiming } from './policy-timing';
-import { snapshotCandidate } from './sources';
+import { snapshotCandidate } from '../kernel/candidate-snapshot';
 
 /** Thrown when a policy name cannot be used; lists the ones that can. */
 export class UnknownPolicyError extends Error {
@@ -46,8 +46,7 @@ export class PolicyManager implements Disposable {
   private readonly judging = new Set<NodeJS.Timeout>();
 
   constructor(
-    private readonly host: ExtensionHost,
-    private readonly contributions: Contributions,
+    @inject(TOKENS.Policies) private readonly policies: Registry<PolicyFactory>,
     private readonly events: EventHub,
     @inject(TOKENS.Settings) private readonly settings: NodeSettings,
     @inject(TOKENS.Logger) logger: Logger,
@@ -66,7 +65,7 @@ export class PolicyManager implements Disposable {
 
   /** Every policy some plugin declares (active or not). */
   available(): string[] {
-    return [...new Set([...this.host.declared('policies'), ...this.contributions.policies.ids()])].sort();
+    return [...new Set([...this.policies.declared(), ...this.policies.ids()])].sort();
   }
 
   /** Switches to a policy by name, activating the plugin that contributes it. */
@@ -173,17 +172,17 @@ export class PolicyManager implements Disposable {
 
   private fault(name: string, message: string, outcome = `falling back to ${this.settings.fallbackPolicy} for this connection`): void {
     this.faultCounts.set(name, (this.faultCounts.get(name) ?? 0) + 1);
-    const owner = this.contributions.policies.ownerOf(name) ?? name;
+    const owner = this.policies.ownerOf(name) ?? name;
     this.log.warn(`policy ${name} ${message}; ${outcome}`);
     this.events.pluginFault.fire({ plugin: owner, contribution: `policies:${name}`, message });
   }
 
   private async instantiate(name: string): Promise<BalancingPolicy> {
-    if (!(await this.host.activateContribution('policies', name))) {
-      const declarer = this.host.declarer('policies', name);
+    const factory = await this.policies.load(name);
+    if (!factory) {
+      const declarer = this.policies.declarer(name);
       throw new UnknownPolicyError(name, this.available(), declarer ? `is declared by ${declarer}, which failed to register it` : undefined);
     }
-    const factory = this.contributions.policies.get(name)!;
     const policy = factory(this.settings.policyOptions[name] ?? {});
     if (!policy || typeof policy.choose !== 'function') {
       throw new UnknownPolicyError(name, this.available(), 'factory did not return an object with choose()');

@@ -1,7 +1,7 @@
 import * as net from 'node:net';
 import type { Candidate } from '../api/sources';
 import type { Limits, Rule } from '../api/settings';
-import { LimitError } from '../core/limit-error';
+import { LimitError } from '../kernel/limit-error';
 
 const STICKY_MAX = 10_000;
 const MAX_HOST_LENGTH = 253;

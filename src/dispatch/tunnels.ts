@@ -2,9 +2,9 @@ import 'reflect-metadata';
 import { injectable } from 'tsyringe';
 import type { InboundProtocol, TunnelInfo, WorkloadEntry } from '../api/events';
 import { formatTarget, type Target } from '../api/target';
-import { EventHub } from '../core/events';
+import { EventHub } from '../kernel/events';
 import { tunnelId } from '../wire';
-import type { TunnelHandle } from './types';
+import type { TunnelHandle } from '../kernel/connector';
 import type { SourceMeter } from './sources';
 
 type MutableTunnel = { -readonly [K in keyof TunnelInfo]: TunnelInfo[K] };

@@ -1,6 +1,12 @@
+import 'reflect-metadata';
+import { injectable } from 'tsyringe';
+import type { Dialer } from '../api/dialer';
 import { toDisposable, type Disposable } from '../api/disposable';
 import { Emitter, type Event } from '../api/event';
+import type { Monitor } from '../api/monitor';
 import type { ContributionKind } from '../api/plugin';
+import type { PolicyFactory } from '../api/policy';
+import type { Transport } from '../api/transport';
 
 interface Entry<T> {
   readonly owner: string;
@@ -61,4 +67,13 @@ export class ContributionRegistry<T> {
   values(): T[] {
     return [...this.entries.values()].map((e) => e.value);
   }
+}
+
+/** The contribution registries every plugin registers into. */
+@injectable()
+export class Contributions {
+  readonly policies = new ContributionRegistry<PolicyFactory>('policies');
+  readonly dialers = new ContributionRegistry<Dialer>('dialers');
+  readonly transports = new ContributionRegistry<Transport>('transports');
+  readonly monitors = new ContributionRegistry<Monitor>('monitors');
 }

@@ -20,7 +20,7 @@ export function discoverPlugins(config: Pick<Config, 'getPluginsList'>): PluginD
       version: p.version,
       root: realRoot(p.root),
       origin: p.type === 'user' ? 'user' : p.type === 'link' ? 'link' : 'core',
-      packageJson: p.pjson as unknown as Record<string, unknown>,
+      packageJson: p.pjson,
     }));
 }
 

@@ -1,22 +1,19 @@
 import 'reflect-metadata';
 import { inject, injectable } from 'tsyringe';
 import { DisposableStore, type Disposable } from '../api/disposable';
-import type { Dialer } from '../api/dialer';
 import type { Logger } from '../api/logger';
-import type { Monitor } from '../api/monitor';
 import type { ContributionKind, PluginContext, PluginModule } from '../api/plugin';
-import type { PolicyFactory } from '../api/policy';
 import type { NodeSettings } from '../api/settings';
-import type { Transport } from '../api/transport';
 import { PLUGIN_API_VERSION } from '../api/version';
-import { EventHub } from '../core/events';
-import { TOKENS } from '../core/tokens';
-import { SourceRegistry } from '../dispatch/sources';
+import { EventHub } from '../kernel/events';
+import { TOKENS } from '../kernel/tokens';
+import type { SourceStore } from '../kernel/registry';
 import { NodeSecurity } from '../security/node-security';
-import { ContributionRegistry } from './contributions';
+import { Contributions, type ContributionRegistry } from './contributions';
 import { declaredContributions, inspectPlugins, pluginState, type InspectedPlugin, type PluginState, type PluginStatus } from './inventory';
 import { activationEventFor, type PluginDescription, type ValidatedPlugin } from './manifest';
 import { createPluginContext, type ContextServices } from './plugin-context';
+import { PLUGIN_DESCRIPTIONS } from './tokens';
 
 interface Loaded {
   readonly inspected: InspectedPlugin;
@@ -29,14 +26,7 @@ interface Loaded {
   module?: PluginModule;
 }
 
-/** The contribution registries every plugin registers into. */
-@injectable()
-export class Contributions {
-  readonly policies = new ContributionRegistry<PolicyFactory>('policies');
-  readonly dialers = new ContributionRegistry<Dialer>('dialers');
-  readonly transports = new ContributionRegistry<Transport>('transports');
-  readonly monitors = new ContributionRegistry<Monitor>('monitors');
-}
+export { Contributions } from './contributions';
 
 /**
  * Loads plugins VS Code style: validates every manifest up front, activates a
@@ -51,11 +41,11 @@ export class ExtensionHost implements Disposable {
   private readonly contextServices: ContextServices;
 
   constructor(
-    @inject(TOKENS.PluginDescriptions) descriptions: readonly PluginDescription[],
+    @inject(PLUGIN_DESCRIPTIONS) descriptions: readonly PluginDescription[],
     @inject(TOKENS.Settings) private readonly settings: NodeSettings,
     @inject(TOKENS.Logger) logger: Logger,
     private readonly contributions: Contributions,
-    private readonly sources: SourceRegistry,
+    @inject(TOKENS.Sources) private readonly sources: SourceStore,
     private readonly events: EventHub,
     private readonly security: NodeSecurity,
   ) {

@@ -87,7 +87,7 @@ export function parseManifest(raw: unknown): PluginManifest {
   if (!Array.isArray(events) || !events.every((e) => typeof e === 'string')) {
     throw new Error('"booster.activationEvents" must be an array of strings');
   }
-  for (const event of events as string[]) {
+  for (const event of events) {
     if (event === '*' || event === 'onStartup') continue;
     const [prefix, id] = splitEvent(event);
     const kind = EVENT_KINDS[prefix];
@@ -99,9 +99,9 @@ export function parseManifest(raw: unknown): PluginManifest {
   if (raw.main !== undefined && typeof raw.main !== 'string') throw new Error('"booster.main" must be a string');
   return {
     displayName: typeof raw.displayName === 'string' ? raw.displayName : undefined,
-    main: raw.main as string | undefined,
+    main: raw.main,
     contributes: parsed,
-    activationEvents: events as string[],
+    activationEvents: events,
   };
 }
 

@@ -1,11 +1,12 @@
-import { DisposableStore, toDisposable, type Disposable } from '../api/disposable';
+import { type DisposableStore, toDisposable, type Disposable } from '../api/disposable';
 import type { Logger } from '../api/logger';
 import type { ContributionKind, PluginContext } from '../api/plugin';
 import type { LinkSecurity } from '../api/security';
 import type { NodeSettings } from '../api/settings';
 import type { SourcesApi } from '../api/sources';
-import type { EventHub } from '../core/events';
-import { snapshotCandidate, type SourceRegistry } from '../dispatch/sources';
+import type { EventHub } from '../kernel/events';
+import { snapshotCandidate } from '../kernel/candidate-snapshot';
+import type { SourceStore } from '../kernel/registry';
 import type { NodeSecurity } from '../security/node-security';
 import type { ValidatedPlugin } from './manifest';
 import { PluginError } from './errors';
@@ -17,7 +18,7 @@ export interface ContextServices {
   readonly settings: NodeSettings;
   /** The contribution registries (ContributionRegistry), by kind. */
   readonly contributions: { readonly [K in ContributionKind]: { register(owner: string, id: string, value: never): Disposable } };
-  readonly sources: SourceRegistry;
+  readonly sources: SourceStore;
   readonly events: EventHub;
   readonly security: NodeSecurity;
   readonly log: Logger;
@@ -40,7 +41,7 @@ export function createPluginContext(services: ContextServices, plugin: Validated
     }
     // A timed-out activation that carries on must not register anything, even briefly.
     if (store.isDisposed) throw new PluginError(name, `registers ${kind} id "${id}" after its activation failed`);
-    const registry = services.contributions[kind] as { register(owner: string, id: string, value: T): Disposable };
+    const registry = services.contributions[kind];
     return store.add(registry.register(name, id, value));
   };
   const kinds = (Object.keys(manifest.contributes) as ContributionKind[]).filter((k) => (manifest.contributes[k]?.length ?? 0) > 0);

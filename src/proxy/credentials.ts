@@ -1,5 +1,5 @@
 import * as crypto from 'node:crypto';
-import type { LimitLog } from '../core/limit-log';
+import type { LimitLog } from '../kernel/limit-log';
 import { throttleKey, type AuthThrottle } from './auth-throttle';
 import type { CredentialCheck, CredentialVerdict } from './request';
 

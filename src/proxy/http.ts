@@ -1,6 +1,6 @@
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Socks5Reply } from '../dispatch/errors';
+import { Socks5Reply } from '../kernel/connector-errors';
 import { NOT_ALLOWED } from './access';
 import { printable } from './printable';
 import { HandshakeError, type HandshakeReader } from './reader';

@@ -1,4 +1,4 @@
-import { escapeControl } from '../core/logger';
+import { escapeControl } from '../kernel/logger';
 
 /**
  * Text a client sent (a host name, a user name, a header line), or an error

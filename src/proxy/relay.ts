@@ -1,6 +1,6 @@
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { TunnelHandle } from '../dispatch/types';
+import type { TunnelHandle } from '../kernel/connector';
 import type { UpstreamReader } from './upstream-reader';
 
 export interface RelayOptions {

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { InboundProtocol } from '../api/events';
 import type { Logger } from '../api/logger';
 import type { Target } from '../api/target';
-import type { Socks5Reply } from '../dispatch/errors';
+import type { Socks5Reply } from '../kernel/connector-errors';
 
 /** A parsed proxy request: where to go, and how to answer the client in its protocol. */
 export interface InboundRequest {

@@ -3,7 +3,8 @@ import type { Duplex } from 'node:stream';
 import { inject, injectable } from 'tsyringe';
 import type { LinkSecurity } from '../api/security';
 import type { NodeSettings } from '../api/settings';
-import { TOKENS } from '../core/tokens';
+import { TOKENS } from '../kernel/tokens';
+import { NETWORK_KEY } from './tokens';
 import { AddressSet, classifyAddress, type AddressClass } from './addresses';
 import { Authenticator } from './auth';
 import { httpToken, tokenMatches } from './http-token';
@@ -25,7 +26,7 @@ export class NodeSecurity implements LinkSecurity {
   private readonly httpToken: string;
 
   constructor(
-    @inject(TOKENS.NetworkKey) key: NetworkKey,
+    @inject(NETWORK_KEY) key: NetworkKey,
     @inject(TOKENS.Settings) private readonly settings: NodeSettings,
   ) {
     this.authenticator = new Authenticator(key);

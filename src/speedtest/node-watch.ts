@@ -1,6 +1,6 @@
 import type { BoosterClient } from '../client/client';
 import { ClientError } from '../client/client';
-import type { WireMessage } from '../network/protocol';
+import type { WireMessage } from '../network/link/protocol';
 import { SourceTally } from './source-tally';
 
 export interface WatchOptions {

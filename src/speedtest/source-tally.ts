@@ -1,4 +1,4 @@
-import type { WireMessage } from '../network/protocol';
+import type { WireMessage } from '../network/link/protocol';
 
 /** What one source (a node: this one, or a peer) carried during a job. */
 export interface SourceUse {

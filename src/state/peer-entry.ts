@@ -1,4 +1,4 @@
-import { parseHostPort } from '../network/errors';
+import { parseHostPort } from '../network/link/errors';
 
 /** A peer to wire: its booster address as the user wrote it, and an optional name. */
 export interface PeerEntry {

@@ -1,8 +1,8 @@
 import type { Disposable } from '../api/disposable';
 import type { Logger } from '../api/logger';
-import { PeerError } from '../network/errors';
-import type { Network } from '../network/network';
-import type { NodeStatusView } from '../network/protocol';
+import { PeerError } from '../network/link/errors';
+import type { Network } from '../network/peers/network';
+import type { NodeStatusView } from '../network/link/protocol';
 import { checkPeerAddress, checkPeerName, type PeerEntry } from './peer-entry';
 import type { StateKeeper } from './state-keeper';
 

@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_PACKET_BYTES } from '../kernel/defaults';
 import { WireError } from './errors';
 
 /** Packet encodings (docs/protocol.md): 1 = protobuf, 2 = JSON. */
@@ -70,7 +71,7 @@ const MIN_MODULE_BYTES = MODULE_FRAMING_BYTES + 1;
 const CLOSE_BYTES = 1;
 /** '>' prefix, one smallest module, '<'. */
 const MIN_PACKET_BYTES = PREFIX_BYTES + MIN_MODULE_BYTES + CLOSE_BYTES;
-export const DEFAULT_MAX_PACKET_BYTES = 1024 * 1024;
+export { DEFAULT_MAX_PACKET_BYTES };
 
 export interface PacketDecoderOptions {
   /** Largest packet accepted, in bytes (default 1 MiB; the protocol allows up to 255 × 65535 of payload). */

@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { NodeSettings, Rule } from '../../src/api/settings';
 import { DEFAULT_LIMITS, DEFAULT_SETTINGS } from '../../src/core/config';
-import { ConsoleLogger } from '../../src/core/logger';
+import { ConsoleLogger } from '../../src/kernel/logger';
 import { applyReload, type ConfigLayer, type ReloadTarget } from '../../src/state/reload';
 import { readStateFile } from '../../src/state/state-file';
 import { StateKeeper } from '../../src/state/state-keeper';

@@ -2,9 +2,9 @@ import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { escapeJsonLine, JsonLogger } from '../../src/core/json-logger';
-import { createLogger, LogSetupError } from '../../src/core/log-output';
-import { ConsoleLogger, escapeControl } from '../../src/core/logger';
+import { escapeJsonLine, JsonLogger } from '../../src/kernel/json-logger';
+import { createLogger, LogSetupError } from '../../src/kernel/log-output';
+import { ConsoleLogger, escapeControl } from '../../src/kernel/logger';
 
 function capture(): { logger: ConsoleLogger; lines: () => string[] } {
   let out = '';

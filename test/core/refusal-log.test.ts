@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import type { Logger } from '../../src/api/logger';
-import { silentLogger } from '../../src/core/logger';
-import { LimitLog } from '../../src/core/limit-log';
-import { RefusalLog, REFUSALS_LOGGED_PER_INTERVAL } from '../../src/core/refusal-log';
+import { silentLogger } from '../../src/kernel/logger';
+import { LimitLog } from '../../src/kernel/limit-log';
+import { RefusalLog, REFUSALS_LOGGED_PER_INTERVAL } from '../../src/kernel/refusal-log';
 
 describe('RefusalLog: refusals cannot flood the log', () => {
   it('logs one line per refusal up to the per-interval cap, then one counted summary, and starts over next interval', () => {

@@ -5,7 +5,7 @@ import type { BoosterNode } from '../../src/core/node';
 import { AutoConnector } from '../../src/discovery/auto-connect';
 import type { DiscoveredNode } from '../../src/discovery/browser';
 import { PresenceHint } from '../../src/discovery/hint';
-import { nodeIdOf } from '../../src/network/protocol';
+import { nodeIdOf } from '../../src/network/link/protocol';
 import { NetworkKey } from '../../src/security/key';
 import { TEST_KEY } from '../helpers/key';
 import { startTestNode } from '../helpers/node';

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { DiscoveredView } from '../../src/commands/discover';
-import { nodeIdOf, type NodeStatusView } from '../../src/network/protocol';
+import { nodeIdOf, type NodeStatusView } from '../../src/network/link/protocol';
 import { NetworkKey } from '../../src/security/key';
 import { BIN } from '../helpers/cli';
 import { run } from '../helpers/exec';

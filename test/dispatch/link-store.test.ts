@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Logger } from '../../src/api/logger';
 import { resolveSettings } from '../../src/core/config';
-import { EventHub } from '../../src/core/events';
+import { EventHub } from '../../src/kernel/events';
 import { LinkPersistence, LINKS_FILE, readLinksFile, writeLinksFile } from '../../src/dispatch/link-store';
 import { SourceRegistry } from '../../src/dispatch/sources';
 import { TunnelTable } from '../../src/dispatch/tunnels';

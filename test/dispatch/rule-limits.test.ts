@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { LimitError } from '../../src/core/limit-error';
+import { LimitError } from '../../src/kernel/limit-error';
 import { RuleSet, validateRule, validateRules } from '../../src/dispatch/rules';
 
 const limits = { maxRules: 2, maxHostsPerRule: 3 };

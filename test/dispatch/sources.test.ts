@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { SourceHealthChange } from '../../src/api/sources';
-import { EventHub } from '../../src/core/events';
+import { EventHub } from '../../src/kernel/events';
 import { SourceRegistry } from '../../src/dispatch/sources';
 import { TunnelTable } from '../../src/dispatch/tunnels';
 

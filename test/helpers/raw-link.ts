@@ -1,6 +1,6 @@
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { ProtocolLink, type WireMessage } from '../../src/network/protocol';
+import { ProtocolLink, type WireMessage } from '../../src/network/link/protocol';
 
 /**
  * A hand-driven endpoint client for tests: every message the node sends is

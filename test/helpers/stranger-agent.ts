@@ -8,7 +8,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
-import { ProtocolLink, type WireMessage } from '../../src/network/protocol';
+import { ProtocolLink, type WireMessage } from '../../src/network/link/protocol';
 import { Authenticator, nonce, type AuthRole } from '../../src/security/auth';
 import { NetworkKey } from '../../src/security/key';
 import { channelBinding, PskTls } from '../../src/security/tls';

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { HeartbeatKeeper } from '../../src/network/heartbeat';
+import { HeartbeatKeeper } from '../../src/network/link/heartbeat';
 
 describe('heartbeat RTT (for booster_peer_heartbeat_rtt_seconds)', () => {
   it('is the time to the answer minus the wait we asked for, smoothed; unknown for answers without a send time (0.3)', () => {

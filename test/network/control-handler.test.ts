@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { PolicyManager } from '../../src/dispatch/policies';
 import { RuleSet } from '../../src/dispatch/rules';
-import { ControlHandler } from '../../src/network/control';
+import { ControlHandler } from '../../src/network/control/control';
 
 const policies = {
   current: 'least-busy',

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import * as sinon from 'sinon';
 import { ConfigError, DEFAULT_SETTINGS, resolveSettings } from '../../src/core/config';
-import { HeartbeatKeeper, heartbeatTiming, type Beat } from '../../src/network/heartbeat';
-import { PeerWorkload } from '../../src/network/workload';
+import { HeartbeatKeeper, heartbeatTiming, type Beat } from '../../src/network/link/heartbeat';
+import { PeerWorkload } from '../../src/network/peers/workload';
 
 /**
  * A 0.3 node's heartbeat as docs/protocol.md describes it, on a clock `skewMs`

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as sinon from 'sinon';
 import { ConfigError, DEFAULT_SETTINGS, resolveSettings } from '../../src/core/config';
-import { LINK_REPORT_REFRESH_MS, LinkReporter } from '../../src/network/link-reporter';
+import { LINK_REPORT_REFRESH_MS, LinkReporter } from '../../src/network/sessions/link-reporter';
 import type { ReportedLink } from '../../src/wire';
 
 describe('link reporter (LinkReport rate limit)', () => {

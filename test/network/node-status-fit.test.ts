@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as net from 'node:net';
-import { fitNodeStatus } from '../../src/network/node-status-fit';
-import { ProtocolLink, toPayloadNode, type NodeStatusView, type WireMessage } from '../../src/network/protocol';
+import { fitNodeStatus } from '../../src/network/link/node-status-fit';
+import { ProtocolLink, toPayloadNode, type NodeStatusView, type WireMessage } from '../../src/network/link/protocol';
 import { decodeMessage, encodeJsonMessage, encodeMessage, MessageId, nodeStatusJson, PacketDecoder } from '../../src/wire';
 
 const MAX_MODULE = 65_535;

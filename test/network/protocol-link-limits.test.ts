@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Duplex } from 'node:stream';
-import { ProtocolLink } from '../../src/network/protocol';
+import { ProtocolLink } from '../../src/network/link/protocol';
 import { BOOSTER_EXTENSION, encodeMessage, MessageId } from '../../src/wire';
 import { capturingLogger } from './capturing-logger';
 

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as net from 'node:net';
 import type { BoosterNode } from '../../src/core/node';
-import { MAX_RECONNECT_DELAY_MS, reconnectDelay } from '../../src/network/peer';
+import { MAX_RECONNECT_DELAY_MS, reconnectDelay } from '../../src/network/peers/peer';
 import { startTestNode } from '../helpers/node';
 import { freePort, waitUntil } from '../helpers/ports';
 

@@ -2,8 +2,8 @@ import { expect } from 'chai';
 import type { Candidate, SourceStats } from '../../src/api/sources';
 import type { PolicyManager } from '../../src/dispatch/policies';
 import { RuleSet } from '../../src/dispatch/rules';
-import { ControlHandler } from '../../src/network/control';
-import { SourceReporter } from '../../src/network/source-report';
+import { ControlHandler } from '../../src/network/control/control';
+import { SourceReporter } from '../../src/network/control/source-report';
 
 const policies = { current: 'p', available: () => ['p'], faults: new Map<string, number>(), preferences: () => undefined } as unknown as PolicyManager;
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { LimitError } from '../../src/core/limit-error';
-import { PeerWorkload } from '../../src/network/workload';
+import { LimitError } from '../../src/kernel/limit-error';
+import { PeerWorkload } from '../../src/network/peers/workload';
 
 describe('peer workload limits', () => {
   it('throws a LimitError on a distinct target beyond maxTargets, and changes nothing', () => {

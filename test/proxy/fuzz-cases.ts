@@ -2,8 +2,8 @@
 // sockets: shared by test/proxy/fuzz.test.ts and bench/fuzz-proxy.ts.
 import fc from 'fast-check';
 import { DEFAULT_LIMITS } from '../../src/core/config';
-import { DialFailure, Socks5Reply } from '../../src/dispatch/errors';
-import type { DispatchRequest, OpenedUpstream } from '../../src/dispatch/types';
+import { DialFailure, Socks5Reply } from '../../src/kernel/connector-errors';
+import type { DispatchRequest, OpenedUpstream } from '../../src/kernel/connector';
 import type { ProxyAccess } from '../../src/proxy/access';
 import { CapturingLogger, DirectConnector, RawClient, socks5Open, startProxy, startTcpOrigin, type TestProxy } from './harness';
 import { securityFor } from './peer-client';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import * as net from 'node:net';
-import type { TunnelHandle } from '../../src/dispatch/types';
+import type { TunnelHandle } from '../../src/kernel/connector';
 import { relay, type Relay } from '../../src/proxy/relay';
 
 /** A connected pair of real TCP sockets on 127.0.0.1: [the side we relay, the far end]. */

@@ -3,8 +3,8 @@ import * as net from 'node:net';
 import { Duplex } from 'node:stream';
 import * as sinon from 'sinon';
 import { DEFAULT_LIMITS } from '../../src/core/config';
-import { Socks5Reply } from '../../src/dispatch/errors';
-import type { DispatchRequest, OpenedUpstream } from '../../src/dispatch/types';
+import { Socks5Reply } from '../../src/kernel/connector-errors';
+import type { DispatchRequest, OpenedUpstream } from '../../src/kernel/connector';
 import { ProxyServer } from '../../src/proxy/server';
 import { byeConnector, checkLeaksAround, DirectConnector, eventually, RawClient, socks5Connect, socks5Open, startProxy, startTcpOrigin, testLogger, type TestProxy } from './harness';
 

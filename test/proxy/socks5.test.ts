@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as net from 'node:net';
 import { SocksClient } from 'socks';
-import { Socks5Reply } from '../../src/dispatch/errors';
+import { Socks5Reply } from '../../src/kernel/connector-errors';
 import { curl, DirectConnector, eventually, type Origin, sha256, socks5Open, startOrigin, startProxy, startTcpOrigin, useProxyFixture } from './harness';
 import { expectPoolSettled, markPool, READ_PATHS } from './read-paths';
 

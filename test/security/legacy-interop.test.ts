@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { NodeStatusView } from '../../src/network/protocol';
+import type { NodeStatusView } from '../../src/network/link/protocol';
 import { waitUntil } from '../helpers/ports';
 import { skipUnlessNetns } from '../helpers/netns';
 import { agentLines, failureLogs, hostCli, startCountingOrigin, startHostNode, StrangerHost, type HostNode, type Spawned } from '../helpers/stranger';

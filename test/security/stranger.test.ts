@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import * as crypto from 'node:crypto';
-import type { NodeStatusView } from '../../src/network/protocol';
+import type { NodeStatusView } from '../../src/network/link/protocol';
 import { run } from '../helpers/exec';
 import { startHttpServer, type TestHttpServer } from '../helpers/http';
 import { TEST_KEY_TEXT } from '../helpers/key';

@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Duplex } from 'node:stream';
 import { Writer } from 'protobufjs/minimal';
-import { ProtocolLink, type WireMessage } from '../../src/network/protocol';
+import { ProtocolLink, type WireMessage } from '../../src/network/link/protocol';
 import { internal } from '../../src/wire/generated/booster';
 import { decodeMessage, encodePacket, MessageId, PacketDecoder, WireError, type Module, type Packet } from '../../src/wire';
 import { VECTORS } from '../helpers/paths';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import * as net from 'node:net';
-import { ProtocolLink, type WireMessage } from '../../src/network/protocol';
+import { ProtocolLink, type WireMessage } from '../../src/network/link/protocol';
 import {
   BOOSTER_EXTENSION, decodeMessage, encodeMessage, encodePacket, Encoding, fitLinkReport, MAX_LINK_ID_BYTES, MAX_REPORTED_LINKS, MessageId, PacketDecoder,
   readLinkReport, WireError, type ReportedLink,

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { Writer } from 'protobufjs/minimal';
-import { toWireMessage, type WireMessage } from '../../src/network/wire-message';
+import { toWireMessage, type WireMessage } from '../../src/network/link/wire-message';
 import { internal } from '../../src/wire/generated/booster';
 import {
   BOOSTER_EXTENSION,

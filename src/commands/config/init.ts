@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { BoosterCommand, UsageError } from '../../cli/base';
 import { starterConfig } from '../../cli/config-template';
-import { configFileIn, DATA_DIR_HELP, defaultDataDir } from '../../core/data-dir';
+import { configFileIn, DATA_DIR_HELP, defaultDataDir } from '../../kernel/data-dir';
 
 export default class ConfigInit extends BoosterCommand {
   static override description = `Write a commented starter config file (every value the default)

@@ -3,7 +3,7 @@ import { BoosterCommand } from '../../cli/base';
 import { effectiveConfig, renderEffectiveConfig, type EffectiveConfig } from '../../cli/config-view';
 import { stderr } from '../../cli/key-flags';
 import { loadNodeConfig } from '../../cli/node-config';
-import { DATA_DIR_HELP } from '../../core/data-dir';
+import { DATA_DIR_HELP } from '../../kernel/data-dir';
 
 export default class ConfigShow extends BoosterCommand {
   static override description = `Print the settings "booster start" would run with, and where each comes from, secrets redacted

@@ -4,7 +4,7 @@ import { NodeCommand } from '../../cli/base';
 import { bytes, clock } from '../../cli/format';
 import { streamMonitor } from '../../cli/monitor';
 import { Recorder } from '../../cli/record';
-import type { WireMessage } from '../../network/protocol';
+import type { WireMessage } from '../../network/link/protocol';
 
 export default class MonitorNet extends NodeCommand {
   static override description = 'Live throughput of a node: bytes per second downloaded and uploaded through its proxy';

@@ -3,7 +3,7 @@ import { NodeCommand } from '../../cli/base';
 import { clock, shortId } from '../../cli/format';
 import { streamMonitor } from '../../cli/monitor';
 import { Recorder } from '../../cli/record';
-import type { WireMessage } from '../../network/protocol';
+import type { WireMessage } from '../../network/link/protocol';
 
 export default class MonitorNode extends NodeCommand {
   static override description = 'Live view of a node: itself and its peers, then tunnels opening and closing and peers coming and going';

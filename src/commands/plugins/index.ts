@@ -13,7 +13,7 @@ Install more with "booster plugins install", remove with "booster plugins uninst
     const plugins = describePlugins(this.config);
     for (const p of plugins) {
       const contributes = Object.entries(p.contributes)
-        .map(([kind, ids]) => `${kind}: ${ids!.join(', ')}`)
+        .map(([kind, ids]) => `${kind}: ${ids.join(', ')}`)
         .join('; ');
       this.log(`${p.name} ${p.version} (${p.origin})${p.status === 'invalid' ? ' INVALID' : ''}`);
       if (contributes) this.log(`  contributes  ${contributes}`);

@@ -1,6 +1,6 @@
 import { NodeCommand } from '../../cli/base';
 import { renderPolicy } from '../../cli/policy';
-import type { ControlReply } from '../../network/control';
+import type { ControlReply } from '../../network/control/control';
 
 export default class PolicyList extends NodeCommand {
   static override description = 'Show the running node\'s balancing policy, the policies it can use, and policy faults';

@@ -2,7 +2,7 @@ import { Args } from '@oclif/core';
 import { NodeCommand } from '../../cli/base';
 import { renderPolicy } from '../../cli/policy';
 import { transientFlag } from '../../cli/transient-flag';
-import type { ControlReply } from '../../network/control';
+import type { ControlReply } from '../../network/control/control';
 
 export default class PolicyUse extends NodeCommand {
   static override description = 'Switch the running node to another balancing policy (new connections only); saved in its state file unless --transient';

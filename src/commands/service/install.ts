@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Flags } from '@oclif/core';
 import { BoosterCommand } from '../../cli/base';
 import { DEFAULT_SETTINGS, readConfigFile } from '../../core/config';
-import { LOG_FORMATS } from '../../core/log-output';
+import { LOG_FORMATS } from '../../kernel/log-output';
 import { findSystemctl, runSystemctl, writeUnit } from '../../service/install';
 import { unitPath } from '../../service/paths';
 import { renderUnit, shellLine, systemctlCommands, type ServiceScope } from '../../service/unit';

@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { NodeCommand } from '../../../cli/base';
 import { renderRules } from '../../../cli/policy';
 import { transientFlag } from '../../../cli/transient-flag';
-import type { ControlReply } from '../../../network/control';
+import type { ControlReply } from '../../../network/control/control';
 
 export default class RulesAdd extends NodeCommand {
   static override description = `Add a routing rule to the running node.

@@ -1,6 +1,6 @@
 import { NodeCommand } from '../../../cli/base';
 import { renderRules } from '../../../cli/policy';
-import type { ControlReply } from '../../../network/control';
+import type { ControlReply } from '../../../network/control/control';
 
 export default class RulesList extends NodeCommand {
   static override description = 'List the running node\'s routing rules, numbered';

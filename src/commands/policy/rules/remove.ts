@@ -2,7 +2,7 @@ import { Args } from '@oclif/core';
 import { NodeCommand } from '../../../cli/base';
 import { renderRules } from '../../../cli/policy';
 import { transientFlag } from '../../../cli/transient-flag';
-import type { ControlReply } from '../../../network/control';
+import type { ControlReply } from '../../../network/control/control';
 
 export default class RulesRemove extends NodeCommand {
   static override description = 'Remove the rule numbered N (see booster policy rules list) from the running node; saved in its state file unless --transient';

@@ -1,22 +1,22 @@
 import 'reflect-metadata';
 import { inject, injectable } from 'tsyringe';
-import type { Disposable } from '../api/disposable';
-import { Emitter } from '../api/event';
-import type { Logger } from '../api/logger';
-import type { NodeSettings } from '../api/settings';
-import type { TransportListener } from '../api/transport';
-import { EventHub } from '../core/events';
-import { LimitLog } from '../core/limit-log';
-import { RefusalLog } from '../core/refusal-log';
-import { TOKENS } from '../core/tokens';
-import { unmapped } from '../security/addresses';
-import { NodeSecurity } from '../security/node-security';
+import type { Disposable } from '../../api/disposable';
+import { Emitter } from '../../api/event';
+import type { Logger } from '../../api/logger';
+import type { NodeSettings } from '../../api/settings';
+import type { TransportListener } from '../../api/transport';
+import { EventHub } from '../../kernel/events';
+import { LimitLog } from '../../kernel/limit-log';
+import { RefusalLog } from '../../kernel/refusal-log';
+import { TOKENS } from '../../kernel/tokens';
+import { unmapped } from '../../security/addresses';
+import { NodeSecurity } from '../../security/node-security';
 import type { Principal } from './access';
-import { formatHostPort } from './errors';
-import { Network } from './network';
-import { InboundSession, type SessionServices } from './session';
+import { formatHostPort } from '../link/errors';
+import { Network } from '../peers/network';
+import { InboundSession, type CtrlOperation, type SessionServices } from './session';
 
-export type CtrlOperation = 'stop' | 'restart';
+export type { CtrlOperation } from './session';
 
 /** Sessions kept free for this machine's own CLI, whatever strangers do. */
 const LOOPBACK_RESERVE = 16;

@@ -1,20 +1,20 @@
 import 'reflect-metadata';
 import * as os from 'node:os';
 import { inject, injectable } from 'tsyringe';
-import type { Disposable } from '../api/disposable';
-import type { Logger } from '../api/logger';
-import type { NodeSettings } from '../api/settings';
-import type { Transport } from '../api/transport';
-import { EventHub } from '../core/events';
-import { TOKENS } from '../core/tokens';
-import { SourceRegistry } from '../dispatch/sources';
-import { TunnelTable } from '../dispatch/tunnels';
-import { Contributions, ExtensionHost } from '../extensions/host';
-import { NodeSecurity } from '../security/node-security';
-import { normalizeHost, parseHostPort, PeerError } from './errors';
-import { greet, type Greeting } from './handshake';
+import type { Disposable } from '../../api/disposable';
+import type { Logger } from '../../api/logger';
+import type { NodeSettings } from '../../api/settings';
+import type { Transport } from '../../api/transport';
+import { EventHub } from '../../kernel/events';
+import { TOKENS } from '../../kernel/tokens';
+import { SourceRegistry } from '../../dispatch/sources';
+import { TunnelTable } from '../../dispatch/tunnels';
+import type { Registry } from '../../kernel/registry';
+import { NodeSecurity } from '../../security/node-security';
+import { normalizeHost, parseHostPort, PeerError } from '../link/errors';
+import { greet, type Greeting } from '../link/handshake';
 import { RemotePeer } from './peer';
-import { nodeIdOf, type NodeStatusView } from './protocol';
+import { nodeIdOf, type NodeStatusView } from '../link/protocol';
 
 export interface ConnectResult {
   readonly peer: NodeStatusView;
@@ -52,8 +52,7 @@ export class Network implements Disposable {
   constructor(
     private readonly sources: SourceRegistry,
     private readonly events: EventHub,
-    private readonly contributions: Contributions,
-    private readonly host: ExtensionHost,
+    @inject(TOKENS.Transports) private readonly transports: Registry<Transport>,
     private readonly security: NodeSecurity,
     private readonly tunnels: TunnelTable,
     @inject(TOKENS.Settings) private readonly settings: NodeSettings,
@@ -86,10 +85,9 @@ export class Network implements Disposable {
 
   async transport(): Promise<Transport> {
     const id = this.settings.transport;
-    if (!(await this.host.activateContribution('transports', id))) {
-      throw new PeerError(`no plugin provides transport "${id}"`, 'unreachable');
-    }
-    return this.contributions.transports.get(id)!;
+    const transport = await this.transports.load(id);
+    if (!transport) throw new PeerError(`no plugin provides transport "${id}"`, 'unreachable');
+    return transport;
   }
 
   /** Wires the node at `target` ("host:port" of its booster endpoint), under `name` if given (a peer already wired keeps its name). */

@@ -1,5 +1,5 @@
-import { DEFAULT_LIMITS } from '../core/config';
-import { LimitError } from '../core/limit-error';
+import { DEFAULT_LIMITS } from '../../kernel/defaults';
+import { LimitError } from '../../kernel/limit-error';
 
 /** From settings: `{ maxTargets: limits.maxPeerTargets, maxTargetLength: limits.maxTargetLength }`. */
 export interface WorkloadLimits {

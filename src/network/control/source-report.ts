@@ -1,52 +1,11 @@
-import type { SourcePreference } from '../api/policy';
-import type { Candidate, CapacitySource, SourceKind } from '../api/sources';
-import type { PolicyManager } from '../dispatch/policies';
-import type { SourceRegistry } from '../dispatch/sources';
-import { formatHostPort } from './errors';
+import type { SourcePreference } from '../../api/policy';
+import type { Candidate } from '../../api/sources';
+import type { PolicyManager } from '../../dispatch/policies';
+import type { SourceRegistry } from '../../dispatch/sources';
+import type { SourceReport, SourceState } from '../link/wire-message';
+import { formatHostPort } from '../link/errors';
 
-/**
- * - `up`: the policy may choose it;
- * - `probing`: back from an ejection, on probation (the next dial decides);
- * - `ejected`: dials failed; left out until its back-off ends (`ejectedForMs`);
- * - `down`: unreachable (a peer whose link dropped or went silent).
- */
-export type SourceState = 'up' | 'probing' | 'ejected' | 'down';
-
-/** One source as `booster sources` (and `status`) shows it: the ControlReply of op "sources". */
-export interface SourceReport {
-  readonly id: string;
-  readonly kind: SourceKind;
-  readonly label: string;
-  /** Local address (interface) or proxy host:port (peer); "" for direct. */
-  readonly address: string;
-  readonly state: SourceState;
-  /** Why the state last changed; "" while it never did. */
-  readonly reason: string;
-  /** State "ejected": ms until it is tried again; else 0. */
-  readonly ejectedForMs: number;
-  /** How long ago the state last changed, in ms; 0 while it never did. */
-  readonly stateForMs: number;
-  readonly openTunnels: number;
-  readonly pendingDials: number;
-  readonly load: number;
-  readonly workload: number;
-  /** bytes/s */
-  readonly throughputUp: number;
-  readonly throughputDown: number;
-  /** bytes/s; 0 while unknown. */
-  readonly capacity: number;
-  readonly capacitySource: CapacitySource;
-  readonly connectLatencyMs: number;
-  readonly recentFailures: number;
-  readonly consecutiveFailures: number;
-  readonly totalTunnels: number;
-  readonly bytesUp: number;
-  readonly bytesDown: number;
-  /** The active policy's preference (BalancingPolicy.describe), when it exposes one: 1 = first choice. */
-  readonly rank?: number;
-  readonly score?: number;
-  readonly note?: string;
-}
+export type { SourceReport, SourceState } from '../link/wire-message';
 
 /** Builds the per-source report from the registry and the active policy's preference, at most `max` sources. */
 export class SourceReporter {

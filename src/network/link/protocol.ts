@@ -1,17 +1,16 @@
 import type { Duplex } from 'node:stream';
-import type { Disposable } from '../api/disposable';
-import { Emitter, type Event } from '../api/event';
-import type { Logger } from '../api/logger';
-import type { Rule } from '../api/settings';
-import { DEFAULT_LIMITS } from '../core/config';
-import { silentLogger } from '../core/logger';
+import type { Disposable } from '../../api/disposable';
+import { Emitter, type Event } from '../../api/event';
+import type { Logger } from '../../api/logger';
+import type { Rule } from '../../api/settings';
+import { DEFAULT_LIMITS } from '../../kernel/defaults';
+import { silentLogger } from '../../kernel/logger';
 import {
   bandwidthJson, BOOSTER_EXTENSION, decodeTyped, DEFAULT_MAX_WIRE_STRING_BYTES, networkUpdateJson, nodeStatusJson, proxyUpdateJson, encodeJsonMessage, encodeMessage,
   fromMillis, MessageId, messageName, nodeId, PacketDecoder, fitLinkReport, tunnelId, WireError, type ReportedLink,
-} from '../wire';
-import type { internal } from '../wire/generated/booster';
-import type { ControlReply, ControlRequest } from './control';
-import type { SourceReport } from './source-report';
+} from '../../wire';
+import type { internal } from '../../wire/generated/booster';
+import type { ControlReply, ControlRequest, SourceReport } from './wire-message';
 import { normalizeHost } from './errors';
 import { fitNodeStatus } from './node-status-fit';
 import { toWireMessage, type NodeStatusView, type WireMessage } from './wire-message';

@@ -1,10 +1,10 @@
 import type { Duplex } from 'node:stream';
-import type { Logger } from '../api/logger';
-import type { Limits } from '../api/settings';
-import { DEFAULT_LIMITS } from '../core/config';
-import type { Transport, TransportAddress } from '../api/transport';
-import { nonce, type AuthRole, type Authenticator } from '../security/auth';
-import { channelBinding } from '../security/tls';
+import type { Logger } from '../../api/logger';
+import type { Limits } from '../../api/settings';
+import { DEFAULT_LIMITS } from '../../kernel/defaults';
+import type { Transport, TransportAddress } from '../../api/transport';
+import { nonce, type AuthRole, type Authenticator } from '../../security/auth';
+import { channelBinding } from '../../security/tls';
 import { formatHostPort, PeerError } from './errors';
 import { ProtocolLink, type WireMessage } from './protocol';
 

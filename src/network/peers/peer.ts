@@ -1,12 +1,12 @@
-import type { Disposable } from '../api/disposable';
-import type { Logger } from '../api/logger';
-import type { SourceDescriptor } from '../api/sources';
-import type { AdvertisedLink } from '../dispatch/sources';
-import type { ReportedLink } from '../wire';
-import type { Greeting } from './handshake';
-import { HeartbeatKeeper, heartbeatTiming } from './heartbeat';
-import { formatHostPort } from './errors';
-import type { NodeStatusView, ProtocolLink, WireMessage } from './protocol';
+import type { Disposable } from '../../api/disposable';
+import type { Logger } from '../../api/logger';
+import type { SourceDescriptor } from '../../api/sources';
+import type { AdvertisedLink } from '../../dispatch/sources';
+import type { ReportedLink } from '../../wire';
+import type { Greeting } from '../link/handshake';
+import { HeartbeatKeeper, heartbeatTiming } from '../link/heartbeat';
+import { formatHostPort } from '../link/errors';
+import type { NodeStatusView, ProtocolLink, WireMessage } from '../link/protocol';
 import { PeerWorkload } from './workload';
 
 /** The longest wait between two reconnection attempts, however long the peer stays away. */

@@ -1,4 +1,4 @@
-import type { Disposable } from '../api/disposable';
+import type { Disposable } from '../../api/disposable';
 
 /** A heartbeat as it crosses the wire: times are the sender's wall clock (epoch ms). */
 export interface Beat {

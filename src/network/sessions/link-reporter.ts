@@ -1,5 +1,5 @@
-import type { Disposable } from '../api/disposable';
-import type { ReportedLink } from '../wire';
+import type { Disposable } from '../../api/disposable';
+import type { ReportedLink } from '../../wire';
 
 /** A report goes out when a figure moved by more than this share of what was last sent... */
 const CHANGE_RATIO = 0.1;

@@ -1,22 +1,14 @@
-import type { Rule } from '../api/settings';
-import { PolicyManager, UnknownPolicyError } from '../dispatch/policies';
-import { LimitError } from '../core/limit-error';
-import type { LimitLog } from '../core/limit-log';
-import { describeRule, RuleSet, validateRule } from '../dispatch/rules';
-import type { NodeStatusView } from './protocol';
-import { estimateControlReplyBytes, estimateRuleBytes, PACKET_BUDGET_BYTES } from './packet-budget';
+import type { Rule } from '../../api/settings';
+import { type PolicyManager, UnknownPolicyError } from '../../dispatch/policies';
+import { LimitError } from '../../kernel/limit-error';
+import type { LimitLog } from '../../kernel/limit-log';
+import { describeRule, type RuleSet, validateRule } from '../../dispatch/rules';
+import type { NodeStatusView } from '../link/protocol';
+import { estimateControlReplyBytes, estimateRuleBytes, PACKET_BUDGET_BYTES } from '../link/packet-budget';
+import type { ControlReply, ControlRequest } from '../link/wire-message';
 import { estimateSourceBytes, type SourceReport, type SourceReporter } from './source-report';
 
-/** `transient`: change the running node only, not its state file. */
-type ControlOperation =
-  | { readonly op: 'status' }
-  | { readonly op: 'use'; readonly policy: string; readonly transient?: boolean }
-  | { readonly op: 'rules-add'; readonly rule: unknown; readonly transient?: boolean }
-  | { readonly op: 'rules-remove'; readonly index: number; readonly transient?: boolean }
-  | { readonly op: 'peer-add'; readonly target: string; readonly name?: string; readonly transient?: boolean }
-  | { readonly op: 'peer-remove'; readonly target: string; readonly transient?: boolean }
-  | { readonly op: 'reload' }
-  | { readonly op: 'sources' };
+export type { ControlReply, ControlRequest } from '../link/wire-message';
 
 /** What a node can do beyond policy and rules: wire and drop peers, keep its state file, re-read its config. */
 export interface NodeControls {
@@ -28,34 +20,6 @@ export interface NodeControls {
   readonly state?: { setPolicy(policy: string): Promise<void>; setRules(rules: readonly Rule[]): Promise<void> };
   /** Re-reads the config file; resolves to what changed, in words. */
   readonly reload?: () => Promise<string>;
-}
-
-/**
- * A control request from `booster policy ...` or `booster sources` (a booster
- * extension; never sent to 0.3 nodes). The reply lists the rules from
- * `rulesOffset` (default 0) on, as many as fit in one packet; op "sources"
- * also lists every source (SourceReport), before the rules.
- */
-export type ControlRequest = ControlOperation & { readonly rulesOffset?: number };
-
-export interface ControlReply {
-  readonly ok: boolean;
-  readonly error?: string;
-  readonly message?: string;
-  readonly policy: string;
-  readonly available: readonly string[];
-  /** One page of the node's rules: `rules[0]` is rule #rulesOffset. */
-  readonly rules: readonly Rule[];
-  readonly rulesOffset: number;
-  /** How many rules the node has; more than `rulesOffset + rules.length` means there are further pages. */
-  readonly rulesTotal: number;
-  readonly faults: Readonly<Record<string, number>>;
-  /** Op "sources" only: each source, at most limits.maxPeers plus the local ones. */
-  readonly sources?: readonly SourceReport[];
-  /** Op "sources" only: how many sources the node has (more than `sources.length`: the rest did not fit). */
-  readonly sourcesTotal?: number;
-  /** Ops "peer-add" and "peer-remove": the peer concerned. */
-  readonly peer?: NodeStatusView;
 }
 
 /** How many source ids a refusal lists. */

@@ -1,10 +1,10 @@
-import type { Disposable } from '../api/disposable';
-import { EventHub } from '../core/events';
-import { SourceRegistry } from '../dispatch/sources';
-import { TunnelTable } from '../dispatch/tunnels';
-import { Network } from './network';
-import { fitNodeStatus, snapshotNote, type Omission } from './node-status-fit';
-import type { NodeStatusView, ProtocolLink } from './protocol';
+import type { Disposable } from '../../api/disposable';
+import { type EventHub } from '../../kernel/events';
+import { type SourceRegistry } from '../../dispatch/sources';
+import { type TunnelTable } from '../../dispatch/tunnels';
+import { type Network } from '../peers/network';
+import { fitNodeStatus, snapshotNote, type Omission } from '../link/node-status-fit';
+import type { NodeStatusView, ProtocolLink } from '../link/protocol';
 
 export interface MonitorSources {
   readonly network: Network;

@@ -1,5 +1,5 @@
-import type { AuthRole } from '../security/auth';
-import type { WireMessage } from './protocol';
+import type { AuthRole } from '../../security/auth';
+import type { WireMessage } from '../link/protocol';
 
 /**
  * Who is on the other end of an endpoint connection, as far as this node can

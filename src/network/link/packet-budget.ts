@@ -1,4 +1,4 @@
-import type { Rule } from '../api/settings';
+import type { Rule } from '../../api/settings';
 
 /**
  * What a reply we build may take. A module payload is at most 65,535 bytes

@@ -1,23 +1,25 @@
 import type { Duplex } from 'node:stream';
-import type { Disposable } from '../api/disposable';
-import { Emitter } from '../api/event';
-import type { Limits } from '../api/settings';
-import type { Logger } from '../api/logger';
-import type { EventHub } from '../core/events';
-import type { RefusalLog } from '../core/refusal-log';
-import type { TunnelTable } from '../dispatch/tunnels';
-import { AUTH_ROLES, nonce, NONCE_BYTES, type AuthRole, type Authenticator, type Transcript } from '../security/auth';
-import { channelBinding } from '../security/tls';
+import type { Disposable } from '../../api/disposable';
+import { Emitter } from '../../api/event';
+import type { Limits } from '../../api/settings';
+import type { Logger } from '../../api/logger';
+import type { EventHub } from '../../kernel/events';
+import type { RefusalLog } from '../../kernel/refusal-log';
+import type { TunnelTable } from '../../dispatch/tunnels';
+import { AUTH_ROLES, nonce, NONCE_BYTES, type AuthRole, type Authenticator, type Transcript } from '../../security/auth';
+import { channelBinding } from '../../security/tls';
 import { allows, HANDSHAKE, refusal, type Principal } from './access';
-import type { ControlHandler, ControlReply } from './control';
-import type { CtrlOperation } from './endpoint';
-import { PeerError } from './errors';
-import { DEFAULT_SETTINGS } from '../core/config';
-import { HeartbeatKeeper, heartbeatTiming } from './heartbeat';
+import type { ControlHandler, ControlReply } from '../control/control';
+import { PeerError } from '../link/errors';
+import { DEFAULT_LEGACY_HEARTBEAT_MS, DEFAULT_LINK_REPORT_MS } from '../../kernel/defaults';
+import { HeartbeatKeeper, heartbeatTiming } from '../link/heartbeat';
 import { LinkReporter } from './link-reporter';
-import { MonitorStream, type MonitorSources } from './monitor-stream';
-import type { Network } from './network';
-import { ProtocolLink, type WireMessage } from './protocol';
+import { MonitorStream, type MonitorSources } from '../monitor/monitor-stream';
+import type { Network } from '../peers/network';
+import { ProtocolLink, type WireMessage } from '../link/protocol';
+
+/** What a control session may ask the node to do with itself (Endpoint.onCtrl). */
+export type CtrlOperation = 'stop' | 'restart';
 
 export interface SessionServices extends MonitorSources {
   readonly network: Network;
@@ -281,7 +283,7 @@ export class InboundSession implements Disposable {
     if (!this.link.peerExtended || !this.principals.includes('peer')) return;
     const { sources } = this.services;
     this.linkReporter = new LinkReporter({
-      intervalMs: this.services.linkReportMs ?? DEFAULT_SETTINGS.linkReportMs,
+      intervalMs: this.services.linkReportMs ?? DEFAULT_LINK_REPORT_MS,
       links: () => sources.localLinks(),
       send: (links) => this.link.sendLinkReport(links),
     });
@@ -297,7 +299,7 @@ export class InboundSession implements Disposable {
     // Known by now: the Notify or heartbeat that got here said whether the other side speaks booster.v1.
     const timing = heartbeatTiming(!this.link.peerExtended, {
       heartbeatMs: this.services.heartbeatMs,
-      legacyHeartbeatMs: this.services.legacyHeartbeatMs ?? DEFAULT_SETTINGS.legacyHeartbeatMs,
+      legacyHeartbeatMs: this.services.legacyHeartbeatMs ?? DEFAULT_LEGACY_HEARTBEAT_MS,
     });
     this.heartbeat = new HeartbeatKeeper({
       ...timing,

@@ -1,9 +1,8 @@
-import type { CapacitySource, SourceKind } from '../api/sources';
-import { finiteNumber, MessageId, messageName, readLinkReport, toMillis, WireError, wholeNumber, type ReportedLink, type TypedMessage } from '../wire';
-import type { google, internal } from '../wire/generated/booster';
-import type { ControlReply, ControlRequest } from './control';
+import type { Rule } from '../../api/settings';
+import type { CapacitySource, SourceKind } from '../../api/sources';
+import { finiteNumber, MessageId, messageName, readLinkReport, toMillis, WireError, wholeNumber, type ReportedLink, type TypedMessage } from '../../wire';
+import type { google, internal } from '../../wire/generated/booster';
 import type { Beat } from './heartbeat';
-import type { SourceReport, SourceState } from './source-report';
 
 /** A node as NodeStatus describes it. */
 export interface NodeStatusView {
@@ -292,3 +291,90 @@ function fromWireSource(w: internal.Source.$Properties, i: number): SourceReport
     ...(w.note ? { note: w.note } : {}),
   };
 }
+
+// Control requests and replies, and the source reports they carry: the control
+// plane (src/network/control) builds them, the CLI reads them, the link carries them.
+
+/** `transient`: change the running node only, not its state file. */
+export type ControlOperation =
+  | { readonly op: 'status' }
+  | { readonly op: 'use'; readonly policy: string; readonly transient?: boolean }
+  | { readonly op: 'rules-add'; readonly rule: unknown; readonly transient?: boolean }
+  | { readonly op: 'rules-remove'; readonly index: number; readonly transient?: boolean }
+  | { readonly op: 'peer-add'; readonly target: string; readonly name?: string; readonly transient?: boolean }
+  | { readonly op: 'peer-remove'; readonly target: string; readonly transient?: boolean }
+  | { readonly op: 'reload' }
+  | { readonly op: 'sources' };
+
+/**
+ * A control request from `booster policy ...` or `booster sources` (a booster
+ * extension; never sent to 0.3 nodes). The reply lists the rules from
+ * `rulesOffset` (default 0) on, as many as fit in one packet; op "sources"
+ * also lists every source (SourceReport), before the rules.
+ */
+export type ControlRequest = ControlOperation & { readonly rulesOffset?: number };
+
+export interface ControlReply {
+  readonly ok: boolean;
+  readonly error?: string;
+  readonly message?: string;
+  readonly policy: string;
+  readonly available: readonly string[];
+  /** One page of the node's rules: `rules[0]` is rule #rulesOffset. */
+  readonly rules: readonly Rule[];
+  readonly rulesOffset: number;
+  /** How many rules the node has; more than `rulesOffset + rules.length` means there are further pages. */
+  readonly rulesTotal: number;
+  readonly faults: Readonly<Record<string, number>>;
+  /** Op "sources" only: each source, at most limits.maxPeers plus the local ones. */
+  readonly sources?: readonly SourceReport[];
+  /** Op "sources" only: how many sources the node has (more than `sources.length`: the rest did not fit). */
+  readonly sourcesTotal?: number;
+  /** Ops "peer-add" and "peer-remove": the peer concerned. */
+  readonly peer?: NodeStatusView;
+}
+
+/**
+ * - `up`: the policy may choose it;
+ * - `probing`: back from an ejection, on probation (the next dial decides);
+ * - `ejected`: dials failed; left out until its back-off ends (`ejectedForMs`);
+ * - `down`: unreachable (a peer whose link dropped or went silent).
+ */
+export type SourceState = 'up' | 'probing' | 'ejected' | 'down';
+
+/** One source as `booster sources` (and `status`) shows it: the ControlReply of op "sources". */
+export interface SourceReport {
+  readonly id: string;
+  readonly kind: SourceKind;
+  readonly label: string;
+  /** Local address (interface) or proxy host:port (peer); "" for direct. */
+  readonly address: string;
+  readonly state: SourceState;
+  /** Why the state last changed; "" while it never did. */
+  readonly reason: string;
+  /** State "ejected": ms until it is tried again; else 0. */
+  readonly ejectedForMs: number;
+  /** How long ago the state last changed, in ms; 0 while it never did. */
+  readonly stateForMs: number;
+  readonly openTunnels: number;
+  readonly pendingDials: number;
+  readonly load: number;
+  readonly workload: number;
+  /** bytes/s */
+  readonly throughputUp: number;
+  readonly throughputDown: number;
+  /** bytes/s; 0 while unknown. */
+  readonly capacity: number;
+  readonly capacitySource: CapacitySource;
+  readonly connectLatencyMs: number;
+  readonly recentFailures: number;
+  readonly consecutiveFailures: number;
+  readonly totalTunnels: number;
+  readonly bytesUp: number;
+  readonly bytesDown: number;
+  /** The active policy's preference (BalancingPolicy.describe), when it exposes one: 1 = first choice. */
+  readonly rank?: number;
+  readonly score?: number;
+  readonly note?: string;
+}
+
