@@ -41,7 +41,9 @@ export function createPluginContext(services: ContextServices, plugin: Validated
     }
     // A timed-out activation that carries on must not register anything, even briefly.
     if (store.isDisposed) throw new PluginError(name, `registers ${kind} id "${id}" after its activation failed`);
-    const registry = services.contributions[kind];
+    // The registries are typed per kind; this register is the one for `kind`, so T fits it (eslint's checker misreads the never-typed union).
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
+    const registry = services.contributions[kind] as { register(owner: string, id: string, value: T): Disposable };
     return store.add(registry.register(name, id, value));
   };
   const kinds = (Object.keys(manifest.contributes) as ContributionKind[]).filter((k) => (manifest.contributes[k]?.length ?? 0) > 0);
