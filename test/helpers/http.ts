@@ -11,6 +11,8 @@ export interface TestHttpServer {
   readonly blobSha256: string;
   /** Ends every /slow response still dripping, at once (each then completes with 200). */
   finishSlow(): void;
+  /** /slow responses dripping now: a tunnel can be open before its request has reached the origin, so tests wait for this before finishSlow(). */
+  slowInFlight(): number;
   close(): Promise<void>;
 }
 
@@ -61,6 +63,7 @@ export async function startHttpServer(host = '127.0.0.1', blobSize = 4 * 1024 * 
     blob,
     blobSha256: crypto.createHash('sha256').update(blob).digest('hex'),
     finishSlow: () => [...slow].forEach((finish) => finish()),
+    slowInFlight: () => slow.size,
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();

@@ -75,6 +75,7 @@ describe('peer-to-peer network: three nodes', function () {
     for (const id of ids) expect(counts[id], JSON.stringify(counts)).to.be.within(9, 11);
     // B and C report their load back over the wire (ProxyUpdate).
     await waitUntil('peers to report their workload', () => a.network.list().every((p) => p.workload.total >= 9));
+    await waitUntil('30 requests at the origin', () => origin.slowInFlight() === 30);
     origin.finishSlow();
     expect(await Promise.all(done)).to.deep.equal(Array(30).fill(200));
   });
@@ -95,6 +96,7 @@ describe('peer-to-peer network: three nodes', function () {
     const settled: (number | string)[] = [];
     const done = slowGets(a, origin, 12, 60_000).map((p) => p.then((r) => (settled.push(r), r)));
     await waitUntil('12 tunnels', () => a.tunnels.size === 12);
+    await waitUntil('12 requests at the origin', () => origin.slowInFlight() === 12);
     const throughB = bySource(a)[peerB()!.id] ?? 0;
     expect(throughB).to.be.greaterThan(0);
     const killedAt = Date.now();
@@ -157,6 +159,7 @@ describe('peer-to-peer network: three nodes', function () {
     const d = await nodes.node();
     const held = [getViaSocks(d.proxyAddress.port, '127.0.0.1', origin.port, '/slow?ms=60000'), getViaSocks(d.proxyAddress.port, '127.0.0.1', origin.port, '/slow?ms=60000')];
     await waitUntil('two tunnels on D', () => d.tunnels.size === 2);
+    await waitUntil('two requests at the origin', () => origin.slowInFlight() === 2);
     const { peer } = await a.network.connect(`127.0.0.1:${d.endpointAddress.port}`);
     await waitUntil("A to count D's tunnels", () => a.network.get(peer.id)?.workload.total === 2, 3000);
     origin.finishSlow();
