@@ -1,24 +1,18 @@
+import 'reflect-metadata';
 import * as crypto from 'node:crypto';
-import type { Event } from '../api/event';
-import type { PeerEvent } from '../api/events';
+import { inject, injectable } from 'tsyringe';
 import type { Logger } from '../api/logger';
-import type { DiscoverySettings } from '../api/settings';
-import type { Network } from '../network/peers/network';
-import type { NetworkKey } from '../security/key';
+import type { NodeSettings } from '../api/settings';
+import { EventHub } from '../kernel/events';
+import { TOKENS } from '../kernel/tokens';
+import { Network } from '../network/peers/network';
+import { NetworkKey } from '../security/key';
+import { NETWORK_KEY } from '../security/tokens';
 import { Announcer } from './announcer';
 import { AutoConnector } from './auto-connect';
 import { Browser, type DiscoveredNode } from './browser';
 import { PresenceHint } from './hint';
 import { DiscoveryError, isLoopbackBind, linkAddresses, MdnsLink, type LinkAddress } from './link';
-
-/** What a node's discovery uses; the node builds it once (node.ts). */
-export interface DiscoveryComponents {
-  readonly settings: { readonly bind: string; readonly discovery: DiscoverySettings };
-  readonly key: NetworkKey;
-  readonly network: Pick<Network, 'connect' | 'get'>;
-  readonly onPeerChanged: Event<PeerEvent>;
-  readonly log: Logger;
-}
 
 /** The node as it announces itself: its id and bound ports. */
 export interface SelfAnnouncement {
@@ -34,38 +28,50 @@ export interface SelfAnnouncement {
  * nodes that hold the same key. Never fails the node: a LAN where mDNS
  * cannot run is logged, and the node runs without discovery.
  */
+@injectable()
 export class NodeDiscovery {
-  private constructor(
-    private readonly links: readonly MdnsLink[],
-    private readonly announcer?: Announcer,
-    private readonly browser?: Browser,
-    private readonly connector?: AutoConnector,
-  ) {}
+  private links: readonly MdnsLink[] = [];
+  private announcer?: Announcer;
+  private browser?: Browser;
+  private connector?: AutoConnector;
+  private readonly log: Logger;
 
-  static async start(c: DiscoveryComponents, self: SelfAnnouncement): Promise<NodeDiscovery> {
-    const { announce, autoConnect } = c.settings.discovery;
-    const bind = c.settings.bind;
+  constructor(
+    @inject(TOKENS.Settings) private readonly settings: Pick<NodeSettings, 'bind' | 'discovery'>,
+    @inject(NETWORK_KEY) private readonly key: NetworkKey,
+    private readonly network: Network,
+    private readonly events: EventHub,
+    @inject(TOKENS.Logger) logger: Logger,
+  ) {
+    this.log = logger.child('discovery');
+  }
+
+  /** Starts announcing and browsing as the settings say; called once, after the node is bound (`self` holds the bound ports). */
+  async start(self: SelfAnnouncement): Promise<void> {
+    const log = this.log;
+    const { announce, autoConnect } = this.settings.discovery;
+    const bind = this.settings.bind;
     const announceOn = announce && !isLoopbackBind(bind) ? linkAddresses(bind) : [];
     if (announce && announceOn.length === 0) {
-      c.log.debug(isLoopbackBind(bind) ? `not announcing: this node listens on ${bind} only` : `not announcing: no IPv4 LAN address to announce ${bind} on`);
+      log.debug(isLoopbackBind(bind) ? `not announcing: this node listens on ${bind} only` : `not announcing: no IPv4 LAN address to announce ${bind} on`);
     }
     // A node bound to loopback can still wire others (it dials out): it browses on every LAN address.
     const browseOn = autoConnect ? linkAddresses(isLoopbackBind(bind) ? '0.0.0.0' : bind) : [];
     const wanted = uniqueAddresses([...announceOn, ...browseOn]);
-    if (wanted.length === 0) return new NodeDiscovery([]);
-    const links = await openLinks(wanted, c.log);
+    if (wanted.length === 0) return;
+    const links = await openLinks(wanted, log);
+    this.links = links;
     const on = (list: readonly LinkAddress[]) => links.filter((l) => list.some((a) => a.address === l.local.address));
-    const hint = new PresenceHint(c.key);
+    const hint = new PresenceHint(this.key);
     const nonce = PresenceHint.nonce();
     const presence = { id: self.id, bport: self.bport, pport: self.pport, nonce };
-    const announcer = on(announceOn).length > 0 ? new Announcer(on(announceOn), { ...presence, hint: hint.sign(presence) }, `booster-${crypto.randomBytes(4).toString('hex')}`, c.log) : undefined;
-    const browser = autoConnect && on(browseOn).length > 0 ? new Browser(on(browseOn), c.log, { hint }) : undefined;
-    const connector = browser ? new AutoConnector({ nodes: browser, network: c.network, onPeerChanged: c.onPeerChanged, log: c.log, selfNonce: nonce }) : undefined;
-    announcer?.start();
-    browser?.start();
-    connector?.start();
-    if (autoConnect && !browser) c.log.warn('auto-connect is on, but mDNS could not run on any LAN address: nothing will be found');
-    return new NodeDiscovery(links, announcer, browser, connector);
+    this.announcer = on(announceOn).length > 0 ? new Announcer(on(announceOn), { ...presence, hint: hint.sign(presence) }, `booster-${crypto.randomBytes(4).toString('hex')}`, log) : undefined;
+    this.browser = autoConnect && on(browseOn).length > 0 ? new Browser(on(browseOn), log, { hint }) : undefined;
+    this.connector = this.browser ? new AutoConnector({ nodes: this.browser, network: this.network, onPeerChanged: this.events.onPeerChanged, log, selfNonce: nonce }) : undefined;
+    this.announcer?.start();
+    this.browser?.start();
+    this.connector?.start();
+    if (autoConnect && !this.browser) log.warn('auto-connect is on, but mDNS could not run on any LAN address: nothing will be found');
   }
 
   /** Says goodbye, stops browsing and wiring, closes the sockets (bounded: goodbyes are one datagram each). */
@@ -74,6 +80,7 @@ export class NodeDiscovery {
     this.browser?.dispose();
     await this.announcer?.stop();
     await Promise.all(this.links.map((l) => l.close()));
+    this.links = [];
   }
 }
 

@@ -128,7 +128,8 @@ describe('booster sources / status: per-source truth', function () {
   });
 
   it('a peer whose proxy refuses is ejected after 3 dial failures: logged at INFO, shown with "ejected until" and the reason', async () => {
-    await (c as unknown as { proxy: ProxyServer }).proxy.close(0);
+    // Only the proxy port stops (the peer link stays up): reached through the node's runtime, which holds it.
+    await (c as unknown as { runtime: { proxy: ProxyServer } }).runtime.proxy.close(0);
     for (let i = 0; i < 30 && !/source peer 127\.0\.0\.1:\d+ was ejected/.test(a.stderr()); i++) {
       expect((await getViaSocks(pport, '127.0.0.1', origin.port, '/hello')).body.toString()).to.equal('hello\n');
     }

@@ -6,11 +6,12 @@ import { type Network } from '../peers/network';
 import { fitNodeStatus, snapshotNote, type Omission } from '../link/node-status-fit';
 import type { NodeStatusView, ProtocolLink } from '../link/protocol';
 
+/** What a monitor stream reads: only these members, so a session hands it no more than that. */
 export interface MonitorSources {
-  readonly network: Network;
-  readonly tunnels: TunnelTable;
-  readonly sources: SourceRegistry;
-  readonly events: EventHub;
+  readonly network: Pick<Network, 'list' | 'get' | 'onRemoteTunnel'>;
+  readonly tunnels: Pick<TunnelTable, 'workload'>;
+  readonly sources: Pick<SourceRegistry, 'list'>;
+  readonly events: Pick<EventHub, 'onPeerChanged' | 'onSourceHealthChanged' | 'onTunnelOpened' | 'onTunnelClosed'>;
   readonly identity: { readonly id: string; readonly bport: number; readonly pport: number };
 }
 

@@ -5,6 +5,8 @@ import { Emitter } from '../../api/event';
 import type { Logger } from '../../api/logger';
 import type { NodeSettings } from '../../api/settings';
 import type { TransportListener } from '../../api/transport';
+import { SourceRegistry } from '../../dispatch/sources';
+import { TunnelTable } from '../../dispatch/tunnels';
 import { EventHub } from '../../kernel/events';
 import { LimitLog } from '../../kernel/limit-log';
 import { RefusalLog } from '../../kernel/refusal-log';
@@ -14,6 +16,7 @@ import { NodeSecurity } from '../../security/node-security';
 import type { Principal } from './access';
 import { formatHostPort } from '../link/errors';
 import { Network } from '../peers/network';
+import { ControlHandler } from '../control/control';
 import { InboundSession, type CtrlOperation, type SessionServices } from './session';
 
 export type { CtrlOperation } from './session';
@@ -42,7 +45,11 @@ export class Endpoint implements Disposable {
     private readonly security: NodeSecurity,
     @inject(TOKENS.Settings) private readonly settings: NodeSettings,
     @inject(TOKENS.Logger) logger: Logger,
-    events: EventHub,
+    private readonly events: EventHub,
+    private readonly tunnels: TunnelTable,
+    private readonly sources: SourceRegistry,
+    /** Answers control requests; the composition root binds it to the node's handler (peers, state, reload). */
+    private readonly control: ControlHandler,
   ) {
     this.log = logger.child('endpoint');
     this.limitLog = new LimitLog(this.log, settings.limits.limitLogIntervalMs, undefined, (limit, message) => events.limitHit.fire({ limit, message }));
@@ -58,7 +65,11 @@ export class Endpoint implements Disposable {
     return this.sessions.size;
   }
 
-  async listen(services: Omit<SessionServices, 'ctrl' | 'log' | 'limits' | 'authenticator' | 'secure' | 'refusals' | 'legacyHeartbeatMs' | 'linkReportMs'>): Promise<{ host: string; port: number }> {
+  /**
+   * Binds bport. `identity` is read by each session when it greets, so the
+   * caller fills in the id once the bound ports are known (no session starts before).
+   */
+  async listen(identity: SessionServices['identity']): Promise<{ host: string; port: number }> {
     const transport = await this.network.transport();
     const secure = transport.secure ? (stream: import('node:stream').Duplex) => transport.secure!(stream, 'server') : undefined;
     const { limits } = this.settings;
@@ -76,7 +87,13 @@ export class Endpoint implements Disposable {
       // LAN clients admitted to the proxy (--allow-clients) get nothing more here than strangers.
       const principal: Principal = addressClass === 'local' || addressClass === 'legacy-peer' ? addressClass : 'anonymous';
       const session = new InboundSession(stream, label, principal, {
-        ...services,
+        network: this.network,
+        tunnels: this.tunnels,
+        sources: this.sources,
+        events: this.events,
+        control: this.control,
+        identity,
+        heartbeatMs: this.settings.heartbeatMs,
         legacyHeartbeatMs: this.settings.legacyHeartbeatMs,
         linkReportMs: this.settings.linkReportMs,
         ctrl: (op) => this.ctrl.fire(op),

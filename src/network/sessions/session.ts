@@ -3,9 +3,8 @@ import type { Disposable } from '../../api/disposable';
 import { Emitter } from '../../api/event';
 import type { Limits } from '../../api/settings';
 import type { Logger } from '../../api/logger';
-import type { EventHub } from '../../kernel/events';
 import type { RefusalLog } from '../../kernel/refusal-log';
-import type { TunnelTable } from '../../dispatch/tunnels';
+import type { SourceRegistry } from '../../dispatch/sources';
 import { AUTH_ROLES, nonce, NONCE_BYTES, type AuthRole, type Authenticator, type Transcript } from '../../security/auth';
 import { channelBinding } from '../../security/tls';
 import { allows, HANDSHAKE, refusal, type Principal } from './access';
@@ -21,23 +20,27 @@ import { ProtocolLink, type WireMessage } from '../link/protocol';
 /** What a control session may ask the node to do with itself (Endpoint.onCtrl). */
 export type CtrlOperation = 'stop' | 'restart';
 
+/**
+ * What an InboundSession uses, and no more: each collaborator is narrowed to
+ * the members the session calls, so a session cannot reach into the network,
+ * control plane or authenticator beyond its protocol.
+ */
 export interface SessionServices extends MonitorSources {
-  readonly network: Network;
-  readonly tunnels: TunnelTable;
-  readonly events: EventHub;
+  readonly network: MonitorSources['network'] & Pick<Network, 'connect' | 'disconnect'>;
+  readonly sources: MonitorSources['sources'] & Pick<SourceRegistry, 'localLinks'>;
   readonly heartbeatMs: number;
   /** The period asked of 0.3 nodes (settings.legacyHeartbeatMs); the default without. */
   readonly legacyHeartbeatMs?: number;
   /** Least time between two LinkReports to a booster.v1 peer (settings.linkReportMs); the default without. */
   readonly linkReportMs?: number;
   readonly identity: { readonly id: string; readonly bport: number; readonly pport: number };
-  readonly control: ControlHandler;
+  readonly control: Pick<ControlHandler, 'handle'>;
   readonly ctrl: (op: CtrlOperation) => void;
   readonly log: Logger;
-  readonly limits: Limits;
-  readonly authenticator: Authenticator;
+  readonly limits: Pick<Limits, 'authTimeoutMs' | 'sessionIdleMs' | 'maxPacketBytes' | 'maxUnauthenticatedPacketBytes' | 'maxLinkBufferBytes'>;
+  readonly authenticator: Pick<Authenticator, 'verify' | 'proof'>;
   /** Where refusals are logged (rate-limited, so a stranger cannot flood the log). */
-  readonly refusals: RefusalLog;
+  readonly refusals: Pick<RefusalLog, 'refused'>;
   /** Secures the raw stream after StartTls (the link transport's `secure`), if it can. */
   readonly secure?: (stream: Duplex) => Promise<Duplex>;
 }
