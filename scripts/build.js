@@ -11,7 +11,10 @@ const bin = (name) => path.join(root, 'node_modules', '.bin', name);
 const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit' });
 
 const protos = fs.existsSync(path.join(root, 'proto'))
-  ? fs.readdirSync(path.join(root, 'proto')).filter((f) => f.endsWith('.proto')).map((f) => path.join('proto', f))
+  ? fs
+      .readdirSync(path.join(root, 'proto'))
+      .filter((f) => f.endsWith('.proto'))
+      .map((f) => path.join('proto', f))
   : [];
 if (protos.length > 0) {
   const outDir = path.join(root, 'src', 'wire', 'generated');
@@ -33,6 +36,10 @@ if (!process.argv.includes('--no-manifest')) {
   // checkouts: sort them, so a build never dirties the tracked manifest.
   const file = path.join(root, 'oclif.manifest.json');
   const manifest = JSON.parse(fs.readFileSync(file, 'utf8'));
-  manifest.commands = Object.fromEntries(Object.keys(manifest.commands).sort().map((id) => [id, manifest.commands[id]]));
+  manifest.commands = Object.fromEntries(
+    Object.keys(manifest.commands)
+      .sort()
+      .map((id) => [id, manifest.commands[id]]),
+  );
   fs.writeFileSync(file, `${JSON.stringify(manifest, null, 2)}\n`);
 }

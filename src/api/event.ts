@@ -44,5 +44,5 @@ export class Emitter<T> implements Disposable {
 }
 
 function defaultListenerError(err: unknown): void {
-  process.emitWarning(`event listener failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+  process.emitWarning(`event listener failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
 }

@@ -45,12 +45,18 @@ export abstract class BoosterCommand extends Command {
 
 /** oclif's parser errors (unknown flag, missing argument, bad option), whatever their class. */
 function isParseError(err: Error & { oclif?: unknown; parse?: unknown }): boolean {
-  return err.parse !== undefined || /Nonexistent flag|Unexpected argument|Missing required|Expected .* to be one of|Parsing --|flag .* expects/i.test(err.message);
+  return (
+    err.parse !== undefined || /Nonexistent flag|Unexpected argument|Missing required|Expected .* to be one of|Parsing --|flag .* expects/i.test(err.message)
+  );
 }
 
 /** The first meaningful line of a parser message (oclif appends help text to some). */
 function usageLine(message: string): string {
-  const line = message.split('\n').map((l) => l.trim()).find((l) => l.length > 0) ?? message;
+  const line =
+    message
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l.length > 0) ?? message;
   return line.replace(/^Error:\s*/, '').replace(/\s*See more help with --help$/, '');
 }
 
@@ -62,7 +68,12 @@ function usageLine(message: string): string {
  */
 export abstract class NodeCommand extends BoosterCommand {
   static override baseFlags = {
-    node: Flags.string({ char: 'n', aliases: ['target'], charAliases: ['t'], description: 'the node\'s booster endpoint, HOST:PORT [default: $BOOSTER_NODE, then localhost:4884]' }),
+    node: Flags.string({
+      char: 'n',
+      aliases: ['target'],
+      charAliases: ['t'],
+      description: "the node's booster endpoint, HOST:PORT [default: $BOOSTER_NODE, then localhost:4884]",
+    }),
     timeout: Flags.integer({ description: 'how long to wait for the node, in ms', default: 5000, min: 1 }),
     ...keyLocationFlags('network key file, to talk to a node on another machine [default: $BOOSTER_KEY, then DIR/network.key]'),
   };
@@ -97,7 +108,9 @@ export abstract class NodeCommand extends BoosterCommand {
     }
     const key = await this.networkKey();
     if (!key) {
-      throw new ClientError(`node ${target} is on another machine: talking to it needs the network key ("booster key show" on one of your nodes, then BOOSTER_KEY=... or --key-file here)`);
+      throw new ClientError(
+        `node ${target} is on another machine: talking to it needs the network key ("booster key show" on one of your nodes, then BOOSTER_KEY=... or --key-file here)`,
+      );
     }
     return BoosterClient.open(await cliTransport(this.config, 'tls', key), target, timeoutMs, new Authenticator(key));
   }

@@ -39,7 +39,12 @@ export function effectiveConfig(config: NodeConfig, overrides: Partial<NodeSetti
     origins[key] = flagged ? 'command line' : saved ? 'state file' : key in fromFile ? 'config file' : 'default';
   }
   const fromConfig = new Set((config.file?.peers ?? []).map((p) => p.address));
-  const key = config.file?.key !== undefined ? `the config file's "key" (${REDACTED})` : config.file?.keyFile !== undefined ? `the config file's "keyFile": ${config.file.keyFile}` : undefined;
+  const key =
+    config.file?.key !== undefined
+      ? `the config file's "key" (${REDACTED})`
+      : config.file?.keyFile !== undefined
+        ? `the config file's "keyFile": ${config.file.keyFile}`
+        : undefined;
   return {
     ...(config.configFile ? { configFile: config.configFile } : {}),
     stateFile: config.stateFile,

@@ -6,7 +6,14 @@ import type { WireMessage } from '../network/link/protocol';
  * Streams a monitor feature until the node closes the link or the user presses
  * Ctrl-C; `tap` (a recorder) sees every message first.
  */
-export function streamMonitor(command: Command, client: BoosterClient, feature: 'node' | 'net', render: (m: WireMessage) => string | undefined, json: boolean, tap?: (m: WireMessage) => void): Promise<void> {
+export function streamMonitor(
+  command: Command,
+  client: BoosterClient,
+  feature: 'node' | 'net',
+  render: (m: WireMessage) => string | undefined,
+  json: boolean,
+  tap?: (m: WireMessage) => void,
+): Promise<void> {
   return new Promise((resolve) => {
     const stop = client.monitor(
       feature,

@@ -17,7 +17,8 @@ const notFound: Hook<'command_not_found'> = async function (opts) {
     const typed = parts.slice(0, n).join(':');
     const best = nearest(typed, ids);
     // Close enough to be a typo: a few edits, relative to the command's length.
-    if (best !== undefined && distance(typed, best) <= Math.max(2, Math.floor(best.length / 3))) suggestion = `"${shown(typed)}" is not a booster command; did you mean "${shown(best)}"?`;
+    if (best !== undefined && distance(typed, best) <= Math.max(2, Math.floor(best.length / 3)))
+      suggestion = `"${shown(typed)}" is not a booster command; did you mean "${shown(best)}"?`;
   }
   const message = `${suggestion ?? `"${shown(parts[0])}" is not a booster command`} ("booster help" lists them)`;
   if (opts.argv?.includes('--json')) process.stdout.write(`${JSON.stringify({ error: { code: 'not-found', message } }, null, 2)}\n`);

@@ -15,7 +15,7 @@ export function ownIdOf(peer: { readonly baddr: string; readonly paddr: string }
   }
 }
 
-export const TWO_IDS_NOTE = '0.3 derives a node\'s id from the address used to reach it, so a peer\'s own status shows this other id';
+export const TWO_IDS_NOTE = "0.3 derives a node's id from the address used to reach it, so a peer's own status shows this other id";
 
 /** The name in a peer source's label ("peer phone (10.0.0.2:4884)", see peerLabel), if it has one. */
 export function peerNameOf(label: string): string | undefined {

@@ -36,7 +36,11 @@ export async function startNode(config: Config, request: StartRequest, restarted
   const key = nodeKey({ ...request, configFile }, file, settings.dataDir, logger);
   const plugins = restarted ? await discoverInstalledPlugins(config.root) : discoverPlugins(config);
   return BoosterNode.start({
-    settings, key, logger, plugins, peers,
+    settings,
+    key,
+    logger,
+    plugins,
+    peers,
     state: new StateKeeper(stateFile, state, logger.child('state'), settings.limits.maxPeers),
     config: { layer, read: () => readConfigLayer(request).layer },
   });
@@ -58,7 +62,9 @@ export function checkInterfaces(wanted: readonly string[], present = os.networkI
   const addresses = new Set(Object.values(present).flatMap((infos) => (infos ?? []).map((i) => i.address.toLowerCase())));
   const missing = wanted.filter((w) => w !== 'auto' && !names.includes(w) && !addresses.has(w.toLowerCase()));
   if (missing.length > 0) {
-    throw new Error(`no such interface${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')} on this machine (it has: ${names.join(', ') || 'none'}); name an interface or one of its addresses, or "auto"`);
+    throw new Error(
+      `no such interface${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')} on this machine (it has: ${names.join(', ') || 'none'}); name an interface or one of its addresses, or "auto"`,
+    );
   }
 }
 
@@ -111,7 +117,8 @@ export function newNetworkKey(location: KeyLocation, force: boolean): { key: Net
  */
 export function currentNetworkKey(location: KeyLocation, onWarning?: (message: string) => void): { key: NetworkKey; file?: string } {
   const key = findNetworkKey(location, onWarning);
-  if (!key) throw new KeyError(`no network key yet: run "booster key new" (looked in ${keyFileIn(path.resolve(location.dataDir ?? defaultDataDir()))})`, 'missing');
+  if (!key)
+    throw new KeyError(`no network key yet: run "booster key new" (looked in ${keyFileIn(path.resolve(location.dataDir ?? defaultDataDir()))})`, 'missing');
   return { key, file: key.origin === 'BOOSTER_KEY' ? undefined : key.origin };
 }
 

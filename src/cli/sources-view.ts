@@ -59,7 +59,11 @@ export function sourceTable(sources: readonly SourceReport[], now = Date.now()):
     preference(s),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
   const out = [line(header)];
   sources.forEach((s, i) => {
     out.push(line(rows[i]));

@@ -22,7 +22,15 @@ export async function cliTransport(config: Config, id = 'tcp', key?: NetworkKey)
   const contributions = new Contributions();
   // A transport plugin may secure its streams with the key; without one, a random key pairs with nobody.
   const security = new NodeSecurity(key ?? NetworkKey.generate('ephemeral'), settings);
-  const host = new ExtensionHost(discoverPlugins(config), settings, silentLogger, contributions, new SourceRegistry(events, systemClock, settings), events, security);
+  const host = new ExtensionHost(
+    discoverPlugins(config),
+    settings,
+    silentLogger,
+    contributions,
+    new SourceRegistry(events, systemClock, settings),
+    events,
+    security,
+  );
   const transport = await new ActivatingRegistry(contributions.transports, host).load(id);
   if (!transport) throw new Error(`no plugin provides transport "${id}" (see "booster plugins")`);
   return transport;

@@ -44,7 +44,9 @@ export class BoosterClient {
     const label = formatHostPort(target.host, target.port);
     try {
       const greeting = await greet({
-        transport, address: target, timeoutMs,
+        transport,
+        address: target,
+        timeoutMs,
         auth: authenticator ? { role: 'cli', authenticator } : undefined,
         // The user named this node; a 0.3 node gets no secret from us either way.
         allowLegacy: () => true,
@@ -105,7 +107,10 @@ export class BoosterClient {
         stop();
         resolve(nodes);
       };
-      const timer = setTimeout(() => (nodes.length ? finish() : (stop(), reject(new ClientError(`node ${this.address} sent no status within ${timeoutMs} ms`)))), timeoutMs);
+      const timer = setTimeout(
+        () => (nodes.length ? finish() : (stop(), reject(new ClientError(`node ${this.address} sent no status within ${timeoutMs} ms`)))),
+        timeoutMs,
+      );
       const stop = this.monitor(
         'node',
         (m) => {
@@ -141,7 +146,7 @@ export class BoosterClient {
     // A node from before paging sends every rule and no total.
     let total = reply.rulesTotal || reply.rules.length;
     let rules = [...reply.rules];
-    for (let restarts = 0; rules.length < total; ) {
+    for (let restarts = 0; rules.length < total;) {
       const page = await this.controlPage({ op: 'status', rulesOffset: rules.length }, timeoutMs);
       if (page.rulesTotal !== total || page.rulesOffset !== rules.length) {
         // Someone changed the rules between two pages: list them again from the start.
@@ -219,4 +224,3 @@ export class BoosterClient {
     });
   }
 }
-

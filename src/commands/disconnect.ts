@@ -33,7 +33,11 @@ The node also forgets a peer it saved in its state file, unless --transient (a p
     const node = this.nodeAddress(flags.node, x);
     // A name (no ":", not an id) is the node's to resolve; a status exchange ends its link, so an id or address is looked up on a link of its own.
     const byName = !NODE_ID.test(peer) && !peer.includes(':');
-    const id = byName ? peer : await this.withClient(node, flags.timeout, (client) => (NODE_ID.test(peer) ? peerIdById(client, peer.toLowerCase(), flags.timeout) : peerIdByAddress(client, peer, flags.timeout)));
+    const id = byName
+      ? peer
+      : await this.withClient(node, flags.timeout, (client) =>
+          NODE_ID.test(peer) ? peerIdById(client, peer.toLowerCase(), flags.timeout) : peerIdByAddress(client, peer, flags.timeout),
+        );
     return this.withClient(node, flags.timeout, async (client) => {
       let outcome: { node?: NodeStatusView; message?: string };
       if (client.extended) {

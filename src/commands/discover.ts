@@ -40,9 +40,18 @@ Looks on every IPv4 interface for --timeout ms. With the network key (BOOSTER_KE
     const log = new ConsoleLogger(flags.verbose ? 'debug' : 'warn');
     const { nodes, on } = await browseLan({ timeoutMs: flags.timeout, key, log });
     const views: DiscoveredView[] = nodes
-      .map((n) => ({ id: nodeIdOf(n.address, n.bport, n.pport), address: n.address, bport: n.bport, pport: n.pport, announcedId: n.id, instance: n.instance, holdsKey: n.holdsKey ?? null }))
+      .map((n) => ({
+        id: nodeIdOf(n.address, n.bport, n.pport),
+        address: n.address,
+        bport: n.bport,
+        pport: n.pport,
+        announcedId: n.id,
+        instance: n.instance,
+        holdsKey: n.holdsKey ?? null,
+      }))
       .sort((a, b) => a.address.localeCompare(b.address, 'en', { numeric: true }) || a.bport - b.bport);
-    if (views.length === 0) this.log(`no booster node answered within ${flags.timeout} ms (looked on ${on.map((a) => `${a.interface} ${a.address}`).join(', ')})`);
+    if (views.length === 0)
+      this.log(`no booster node answered within ${flags.timeout} ms (looked on ${on.map((a) => `${a.interface} ${a.address}`).join(', ')})`);
     for (const v of views) {
       const network = v.holdsKey === null ? 'key unknown (no network key here)' : v.holdsKey ? 'same network key' : 'another network';
       this.log(`${v.id}  booster ${formatHostPort(v.address, v.bport)}  proxy ${formatHostPort(v.address, v.pport)}  ${network}`);

@@ -14,7 +14,7 @@ export default class Plot extends BoosterCommand {
   };
   static override flags = {
     output: Flags.string({ char: 'o', description: 'the SVG file to write', required: true }),
-    title: Flags.string({ description: 'a title above the figure [default: the recording\'s node and date]' }),
+    title: Flags.string({ description: "a title above the figure [default: the recording's node and date]" }),
     json: Flags.boolean({ description: 'print what was drawn (series and points) as JSON' }),
   };
 
@@ -33,9 +33,17 @@ export default class Plot extends BoosterCommand {
     await fs.promises.writeFile(flags.output, svg);
     const sources = (points: { source: string }[]) => [...new Set(points.map((p) => p.source))];
     if (flags.json) {
-      this.log(JSON.stringify({ output: path.resolve(flags.output), duration: series.duration, connections: sources(series.connections), throughput: sources(series.throughput) }, null, 2));
+      this.log(
+        JSON.stringify(
+          { output: path.resolve(flags.output), duration: series.duration, connections: sources(series.connections), throughput: sources(series.throughput) },
+          null,
+          2,
+        ),
+      );
     } else {
-      this.log(`wrote ${flags.output}: ${series.duration.toFixed(1)} s, ${sources(series.connections).length} source(s) with connections, ${sources(series.throughput).length} with throughput`);
+      this.log(
+        `wrote ${flags.output}: ${series.duration.toFixed(1)} s, ${sources(series.connections).length} source(s) with connections, ${sources(series.throughput).length} with throughput`,
+      );
     }
   }
 }

@@ -12,7 +12,8 @@ export interface SourcesView {
 }
 
 export default class Sources extends NodeCommand {
-  static override description = 'Show every source of a node (direct, each interface address, each peer): state and why, tunnels and dials, throughput, capacity, latency, failures, and the policy\'s preference';
+  static override description =
+    "Show every source of a node (direct, each interface address, each peer): state and why, tunnels and dials, throughput, capacity, latency, failures, and the policy's preference";
   static override enableJsonFlag = true;
   static override examples = ['<%= config.bin %> sources', '<%= config.bin %> sources -n 10.0.0.2:4884 --json'];
 

@@ -11,7 +11,8 @@ import { runJob } from '../speedtest/runner';
 import { NodeWatch } from '../speedtest/node-watch';
 
 export default class Speedtest extends NodeCommand {
-  static override description = 'Download a job file\'s URLs through a node\'s proxy (or directly) and report time, throughput, failures and what each source carried';
+  static override description =
+    "Download a job file's URLs through a node's proxy (or directly) and report time, throughput, failures and what each source carried";
   static override examples = [
     '<%= config.bin %> speedtest jobs.json',
     '<%= config.bin %> speedtest jobs.json --parallel 4 --repeat 3 --record run.jsonl',
@@ -21,12 +22,12 @@ export default class Speedtest extends NodeCommand {
     job: Args.string({ required: true, description: 'job file: a JSON array of { "id", "urls", "sync" }' }),
   };
   static override flags = {
-    proxy: Flags.string({ description: 'SOCKS5 proxy to download through, HOST:PORT [default: the node\'s proxy]' }),
+    proxy: Flags.string({ description: "SOCKS5 proxy to download through, HOST:PORT [default: the node's proxy]" }),
     direct: Flags.boolean({ description: 'download directly, not through a proxy (for comparison)', exclusive: ['proxy', 'record'] }),
     parallel: Flags.integer({ description: 'most downloads at once in a job that is not sync', default: 8, min: 1, max: 256 }),
     repeat: Flags.integer({ description: 'run every job this many times', default: 1, min: 1, max: 1000 }),
     'download-timeout': Flags.integer({ description: 'longest one download may take, in ms', default: 120_000, min: 1 }),
-    record: Flags.string({ description: 'record the node\'s monitor events during the run to FILE (JSON lines; see booster plot)' }),
+    record: Flags.string({ description: "record the node's monitor events during the run to FILE (JSON lines; see booster plot)" }),
     json: Flags.boolean({ description: 'print the results as JSON' }),
   };
 
@@ -51,7 +52,8 @@ export default class Speedtest extends NodeCommand {
         watch = await NodeWatch.start(() => this.openClient(node, flags.timeout), { timeoutMs: flags.timeout, recorder });
         route = explicitProxy ?? { kind: 'proxy', ...this.proxyAddressOf(watch.proxyAddress, node) };
       }
-      const progress = !flags.json && process.stderr.isTTY ? new BarProgress(process.stderr) : new LineProgress((l) => (flags.json ? undefined : this.logToStderr(l)));
+      const progress =
+        !flags.json && process.stderr.isTTY ? new BarProgress(process.stderr) : new LineProgress((l) => (flags.json ? undefined : this.logToStderr(l)));
       const reports: JobReport[] = [];
       try {
         for (let round = 1; round <= flags.repeat; round++) {

@@ -49,14 +49,16 @@ The network key comes from --key-file, else BOOSTER_KEY, else the config file ("
       delimiter: ',',
     }),
     announce: Flags.boolean({
-      description: 'announce this node on the LAN over mDNS (_booster._tcp, its ports and a key hint; never the key), when it listens on a non-loopback address [default: true]',
+      description:
+        'announce this node on the LAN over mDNS (_booster._tcp, its ports and a key hint; never the key), when it listens on a non-loopback address [default: true]',
       allowNo: true,
       env: 'BOOSTER_ANNOUNCE',
     }),
     'auto-connect': Flags.boolean({ description: 'wire every node found on the LAN that holds the same network key (see "booster discover")', allowNo: true }),
-    'open-proxy': Flags.boolean({ description: 'serve the proxy to anyone who reaches it (never to this node\'s own addresses)', allowNo: true }),
+    'open-proxy': Flags.boolean({ description: "serve the proxy to anyone who reaches it (never to this node's own addresses)", allowNo: true }),
     metrics: Flags.string({
-      description: 'serve Prometheus metrics at http://[HOST:]PORT/metrics (HOST defaults to 127.0.0.1; off loopback, requests need the bearer token of "booster key show --http-token")',
+      description:
+        'serve Prometheus metrics at http://[HOST:]PORT/metrics (HOST defaults to 127.0.0.1; off loopback, requests need the bearer token of "booster key show --http-token")',
       helpValue: '[HOST:]PORT',
     }),
     'http-api': Flags.string({
@@ -69,7 +71,10 @@ The network key comes from --key-file, else BOOSTER_KEY, else the config file ("
     }),
     verbose: Flags.boolean({ char: 'v', description: 'log debug details (same as --log-level debug)' }),
     'log-level': Flags.string({ description: 'least severe level logged [default: info]', options: [...LOG_LEVELS] }),
-    'log-format': Flags.string({ description: 'text (human-readable lines) or json (one pino JSON object per line) [default: text]', options: [...LOG_FORMATS] }),
+    'log-format': Flags.string({
+      description: 'text (human-readable lines) or json (one pino JSON object per line) [default: text]',
+      options: [...LOG_FORMATS],
+    }),
     'log-file': Flags.string({ description: 'append log lines to FILE (created 0600; its directory must exist) instead of stderr', helpValue: 'FILE' }),
   };
 
@@ -132,10 +137,12 @@ The network key comes from --key-file, else BOOSTER_KEY, else the config file ("
       const draining = open > 0 ? `; draining ${open} open tunnel${open > 1 ? 's' : ''} for up to ${node.settings.drainTimeoutMs} ms` : '';
       const restart = reason === 'restart';
       // While tunnels drain, a second Ctrl-C (or SIGTERM) means "now".
-      const impatient = restart ? undefined : onNextSignal((second) => {
-        say(`${second} again: exiting now, cutting open tunnels`);
-        process.exit(130);
-      });
+      const impatient = restart
+        ? undefined
+        : onNextSignal((second) => {
+            say(`${second} again: exiting now, cutting open tunnels`);
+            process.exit(130);
+          });
       say(`${restart ? 'restarting' : `stopping (${reason})`}${draining}${open > 0 && !restart ? ' (Ctrl-C again to exit now)' : ''}`);
       const started = Date.now();
       running = undefined;

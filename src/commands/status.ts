@@ -8,7 +8,8 @@ import type { NodeStatusView } from '../network/link/protocol';
 import type { SourceReport } from '../network/control/source-report';
 
 export default class Status extends NodeCommand {
-  static override description = 'Show a node (--node, default $BOOSTER_NODE or localhost:4884): its connections and where each went, its peers (down ones with the reason) and every source; --json keeps the 0.3 node list (see "booster sources --json" for the sources)';
+  static override description =
+    'Show a node (--node, default $BOOSTER_NODE or localhost:4884): its connections and where each went, its peers (down ones with the reason) and every source; --json keeps the 0.3 node list (see "booster sources --json" for the sources)';
   static override enableJsonFlag = true;
   static override args = {
     node: Args.string({ description: 'x: the node (0.3 form of --node)' }),
@@ -18,7 +19,13 @@ export default class Status extends NodeCommand {
     const { args, flags } = await this.parse(Status);
     return this.withClient(this.nodeAddress(flags.node, args.node), flags.timeout, async (client) => {
       // Asked first: reading the status ends the session. A 0.3 node has no sources to report.
-      const sources = client.extended && !this.jsonEnabled() ? await client.sources(flags.timeout).then((r) => r.sources, () => undefined) : undefined;
+      const sources =
+        client.extended && !this.jsonEnabled()
+          ? await client.sources(flags.timeout).then(
+              (r) => r.sources,
+              () => undefined,
+            )
+          : undefined;
       let note = '';
       const nodes = await client.status(300, flags.timeout, (text) => (note = text));
       const omitted = new Map(omissionsIn(note).map((o) => [o.nodeId, o]));

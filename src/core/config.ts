@@ -64,7 +64,16 @@ export class ConfigError extends Error {
   }
 }
 
-const NUMERIC: (keyof NodeSettings)[] = ['handshakeTimeoutMs', 'dialTimeoutMs', 'drainTimeoutMs', 'heartbeatMs', 'legacyHeartbeatMs', 'linkReportMs', 'reconnectMs', 'policyDeadlineMs'];
+const NUMERIC: (keyof NodeSettings)[] = [
+  'handshakeTimeoutMs',
+  'dialTimeoutMs',
+  'drainTimeoutMs',
+  'heartbeatMs',
+  'legacyHeartbeatMs',
+  'linkReportMs',
+  'reconnectMs',
+  'policyDeadlineMs',
+];
 
 /**
  * Reads a JSON config file (comments and trailing commas allowed, as
@@ -91,7 +100,8 @@ export function readConfigFile(file: string): ConfigFile {
     if (!(SECRET_KEYS as readonly string[]).includes(key) && key !== 'peers') settings[key] = value;
   }
   const r = raw as Record<string, unknown>;
-  if (r.key !== undefined && typeof r.key !== 'string') throw new ConfigError(`config file ${file}: "key" must be a string (the network key, as "booster key show" prints it)`);
+  if (r.key !== undefined && typeof r.key !== 'string')
+    throw new ConfigError(`config file ${file}: "key" must be a string (the network key, as "booster key show" prints it)`);
   if (r.keyFile !== undefined && typeof r.keyFile !== 'string') throw new ConfigError(`config file ${file}: "keyFile" must be a path`);
   let peers: PeerEntry[] | undefined;
   if (r.peers !== undefined) {
@@ -131,12 +141,14 @@ export function resolveSettings(...layers: Partial<NodeSettings>[]): NodeSetting
   for (const [k, v] of Object.entries(s.limits)) {
     if (!(k in DEFAULT_LIMITS)) throw new ConfigError(`unknown limit "${k.slice(0, 64)}" (known: ${Object.keys(DEFAULT_LIMITS).join(', ')})`);
     const zeroOk = k === 'maxProxyConnections' || k === 'fdReserve';
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < (zeroOk ? 0 : 1)) throw new ConfigError(`limits.${k} must be a ${zeroOk ? 'non-negative' : 'positive'} integer, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < (zeroOk ? 0 : 1))
+      throw new ConfigError(`limits.${k} must be a ${zeroOk ? 'non-negative' : 'positive'} integer, got ${JSON.stringify(v)}`);
   }
   for (const key of ['allowLegacyPeers', 'allowClients'] as const) {
     const list = s[key];
     if (!Array.isArray(list)) throw new ConfigError(`${key} must be a list of CIDRs such as "192.168.1.0/24"`);
-    for (const cidr of list) if (!isCidr(cidr)) throw new ConfigError(`${key}: "${String(cidr).slice(0, 64)}" is not an address or CIDR (e.g. 192.168.1.0/24, 10.0.0.7, fd00::/8)`);
+    for (const cidr of list)
+      if (!isCidr(cidr)) throw new ConfigError(`${key}: "${String(cidr).slice(0, 64)}" is not an address or CIDR (e.g. 192.168.1.0/24, 10.0.0.7, fd00::/8)`);
   }
   if (typeof s.openProxy !== 'boolean') throw new ConfigError('openProxy must be true or false');
   if (typeof s.dataDir !== 'string' || s.dataDir.length === 0) throw new ConfigError('dataDir must be a directory path');
@@ -144,7 +156,8 @@ export function resolveSettings(...layers: Partial<NodeSettings>[]): NodeSetting
   checkPort('bport', s.bport);
   for (const key of NUMERIC) {
     const v = s[key];
-    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new ConfigError(`${key} must be a positive number of milliseconds, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)
+      throw new ConfigError(`${key} must be a positive number of milliseconds, got ${JSON.stringify(v)}`);
   }
   if (typeof s.bind !== 'string' || s.bind.length === 0) throw new ConfigError('bind must be an address such as 127.0.0.1 or 0.0.0.0');
   if (typeof s.policy !== 'string' || s.policy.length === 0) throw new ConfigError('policy must be a policy name');
@@ -169,9 +182,11 @@ function mergePluginOptions(layers: readonly Partial<NodeSettings>[]): NodeSetti
   const merged: Record<string, Record<string, unknown>> = {};
   for (const layer of layers) {
     if (layer.plugins === undefined) continue;
-    if (typeof layer.plugins !== 'object' || layer.plugins === null || Array.isArray(layer.plugins)) throw new ConfigError('plugins must be an object keyed by plugin name, e.g. {"@booster/plugin-http": {"metrics": "127.0.0.1:9464"}}');
+    if (typeof layer.plugins !== 'object' || layer.plugins === null || Array.isArray(layer.plugins))
+      throw new ConfigError('plugins must be an object keyed by plugin name, e.g. {"@booster/plugin-http": {"metrics": "127.0.0.1:9464"}}');
     for (const [name, options] of Object.entries(layer.plugins)) {
-      if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new ConfigError(`plugins["${name.slice(0, 64)}"] must be an object of options`);
+      if (typeof options !== 'object' || options === null || Array.isArray(options))
+        throw new ConfigError(`plugins["${name.slice(0, 64)}"] must be an object of options`);
       const defined = Object.entries(options).filter(([, v]) => v !== undefined);
       if (defined.length > 0 || !merged[name]) merged[name] = { ...merged[name], ...Object.fromEntries(defined) };
     }
@@ -184,9 +199,11 @@ function mergeDiscovery(layers: readonly Partial<NodeSettings>[]): DiscoverySett
   const merged: Record<string, unknown> = { ...DEFAULT_DISCOVERY };
   for (const layer of layers) {
     if (layer.discovery === undefined) continue;
-    if (typeof layer.discovery !== 'object' || layer.discovery === null || Array.isArray(layer.discovery)) throw new ConfigError('discovery must be an object, e.g. {"announce": true, "autoConnect": true}');
+    if (typeof layer.discovery !== 'object' || layer.discovery === null || Array.isArray(layer.discovery))
+      throw new ConfigError('discovery must be an object, e.g. {"announce": true, "autoConnect": true}');
     for (const [k, v] of Object.entries(layer.discovery)) {
-      if (!(k in DEFAULT_DISCOVERY)) throw new ConfigError(`unknown discovery setting "${k.slice(0, 64)}" (known: ${Object.keys(DEFAULT_DISCOVERY).join(', ')})`);
+      if (!(k in DEFAULT_DISCOVERY))
+        throw new ConfigError(`unknown discovery setting "${k.slice(0, 64)}" (known: ${Object.keys(DEFAULT_DISCOVERY).join(', ')})`);
       if (v === undefined) continue;
       if (typeof v !== 'boolean') throw new ConfigError(`discovery.${k} must be true or false, got ${JSON.stringify(v)?.slice(0, 64)}`);
       merged[k] = v;
@@ -200,7 +217,8 @@ function mergeCapacity(layers: readonly Partial<NodeSettings>[]): CapacitySettin
   const merged: Record<string, unknown> = { ...DEFAULT_CAPACITY };
   for (const layer of layers) {
     if (layer.capacity === undefined) continue;
-    if (typeof layer.capacity !== 'object' || layer.capacity === null || Array.isArray(layer.capacity)) throw new ConfigError('capacity must be an object, e.g. {"persist": false}');
+    if (typeof layer.capacity !== 'object' || layer.capacity === null || Array.isArray(layer.capacity))
+      throw new ConfigError('capacity must be an object, e.g. {"persist": false}');
     for (const [k, v] of Object.entries(layer.capacity)) {
       if (!(k in DEFAULT_CAPACITY)) throw new ConfigError(`unknown capacity setting "${k.slice(0, 64)}" (known: ${Object.keys(DEFAULT_CAPACITY).join(', ')})`);
       if (v !== undefined) merged[k] = v;
@@ -212,19 +230,24 @@ function mergeCapacity(layers: readonly Partial<NodeSettings>[]): CapacitySettin
 function validateCapacity(c: CapacitySettings): void {
   for (const key of ['tickMs', 'rateWindowMs', 'busyWindowMs', 'freshMs', 'saveDelayMs', 'maxAgeMs'] as const) {
     const v = c[key];
-    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new ConfigError(`capacity.${key} must be a positive number of milliseconds, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)
+      throw new ConfigError(`capacity.${key} must be a positive number of milliseconds, got ${JSON.stringify(v)}`);
   }
   if (c.rateWindowMs < c.tickMs) throw new ConfigError(`capacity.rateWindowMs (${c.rateWindowMs}) must be at least capacity.tickMs (${c.tickMs})`);
-  if (c.busyWindowMs < c.rateWindowMs) throw new ConfigError(`capacity.busyWindowMs (${c.busyWindowMs}) must be at least capacity.rateWindowMs (${c.rateWindowMs})`);
+  if (c.busyWindowMs < c.rateWindowMs)
+    throw new ConfigError(`capacity.busyWindowMs (${c.busyWindowMs}) must be at least capacity.rateWindowMs (${c.rateWindowMs})`);
   const share = (key: 'percentile' | 'busyShare' | 'minAvailableShare', zeroOk: boolean) => {
     const v = c[key];
-    if (typeof v !== 'number' || !(zeroOk ? v >= 0 : v > 0) || v > 1) throw new ConfigError(`capacity.${key} must be a number in ${zeroOk ? '[0, 1]' : '(0, 1]'}, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !(zeroOk ? v >= 0 : v > 0) || v > 1)
+      throw new ConfigError(`capacity.${key} must be a number in ${zeroOk ? '[0, 1]' : '(0, 1]'}, got ${JSON.stringify(v)}`);
   };
   share('percentile', false);
   share('busyShare', true);
   share('minAvailableShare', false);
-  if (typeof c.minBusyRate !== 'number' || !Number.isFinite(c.minBusyRate) || c.minBusyRate < 0) throw new ConfigError(`capacity.minBusyRate must be a non-negative number of bytes/s, got ${JSON.stringify(c.minBusyRate)}`);
-  if (typeof c.maxRecords !== 'number' || !Number.isInteger(c.maxRecords) || c.maxRecords < 1) throw new ConfigError(`capacity.maxRecords must be a positive integer, got ${JSON.stringify(c.maxRecords)}`);
+  if (typeof c.minBusyRate !== 'number' || !Number.isFinite(c.minBusyRate) || c.minBusyRate < 0)
+    throw new ConfigError(`capacity.minBusyRate must be a non-negative number of bytes/s, got ${JSON.stringify(c.minBusyRate)}`);
+  if (typeof c.maxRecords !== 'number' || !Number.isInteger(c.maxRecords) || c.maxRecords < 1)
+    throw new ConfigError(`capacity.maxRecords must be a positive integer, got ${JSON.stringify(c.maxRecords)}`);
   if (typeof c.persist !== 'boolean') throw new ConfigError('capacity.persist must be true or false');
 }
 
@@ -235,19 +258,26 @@ function validateCapacityProbe(given: CapacityProbeSettings): CapacityProbeSetti
   const example = 'e.g. {"url": "http://speed.example/10MB.bin", "intervalMs": 3600000, "maxBytes": 4000000, "timeoutMs": 10000}';
   if (typeof given !== 'object' || given === null || Array.isArray(given)) throw new ConfigError(`capacityProbe must be an object, ${example}`);
   const p: CapacityProbeSettings = { ...DEFAULT_CAPACITY_PROBE, ...given };
-  for (const k of Object.keys(p)) if (!['url', 'intervalMs', 'maxBytes', 'timeoutMs'].includes(k)) throw new ConfigError(`unknown capacityProbe setting "${k.slice(0, 64)}" (known: url, intervalMs, maxBytes, timeoutMs)`);
+  for (const k of Object.keys(p))
+    if (!['url', 'intervalMs', 'maxBytes', 'timeoutMs'].includes(k))
+      throw new ConfigError(`unknown capacityProbe setting "${k.slice(0, 64)}" (known: url, intervalMs, maxBytes, timeoutMs)`);
   let url: URL | undefined;
   try {
     url = typeof p.url === 'string' ? new URL(p.url) : undefined;
   } catch {
     url = undefined;
   }
-  if (!url || url.protocol !== 'http:' || !url.hostname) throw new ConfigError(`capacityProbe.url must be an http:// URL, got ${JSON.stringify(p.url)?.slice(0, 100)}`);
+  if (!url || url.protocol !== 'http:' || !url.hostname)
+    throw new ConfigError(`capacityProbe.url must be an http:// URL, got ${JSON.stringify(p.url)?.slice(0, 100)}`);
   for (const key of ['intervalMs', 'timeoutMs'] as const) {
     const v = p[key];
-    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new ConfigError(`capacityProbe.${key} must be a positive number of milliseconds, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)
+      throw new ConfigError(`capacityProbe.${key} must be a positive number of milliseconds, got ${JSON.stringify(v)}`);
   }
-  if (typeof p.maxBytes !== 'number' || !Number.isInteger(p.maxBytes) || p.maxBytes < 65_536) throw new ConfigError(`capacityProbe.maxBytes must be an integer of at least 65536 (a smaller download cannot measure a rate), got ${JSON.stringify(p.maxBytes)}`);
+  if (typeof p.maxBytes !== 'number' || !Number.isInteger(p.maxBytes) || p.maxBytes < 65_536)
+    throw new ConfigError(
+      `capacityProbe.maxBytes must be an integer of at least 65536 (a smaller download cannot measure a rate), got ${JSON.stringify(p.maxBytes)}`,
+    );
   return p;
 }
 
@@ -263,5 +293,6 @@ export function isCidr(v: unknown): v is string {
 }
 
 function checkPort(name: string, v: unknown): void {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 65535) throw new ConfigError(`${name} must be a port number 0-65535, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 65535)
+    throw new ConfigError(`${name} must be a port number 0-65535, got ${JSON.stringify(v)}`);
 }

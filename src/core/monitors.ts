@@ -67,7 +67,14 @@ export class MonitorHost implements Disposable {
     return this.network.list().map((p) => {
       const status = p.status();
       const rttMs = p.state === 'up' ? p.rttMs : undefined;
-      return { id: p.id, baddr: p.baddr, paddr: p.paddr, state: p.state, tunnels: status.tunnels.reduce((n, t) => n + t.copies, 0), ...(rttMs === undefined ? {} : { rttMs }) };
+      return {
+        id: p.id,
+        baddr: p.baddr,
+        paddr: p.paddr,
+        state: p.state,
+        tunnels: status.tunnels.reduce((n, t) => n + t.copies, 0),
+        ...(rttMs === undefined ? {} : { rttMs }),
+      };
     });
   }
 

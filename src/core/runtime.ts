@@ -98,10 +98,13 @@ export class NodeRuntime {
     this.network.setSelf(this.endpointAddr.port, this.proxyAddr.port);
     this.wiring.wireAll(this.run.peers ?? []);
     this.monitors.start(this.id);
-    this.log.info(`proxy listening on ${this.proxyAddr.host}:${this.proxyAddr.port} (SOCKS5, SOCKS4/4a, HTTP; at most ${this.proxy.connectionLimit} connections)`, {
-      policy: this.settings.policy,
-      sources: this.sources.list().map((s) => s.id),
-    });
+    this.log.info(
+      `proxy listening on ${this.proxyAddr.host}:${this.proxyAddr.port} (SOCKS5, SOCKS4/4a, HTTP; at most ${this.proxy.connectionLimit} connections)`,
+      {
+        policy: this.settings.policy,
+        sources: this.sources.list().map((s) => s.id),
+      },
+    );
     this.log.info(`booster endpoint listening on ${this.endpointAddr.host}:${this.endpointAddr.port}`, { id: this.id });
     await this.discovery.start({ id: this.id, bport: this.endpointAddr.port, pport: this.proxyAddr.port });
   }

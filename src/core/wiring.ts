@@ -44,7 +44,13 @@ export const NODE_RUN = Symbol('NodeRun') as InjectionToken<NodeRun>;
 /** The proxy port (pport), over the dispatcher, admitting who the node's security and settings allow. */
 @injectable()
 export class NodeProxyServer extends ProxyServer {
-  constructor(dispatcher: Dispatcher, security: NodeSecurity, events: EventHub, @inject(TOKENS.Settings) settings: NodeSettings, @inject(TOKENS.Logger) logger: Logger) {
+  constructor(
+    dispatcher: Dispatcher,
+    security: NodeSecurity,
+    events: EventHub,
+    @inject(TOKENS.Settings) settings: NodeSettings,
+    @inject(TOKENS.Logger) logger: Logger,
+  ) {
     super(dispatcher, logger.child('proxy'), {
       host: settings.bind,
       port: settings.pport,
@@ -79,7 +85,14 @@ export class NodePeerWiring extends PeerWiring {
 export class NodeReload {
   private readonly reloader?: ConfigReloader;
 
-  constructor(policies: PolicyManager, rules: RuleSet, wiring: PeerWiring, @inject(TOKENS.Settings) settings: NodeSettings, @inject(TOKENS.Logger) logger: Logger, @inject(NODE_RUN) run: NodeRun) {
+  constructor(
+    policies: PolicyManager,
+    rules: RuleSet,
+    wiring: PeerWiring,
+    @inject(TOKENS.Settings) settings: NodeSettings,
+    @inject(TOKENS.Logger) logger: Logger,
+    @inject(NODE_RUN) run: NodeRun,
+  ) {
     if (!run.config) return;
     this.reloader = new ConfigReloader(
       run.config.layer,
@@ -126,7 +139,9 @@ export class NodeControlHandler extends ControlHandler {
     @inject(TOKENS.Logger) logger: Logger,
     @inject(NODE_RUN) run: NodeRun,
   ) {
-    const limitLog = new LimitLog(logger.child('control'), settings.limits.limitLogIntervalMs, undefined, (limit, message) => events.limitHit.fire({ limit, message }));
+    const limitLog = new LimitLog(logger.child('control'), settings.limits.limitLogIntervalMs, undefined, (limit, message) =>
+      events.limitHit.fire({ limit, message }),
+    );
     super(policies, rules, limitLog, reporter, { peers: wiring, state: run.state, reload: reload.available ? () => reload.reload() : undefined });
   }
 }

@@ -49,7 +49,9 @@ export class Announcer implements Disposable {
       this.subscriptions.push(link.onQuery(({ packet, from }) => this.answer(link, packet, from)));
     }
     for (const at of ANNOUNCE_AT_MS) this.timers.later(at, () => this.links.forEach((l) => this.multicast(l)));
-    this.log.info(`announcing this node on the LAN as ${this.fqdn} (${this.links.map((l) => `${l.local.interface} ${l.local.address}`).join(', ')}); --no-announce to stop`);
+    this.log.info(
+      `announcing this node on the LAN as ${this.fqdn} (${this.links.map((l) => `${l.local.interface} ${l.local.address}`).join(', ')}); --no-announce to stop`,
+    );
   }
 
   /** Says goodbye on every link (TTL 0), then stops answering. */
@@ -83,7 +85,10 @@ export class Announcer implements Disposable {
     const asked = questions.some((q) => ours.has(q.name.toLowerCase()));
     const enumerated = questions.some((q) => q.name.toLowerCase() === SERVICE_ENUMERATION && (q.type === 'PTR' || String(q.type) === 'ANY'));
     if (!asked && !enumerated) return;
-    const answers = [...(enumerated ? [{ name: SERVICE_ENUMERATION, type: 'PTR' as const, ttl: RECORD_TTL_S, data: SERVICE_TYPE }] : []), ...(asked ? this.records(link) : [])];
+    const answers = [
+      ...(enumerated ? [{ name: SERVICE_ENUMERATION, type: 'PTR' as const, ttl: RECORD_TTL_S, data: SERVICE_TYPE }] : []),
+      ...(asked ? this.records(link) : []),
+    ];
     if (from.port !== 5353) {
       // A legacy unicast query (RFC 6762 §6.7), e.g. from a one-shot resolver: answered to its port, within a budget.
       const second = Math.floor(Date.now() / 1000);

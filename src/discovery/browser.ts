@@ -113,7 +113,7 @@ export class Browser implements Disposable {
     const srv = records.find((rr) => named(rr, 'SRV'));
     const txt = records.find((rr) => named(rr, 'TXT'));
     if (!srv || !txt) return; // booster nodes always send all three; anything else is not one of ours
-    const decoded = decodeTxt(Array.isArray(txt.data) ? (txt.data) : [txt.data as Buffer | string]);
+    const decoded = decodeTxt(Array.isArray(txt.data) ? txt.data : [txt.data as Buffer | string]);
     if (!isPresence(decoded)) {
       this.log.debug(`ignoring ${instance} from ${from.address}: its TXT record is not a booster one (${decoded.error})`);
       return;

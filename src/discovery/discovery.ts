@@ -65,9 +65,14 @@ export class NodeDiscovery {
     const hint = new PresenceHint(this.key);
     const nonce = PresenceHint.nonce();
     const presence = { id: self.id, bport: self.bport, pport: self.pport, nonce };
-    this.announcer = on(announceOn).length > 0 ? new Announcer(on(announceOn), { ...presence, hint: hint.sign(presence) }, `booster-${crypto.randomBytes(4).toString('hex')}`, log) : undefined;
+    this.announcer =
+      on(announceOn).length > 0
+        ? new Announcer(on(announceOn), { ...presence, hint: hint.sign(presence) }, `booster-${crypto.randomBytes(4).toString('hex')}`, log)
+        : undefined;
     this.browser = autoConnect && on(browseOn).length > 0 ? new Browser(on(browseOn), log, { hint }) : undefined;
-    this.connector = this.browser ? new AutoConnector({ nodes: this.browser, network: this.network, onPeerChanged: this.events.onPeerChanged, log, selfNonce: nonce }) : undefined;
+    this.connector = this.browser
+      ? new AutoConnector({ nodes: this.browser, network: this.network, onPeerChanged: this.events.onPeerChanged, log, selfNonce: nonce })
+      : undefined;
     this.announcer?.start();
     this.browser?.start();
     this.connector?.start();

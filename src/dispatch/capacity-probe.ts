@@ -130,7 +130,9 @@ export class CapacityProbe {
         });
         socket.once('end', () => finish());
         socket.once('error', (err: Error) => finish(err.message));
-        socket.write(`GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nUser-Agent: booster-capacity-probe\r\nAccept-Encoding: identity\r\nConnection: close\r\n\r\n`);
+        socket.write(
+          `GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nUser-Agent: booster-capacity-probe\r\nAccept-Encoding: identity\r\nConnection: close\r\n\r\n`,
+        );
       });
     } catch (err) {
       return { sourceId: source.id, bytes: 0, error: (err as Error).message };

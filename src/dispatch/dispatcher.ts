@@ -96,7 +96,10 @@ export class Dispatcher implements Connector, Disposable {
         ranked = ranking.length > 1 ? ranking.slice(1) : [];
       }
       if (!choice) {
-        const why = attempts.length === 0 ? 'no source is available (all blocked, ejected or down)' : `every source failed: ${attempts.map((a) => `${a.sourceId}: ${a.error}`).join('; ')}`;
+        const why =
+          attempts.length === 0
+            ? 'no source is available (all blocked, ejected or down)'
+            : `every source failed: ${attempts.map((a) => `${a.sourceId}: ${a.error}`).join('; ')}`;
         throw new DialFailure(`cannot reach ${target.host}:${target.port}: ${why}`, lastReply, attempts);
       }
       tried.push(choice.id);
@@ -178,7 +181,10 @@ export class Dispatcher implements Connector, Disposable {
       const onAbort = () => {
         reject(abortError(signal.reason, this.settings.dialTimeoutMs));
         watchdog = setTimeout(() => {
-          this.dialerFault(dialerId, `dial ignored its abort signal: still pending ${this.settings.dialTimeoutMs} ms after it was aborted (${describeError(signal.reason)}); abandoned`);
+          this.dialerFault(
+            dialerId,
+            `dial ignored its abort signal: still pending ${this.settings.dialTimeoutMs} ms after it was aborted (${describeError(signal.reason)}); abandoned`,
+          );
         }, this.settings.dialTimeoutMs);
         watchdog.unref?.();
       };

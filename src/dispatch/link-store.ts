@@ -136,7 +136,8 @@ export class LinkPersistence {
     const wallNow = Date.now();
     const now = this.clock.now();
     const links = new Map<string, StoredLink>();
-    for (const [id, e] of this.sources.savedEstimates()) links.set(id, { capacity: Math.round(e.capacity), measuredAt: Math.round(wallNow - (now - e.at)), via: e.via });
+    for (const [id, e] of this.sources.savedEstimates())
+      links.set(id, { capacity: Math.round(e.capacity), measuredAt: Math.round(wallNow - (now - e.at)), via: e.via });
     this.writing = this.writing.then(() =>
       writeLinksFile(this.file, links).then(
         () => {

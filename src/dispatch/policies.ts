@@ -74,10 +74,11 @@ export class PolicyManager implements Disposable {
     const previous = this.active?.name ?? '';
     this.active = { name, policy };
     if (name === this.settings.fallbackPolicy) this.fallback = policy;
-    else this.fallback ??= await this.instantiate(this.settings.fallbackPolicy).catch((err) => {
-      this.log.warn(`fallback policy unavailable: ${(err as Error).message}`);
-      return undefined;
-    });
+    else
+      this.fallback ??= await this.instantiate(this.settings.fallbackPolicy).catch((err) => {
+        this.log.warn(`fallback policy unavailable: ${(err as Error).message}`);
+        return undefined;
+      });
     if (previous !== name) this.events.policyChanged.fire({ previous, current: name });
   }
 
@@ -128,7 +129,13 @@ export class PolicyManager implements Disposable {
     this.timing.dispose();
   }
 
-  private run(name: string, policy: BalancingPolicy, request: PolicyRequest, snapshots: readonly Candidate[], candidates: readonly Candidate[]): Candidate[] | undefined {
+  private run(
+    name: string,
+    policy: BalancingPolicy,
+    request: PolicyRequest,
+    snapshots: readonly Candidate[],
+    candidates: readonly Candidate[],
+  ): Candidate[] | undefined {
     const started = this.timing.now();
     let result: ReturnType<BalancingPolicy['choose']>;
     try {

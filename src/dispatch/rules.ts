@@ -72,7 +72,8 @@ export function validateRule(raw: unknown): Rule {
   };
   const source = (v: unknown): string => {
     if (typeof v !== 'string' || v.length === 0) throw new Error(`rule ${type}: "source" must name a source id`);
-    if (v.length > MAX_SOURCE_LENGTH) throw new Error(`rule ${type}: source ${quote(v)} is longer than ${MAX_SOURCE_LENGTH} characters; no source id is that long`);
+    if (v.length > MAX_SOURCE_LENGTH)
+      throw new Error(`rule ${type}: source ${quote(v)} is longer than ${MAX_SOURCE_LENGTH} characters; no source id is that long`);
     return v;
   };
   switch (r?.type) {
@@ -98,19 +99,27 @@ function checkRuleSize(rule: Rule, limits: RuleLimits): void {
   if (hosts.length > limits.maxHostsPerRule) {
     throw new LimitError(
       `rule ${rule.type} lists ${hosts.length} hosts, more than limits.maxHostsPerRule (${limits.maxHostsPerRule}); split it into several rules, or raise limits.maxHostsPerRule in the config file`,
-      'too-many-hosts', 'maxHostsPerRule',
+      'too-many-hosts',
+      'maxHostsPerRule',
     );
   }
   const bytes = hosts.reduce((sum, h) => sum + Buffer.byteLength(h) + 3, 0);
   if (bytes > MAX_RULE_HOST_BYTES) {
-    throw new LimitError(`rule ${rule.type} lists ${bytes} bytes of hosts; one rule carries at most ${MAX_RULE_HOST_BYTES}, so split it into several rules`, 'rule-too-large');
+    throw new LimitError(
+      `rule ${rule.type} lists ${bytes} bytes of hosts; one rule carries at most ${MAX_RULE_HOST_BYTES}, so split it into several rules`,
+      'rule-too-large',
+    );
   }
 }
 
 /** Checks a list of rules (a config file's) and the limits on them; throws with the first problem, naming the rule by its number. */
 export function validateRules(raw: readonly unknown[], limits: RuleLimits): Rule[] {
   if (raw.length > limits.maxRules) {
-    throw new LimitError(`${raw.length} rules configured, more than limits.maxRules (${limits.maxRules}); use fewer rules, or raise limits.maxRules in the config file`, 'too-many-rules', 'maxRules');
+    throw new LimitError(
+      `${raw.length} rules configured, more than limits.maxRules (${limits.maxRules}); use fewer rules, or raise limits.maxRules in the config file`,
+      'too-many-rules',
+      'maxRules',
+    );
   }
   return raw.map((r, i) => {
     try {
@@ -150,7 +159,8 @@ export class RuleSet {
     if (this.rules.length >= this.limits.maxRules) {
       throw new LimitError(
         `this node already has ${this.rules.length} rules, the most limits.maxRules allows; remove one first ("booster policy rules remove N"), or raise limits.maxRules in the node's config file`,
-        'too-many-rules', 'maxRules',
+        'too-many-rules',
+        'maxRules',
       );
     }
     checkRuleSize(rule, this.limits);

@@ -13,7 +13,6 @@ export type MutableStats = { -readonly [K in keyof SourceStats]: SourceStats[K] 
 
 export { snapshotCandidate } from '../kernel/candidate-snapshot';
 
-
 /** Byte counters a tunnel increments directly (hot path: no lookups per chunk). */
 export interface SourceMeter {
   bytesUp: number;
@@ -116,10 +115,7 @@ export class SourceRegistry implements Disposable {
   ) {
     this.capacity = settings?.capacity ?? DEFAULT_CAPACITY;
     this.lastSample = clock.now();
-    this.subscriptions = [
-      events.onTunnelOpened((t) => this.onTunnel(t.sourceId, +1)),
-      events.onTunnelClosed((c) => this.onTunnel(c.tunnel.sourceId, -1)),
-    ];
+    this.subscriptions = [events.onTunnelOpened((t) => this.onTunnel(t.sourceId, +1)), events.onTunnelClosed((c) => this.onTunnel(c.tunnel.sourceId, -1))];
   }
 
   /** Starts the throughput and capacity sampler (every capacity.tickMs). */
@@ -131,15 +127,35 @@ export class SourceRegistry implements Disposable {
   add(source: SourceDescriptor): Disposable {
     if (this.entries.has(source.id)) throw new Error(`source "${source.id}" already exists`);
     const stats: MutableStats = {
-      openTunnels: 0, pendingDials: 0, load: 0, workload: 0, throughputDown: 0, throughputUp: 0, capacity: 0, capacitySource: 'unknown',
-      recentFailures: 0, consecutiveFailures: 0, connectLatencyMs: 0, health: 'healthy', totalTunnels: 0, bytesDown: 0, bytesUp: 0,
+      openTunnels: 0,
+      pendingDials: 0,
+      load: 0,
+      workload: 0,
+      throughputDown: 0,
+      throughputUp: 0,
+      capacity: 0,
+      capacitySource: 'unknown',
+      recentFailures: 0,
+      consecutiveFailures: 0,
+      connectLatencyMs: 0,
+      health: 'healthy',
+      totalTunnels: 0,
+      bytesDown: 0,
+      bytesUp: 0,
     };
     const entry: Entry = {
       // The descriptor never changes: its nested proxy endpoint is frozen once, so snapshots can share it.
       candidate: { ...source, ...(source.proxy ? { proxy: Object.freeze({ ...source.proxy }) } : {}), stats },
       stats,
       pendingDials: 0,
-      failureTimes: [], ejectedUntil: 0, ejections: 0, down: false, healthReason: '', probing: false, lastBytesDown: 0, lastBytesUp: 0,
+      failureTimes: [],
+      ejectedUntil: 0,
+      ejections: 0,
+      down: false,
+      healthReason: '',
+      probing: false,
+      lastBytesDown: 0,
+      lastBytesUp: 0,
       estimator: new CapacityEstimator(this.capacity),
     };
     this.entries.set(source.id, entry);
@@ -325,7 +341,11 @@ export class SourceRegistry implements Disposable {
         entry.ejections++;
         entry.ejectedUntil = now + backoff;
         entry.probing = false;
-        this.setHealth(entry, 'ejected', `${s.consecutiveFailures} dial failures in a row (last: ${error ?? 'unknown'}); retry in ${Math.round(backoff / 1000)} s`);
+        this.setHealth(
+          entry,
+          'ejected',
+          `${s.consecutiveFailures} dial failures in a row (last: ${error ?? 'unknown'}); retry in ${Math.round(backoff / 1000)} s`,
+        );
       }
     }
     this.pruneFailures(entry, now);
@@ -432,13 +452,17 @@ export class SourceRegistry implements Disposable {
   private refreshCapacity(e: Entry, now: number): void {
     const est = e.estimator;
     const restored = this.restored.get(e.candidate.id);
-    const choice = effectiveCapacity({
-      measured: est.capacity > 0 && est.measuredAt !== undefined ? { capacity: est.capacity, at: est.measuredAt } : undefined,
-      probe: e.probe,
-      advertised: e.advertised,
-      persisted: restored && now - restored.at <= this.capacity.maxAgeMs ? restored : undefined,
-      ourThroughput: e.stats.throughputDown,
-    }, now, this.capacity);
+    const choice = effectiveCapacity(
+      {
+        measured: est.capacity > 0 && est.measuredAt !== undefined ? { capacity: est.capacity, at: est.measuredAt } : undefined,
+        probe: e.probe,
+        advertised: e.advertised,
+        persisted: restored && now - restored.at <= this.capacity.maxAgeMs ? restored : undefined,
+        ourThroughput: e.stats.throughputDown,
+      },
+      now,
+      this.capacity,
+    );
     e.stats.capacity = choice.capacity;
     e.stats.capacitySource = choice.source;
   }

@@ -55,8 +55,15 @@ export class TunnelTable {
   add(target: Target, sourceId: string, protocol: InboundProtocol, client: string, meter?: SourceMeter): TunnelHandle {
     const targetAddress = formatTarget(target);
     const info: MutableTunnel = {
-      id: this.nextId++, target, targetAddress, sourceId, protocol, client,
-      openedAt: Date.now(), bytesUp: 0, bytesDown: 0,
+      id: this.nextId++,
+      target,
+      targetAddress,
+      sourceId,
+      protocol,
+      client,
+      openedAt: Date.now(),
+      bytesUp: 0,
+      bytesDown: 0,
     };
     this.open.set(info.id, info);
     this.copies.set(targetAddress, (this.copies.get(targetAddress) ?? 0) + 1);

@@ -156,7 +156,11 @@ export class ExtensionHost implements Disposable {
     const ms = this.settings.limits.pluginDeactivateTimeoutMs;
     try {
       const module = l.module;
-      await withTimeout(Promise.resolve().then(() => module?.deactivate?.()), ms, `did not finish within ${ms} ms`);
+      await withTimeout(
+        Promise.resolve().then(() => module?.deactivate?.()),
+        ms,
+        `did not finish within ${ms} ms`,
+      );
     } catch (err) {
       this.report(l.plugin.description.name, `deactivate failed: ${(err as Error).message}`);
     }
@@ -178,7 +182,6 @@ function safeDispose(d: Disposable, log: Logger): void {
     log.warn(`dispose failed: ${(err as Error).message}`);
   }
 }
-
 
 /** Disposes what a failed activation left: its registrations, and what it pushed into context.subscriptions. */
 function disposeSubscriptions(context: PluginContext, store: DisposableStore, log: Logger): void {

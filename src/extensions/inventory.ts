@@ -41,7 +41,9 @@ export function inspectPlugins(descriptions: readonly PluginDescription[]): Insp
 
 export function declaredContributions(plugin: ValidatedPlugin): [ContributionKind, string][] {
   if (!plugin.ok) return [];
-  return Object.entries(plugin.manifest.contributes).flatMap(([kind, list]) => (list ?? []).map((c) => [kind as ContributionKind, c.id] as [ContributionKind, string]));
+  return Object.entries(plugin.manifest.contributes).flatMap(([kind, list]) =>
+    (list ?? []).map((c) => [kind as ContributionKind, c.id] as [ContributionKind, string]),
+  );
 }
 
 export function pluginState(inspected: InspectedPlugin, status: PluginStatus, error?: string): PluginState {

@@ -48,7 +48,10 @@ export function scopedEvents(hub: NodeEvents, options: ScopedEventsOptions): Plu
           );
         }
       : () => {
-          throw new PluginError(options.plugin, `may not subscribe to ${name}: its contributions (${options.kinds.join(', ') || 'none'}) give it ${[...granted].join(', ') || 'no events'}`);
+          throw new PluginError(
+            options.plugin,
+            `may not subscribe to ${name}: its contributions (${options.kinds.join(', ') || 'none'}) give it ${[...granted].join(', ') || 'no events'}`,
+          );
         };
   }
   return Object.freeze(view) as unknown as PluginEvents;

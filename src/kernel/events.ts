@@ -45,8 +45,18 @@ export class EventHub implements NodeEvents, Disposable {
 
   dispose(): void {
     for (const e of [
-      this.tunnelOpened, this.tunnelClosed, this.workloadChanged, this.dial, this.sourceChanged,
-      this.sourceHealthChanged, this.peerChanged, this.pluginFault, this.proxyRejected, this.policyChanged, this.limitHit,
-    ]) e.dispose();
+      this.tunnelOpened,
+      this.tunnelClosed,
+      this.workloadChanged,
+      this.dial,
+      this.sourceChanged,
+      this.sourceHealthChanged,
+      this.peerChanged,
+      this.pluginFault,
+      this.proxyRejected,
+      this.policyChanged,
+      this.limitHit,
+    ])
+      e.dispose();
   }
 }

@@ -37,7 +37,10 @@ export class ProxyCredentials {
   private async check(address: string, username: Buffer, password: Buffer, signal: AbortSignal): Promise<CredentialVerdict> {
     const lockedMs = this.throttle.lockedFor(address);
     if (lockedMs > 0) {
-      this.limitLog.hit('proxy-auth-locked', `proxy refuses logins from ${address} for ${Math.ceil(lockedMs / 1000)} s more after repeated failures (limits.authFailuresBeforeLockout, limits.authLockoutMs)`);
+      this.limitLog.hit(
+        'proxy-auth-locked',
+        `proxy refuses logins from ${address} for ${Math.ceil(lockedMs / 1000)} s more after repeated failures (limits.authFailuresBeforeLockout, limits.authLockoutMs)`,
+      );
       return 'locked-out';
     }
     if (sameSecret(username, this.username) & sameSecret(password, this.password)) {
@@ -45,7 +48,11 @@ export class ProxyCredentials {
       return 'ok';
     }
     const { delayMs, lockedOut } = this.throttle.failed(address);
-    if (lockedOut) this.limitLog.hit('proxy-auth-lockout', `proxy locked out ${address} after repeated failed logins (limits.authFailuresBeforeLockout, limits.authLockoutMs)`);
+    if (lockedOut)
+      this.limitLog.hit(
+        'proxy-auth-lockout',
+        `proxy locked out ${address} after repeated failed logins (limits.authFailuresBeforeLockout, limits.authLockoutMs)`,
+      );
     await sleep(delayMs, signal);
     return 'wrong';
   }

@@ -49,7 +49,13 @@ export async function httpHandshake(reader: HandshakeReader, client: Duplex, ctx
     if (verdict !== 'ok') {
       const detail = verdict === 'locked-out' ? 'too many failed logins from this address; try again later' : undefined;
       respond(client, 407, 'Proxy Authentication Required', 'Proxy-Authenticate: Basic realm="booster"\r\n', detail);
-      throw new HandshakeError(verdict === 'missing' ? 'HTTP proxy request without Proxy-Authorization' : verdict === 'locked-out' ? 'HTTP proxy login refused: too many failed logins from this address' : 'HTTP proxy request with wrong Proxy-Authorization credentials');
+      throw new HandshakeError(
+        verdict === 'missing'
+          ? 'HTTP proxy request without Proxy-Authorization'
+          : verdict === 'locked-out'
+            ? 'HTTP proxy login refused: too many failed logins from this address'
+            : 'HTTP proxy request with wrong Proxy-Authorization credentials',
+      );
     }
   }
 
@@ -70,7 +76,8 @@ export async function httpHandshake(reader: HandshakeReader, client: Duplex, ctx
   const absolute = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)([^#]*)/.exec(uri);
   if (!absolute) throw badRequest(client, `HTTP request for "${printable(uri)}" is not an absolute URI (this is a proxy, not a web server)`);
   const [, scheme, rawAuthority, rawPath] = absolute;
-  if (scheme.toLowerCase() !== 'http') throw badRequest(client, `HTTP proxy request for scheme "${printable(scheme)}" (only http:// is forwarded; use CONNECT for https)`);
+  if (scheme.toLowerCase() !== 'http')
+    throw badRequest(client, `HTTP proxy request for scheme "${printable(scheme)}" (only http:// is forwarded; use CONNECT for https)`);
   const hostPart = rawAuthority.slice(rawAuthority.lastIndexOf('@') + 1);
   const authority = parseAuthority(hostPart);
   if (!authority) throw badRequest(client, `HTTP request URI "${printable(uri)}" has an invalid host`);
@@ -126,5 +133,7 @@ function badRequest(client: Duplex, reason: string): HandshakeError {
 
 function respond(socket: Duplex, code: number, reason: string, extraHeaders = '', detail?: string): void {
   const body = `${code} ${reason}${detail ? `: ${detail}` : ''}\n`;
-  socket.end(`HTTP/1.1 ${code} ${reason}\r\n${extraHeaders}Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${code} ${reason}\r\n${extraHeaders}Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }

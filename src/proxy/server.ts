@@ -21,7 +21,10 @@ import { socks4Handshake } from './socks4';
 import { isTlsUpgrade, socks5Handshake, type UPGRADE_TO_TLS } from './socks5';
 import { UpstreamReader } from './upstream-reader';
 
-export type ProxyLimits = Pick<Limits, 'maxProxyConnections' | 'fdReserve' | 'authFailuresBeforeLockout' | 'authFailureDelayMs' | 'authLockoutMs' | 'limitLogIntervalMs'>;
+export type ProxyLimits = Pick<
+  Limits,
+  'maxProxyConnections' | 'fdReserve' | 'authFailuresBeforeLockout' | 'authFailureDelayMs' | 'authLockoutMs' | 'limitLogIntervalMs'
+>;
 
 export interface ProxyServerOptions {
   readonly host: string;
@@ -217,7 +220,7 @@ export class ProxyServer {
     });
     const peer = peerOf(client);
     this.serve(conn, peer).catch((err) => {
-      this.log.error(`proxy failed serving ${peer}; closing it: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+      this.log.error(`proxy failed serving ${peer}; closing it: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
       client.destroy();
     });
   }
@@ -228,7 +231,10 @@ export class ProxyServer {
     if (this.connections.size < this.maxConnections - reserved) return false;
     this.refusedAtLimit++;
     const kept = reserved > 0 ? `; the last ${reserved} are kept for applications on this machine` : '';
-    this.limitLog.hit('proxy-connections', `proxy at its connection limit ${this.maxConnections} (limits.maxProxyConnections / ulimit -n${kept}); refused ${this.refusedAtLimit}`);
+    this.limitLog.hit(
+      'proxy-connections',
+      `proxy at its connection limit ${this.maxConnections} (limits.maxProxyConnections / ulimit -n${kept}); refused ${this.refusedAtLimit}`,
+    );
     return true;
   }
 
@@ -309,11 +315,20 @@ export class ProxyServer {
     }
   }
 
-  private async dialAndRelay(conn: Connection, peer: string, negotiated: Negotiated, upstreamReader: UpstreamReader, onUpstream: (upstream: Duplex) => void): Promise<void> {
+  private async dialAndRelay(
+    conn: Connection,
+    peer: string,
+    negotiated: Negotiated,
+    upstreamReader: UpstreamReader,
+    onUpstream: (upstream: Duplex) => void,
+  ): Promise<void> {
     const { request, stream, reader, restricted } = negotiated;
     let opened;
     try {
-      opened = await this.connector.open({ target: request.target, protocol: request.protocol, client: peer, restricted, socketOptions: upstreamReader.socketOptions }, conn.gone.signal);
+      opened = await this.connector.open(
+        { target: request.target, protocol: request.protocol, client: peer, restricted, socketOptions: upstreamReader.socketOptions },
+        conn.gone.signal,
+      );
     } catch (err) {
       this.log.info(`${request.protocol} ${peer} → ${printable(formatTarget(request.target), 300)} failed: ${printable(describeError(err), 500)}`);
       if (!stream.destroyed) {
@@ -332,7 +347,7 @@ export class ProxyServer {
     }
     const head = request.succeed(stream, opened.bound);
     const pipelined = reader.detach();
-    const first = head && pipelined.length > 0 ? Buffer.concat([head, pipelined]) : head ?? pipelined;
+    const first = head && pipelined.length > 0 ? Buffer.concat([head, pipelined]) : (head ?? pipelined);
     // The logger escapes control characters itself; printable() here would only cut a long HTTP authority.
     const target = formatTarget(request.target);
     this.log.debug(`${request.protocol} ${peer} → ${target.length > 300 ? printable(target, 300) : target} via ${opened.source.label}`);
@@ -351,8 +366,16 @@ export class ProxyServer {
   }
 
   /** Runs the client's protocol handshake (the caller fails `reader` if the stream closes); undefined when the client was turned away. */
-  private async handshake(reader: HandshakeReader, client: Duplex, peer: string, access: ClientAccess): Promise<InboundRequest | typeof UPGRADE_TO_TLS | undefined> {
-    const timer = setTimeout(() => reader.fail(new HandshakeError(`handshake not completed within ${this.options.handshakeTimeoutMs} ms`)), this.options.handshakeTimeoutMs);
+  private async handshake(
+    reader: HandshakeReader,
+    client: Duplex,
+    peer: string,
+    access: ClientAccess,
+  ): Promise<InboundRequest | typeof UPGRADE_TO_TLS | undefined> {
+    const timer = setTimeout(
+      () => reader.fail(new HandshakeError(`handshake not completed within ${this.options.handshakeTimeoutMs} ms`)),
+      this.options.handshakeTimeoutMs,
+    );
     const ctx: HandshakeContext = { access, peer, log: this.log };
     try {
       const first = await reader.peek();

@@ -17,7 +17,11 @@ const MAX_FIELD = 255;
 export async function socks4Handshake(reader: HandshakeReader, client: Duplex, ctx: HandshakeContext): Promise<InboundRequest> {
   if (!ctx.access.admitted) {
     client.end(reply(REJECTED));
-    throw new HandshakeError(ctx.access.credentials ? 'SOCKS4 has no authentication and this proxy requires it; use SOCKS5 or HTTP with credentials' : `SOCKS4 client not allowed: ${NOT_ALLOWED}`);
+    throw new HandshakeError(
+      ctx.access.credentials
+        ? 'SOCKS4 has no authentication and this proxy requires it; use SOCKS5 or HTTP with credentials'
+        : `SOCKS4 client not allowed: ${NOT_ALLOWED}`,
+    );
   }
   const head = Buffer.from(await reader.read(8));
   const cmd = head[1];

@@ -108,7 +108,9 @@ async function authenticate(reader: HandshakeReader, client: Duplex, credentials
   if (verdict !== 'ok') {
     client.end(Buffer.from([0x01, 0x01]));
     const who = `user "${printable(user.toString('utf8'), 64)}"`;
-    throw new HandshakeError(verdict === 'locked-out' ? `SOCKS5 login refused for ${who}: too many failed logins from this address` : `SOCKS5 authentication failed for ${who}`);
+    throw new HandshakeError(
+      verdict === 'locked-out' ? `SOCKS5 login refused for ${who}: too many failed logins from this address` : `SOCKS5 authentication failed for ${who}`,
+    );
   }
   client.write(Buffer.from([0x01, 0x00]));
 }

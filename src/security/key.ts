@@ -54,14 +54,16 @@ export class NetworkKey {
     if (t.length === 0) throw new KeyError(`the network key from ${origin} is empty ${again}`, 'invalid');
     if (/^[0-9a-fA-F]+$/.test(t)) {
       // All hex digits: a hex key (a base64 key of 43+ characters practically never is); an odd count is a copy mistake.
-      if (t.length % 2 !== 0) throw new KeyError(`the network key from ${origin} has an odd number of hex digits (${t.length}); was it cut short? ${again}`, 'invalid');
+      if (t.length % 2 !== 0)
+        throw new KeyError(`the network key from ${origin} has an odd number of hex digits (${t.length}); was it cut short? ${again}`, 'invalid');
       bytes = Buffer.from(t, 'hex');
     } else if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(t) && t.replace(/=+$/, '').length % 4 !== 1) {
       bytes = Buffer.from(t.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
     } else {
       throw new KeyError(`the network key from ${origin} is not hex or base64 ${again}`, 'invalid');
     }
-    if (bytes.length < KEY_BYTES) throw new KeyError(`the network key from ${origin} has ${bytes.length * 8} bits; at least ${KEY_BYTES * 8} are required ${again}`, 'invalid');
+    if (bytes.length < KEY_BYTES)
+      throw new KeyError(`the network key from ${origin} has ${bytes.length * 8} bits; at least ${KEY_BYTES * 8} are required ${again}`, 'invalid');
     return new NetworkKey(bytes, origin);
   }
 
@@ -118,7 +120,8 @@ export class NetworkKey {
     } catch (err) {
       if (err instanceof KeyError) throw err;
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EEXIST') throw new KeyError(`${file} already exists; keep it, or pass --force to replace it (every node must then get the new key)`, 'exists');
+      if (code === 'EEXIST')
+        throw new KeyError(`${file} already exists; keep it, or pass --force to replace it (every node must then get the new key)`, 'exists');
       throw new KeyError(`cannot write the network key file ${file}: ${code ?? (err as Error).message}`, 'unwritable');
     } finally {
       fs.rmSync(tmp, { force: true });

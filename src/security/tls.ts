@@ -10,7 +10,10 @@ const EXPORTER_LABEL = 'EXPORTER-booster-channel-binding';
 
 /** The TLS side of a failed handshake, in words a user can act on. */
 export class TlsError extends Error {
-  constructor(message: string, readonly code: 'key-mismatch' | 'timeout' | 'tls') {
+  constructor(
+    message: string,
+    readonly code: 'key-mismatch' | 'timeout' | 'tls',
+  ) {
     super(message);
     this.name = 'TlsError';
   }

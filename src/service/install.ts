@@ -14,7 +14,8 @@ export class ServiceError extends Error {
 
 function why(err: unknown, scope: ServiceScope): string {
   const e = err as NodeJS.ErrnoException;
-  if ((e.code === 'EACCES' || e.code === 'EPERM') && scope === 'system') return 'permission denied (a system unit needs root: run it with sudo, or install a --user unit)';
+  if ((e.code === 'EACCES' || e.code === 'EPERM') && scope === 'system')
+    return 'permission denied (a system unit needs root: run it with sudo, or install a --user unit)';
   return e.code === 'EACCES' ? 'permission denied' : e.message;
 }
 
@@ -44,7 +45,9 @@ export function writeUnit(scope: ServiceScope, text: string, force: boolean, fil
 export function removeUnit(scope: ServiceScope, file = unitPath(scope), link = enabledLink(scope)): string {
   if (!fs.existsSync(file)) throw new ServiceError(`no booster unit at ${file}; nothing to remove`);
   if (fs.existsSync(link) || isSymlink(link)) {
-    throw new ServiceError(`booster.service is still enabled (${link}); run "${shellLine(systemctlCommands(scope, 'disable').slice(0, 1))}" first, or pass --disable`);
+    throw new ServiceError(
+      `booster.service is still enabled (${link}); run "${shellLine(systemctlCommands(scope, 'disable').slice(0, 1))}" first, or pass --disable`,
+    );
   }
   try {
     fs.unlinkSync(file);

@@ -56,7 +56,7 @@ function underHome(p: string): boolean {
 }
 
 export function renderUnit(o: UnitOptions): string {
-  if (!o.node.startsWith('/') || !o.bin.startsWith('/')) throw new UnitError('the node binary and booster\'s bin/run must be absolute paths');
+  if (!o.node.startsWith('/') || !o.bin.startsWith('/')) throw new UnitError("the node binary and booster's bin/run must be absolute paths");
   const system = o.scope === 'system';
   const args = system ? [...o.startArgs, '--data-dir', SYSTEM_DATA_DIR] : [...o.startArgs];
   const exec = [o.node, o.bin, 'start', ...args].map(execArg).join(' ');
@@ -114,7 +114,15 @@ export function renderUnit(o: UnitOptions): string {
 /** The `systemctl` calls that follow an install (enable) or precede an uninstall (disable). */
 export function systemctlCommands(scope: ServiceScope, action: 'enable' | 'disable'): string[][] {
   const base = scope === 'user' ? ['systemctl', '--user'] : ['systemctl'];
-  return action === 'enable' ? [[...base, 'daemon-reload'], [...base, 'enable', '--now', 'booster']] : [[...base, 'disable', '--now', 'booster'], [...base, 'daemon-reload']];
+  return action === 'enable'
+    ? [
+        [...base, 'daemon-reload'],
+        [...base, 'enable', '--now', 'booster'],
+      ]
+    : [
+        [...base, 'disable', '--now', 'booster'],
+        [...base, 'daemon-reload'],
+      ];
 }
 
 /** A shell line for the user to copy: `a && b`. */

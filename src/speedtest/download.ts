@@ -35,7 +35,14 @@ export async function download(url: string, options: DownloadOptions): Promise<D
   let expected: number | undefined;
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(new Error(`timed out after ${options.timeoutMs} ms`)), options.timeoutMs);
-  const outcome = (error?: string): DownloadOutcome => ({ url, ok: error === undefined, bytes, expected, ms: Date.now() - started, ...(error ? { error } : {}) });
+  const outcome = (error?: string): DownloadOutcome => ({
+    url,
+    ok: error === undefined,
+    bytes,
+    expected,
+    ms: Date.now() - started,
+    ...(error ? { error } : {}),
+  });
   try {
     const target = new URL(url);
     const socket = await openSocket(target, options.route, options.timeoutMs, abort.signal);

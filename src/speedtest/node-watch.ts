@@ -45,7 +45,10 @@ export class NodeWatch {
 
   private subscribe(client: BoosterClient, feature: 'node' | 'net', options: WatchOptions, first: (m: WireMessage) => boolean): Promise<void> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new ClientError(`node ${client.address} sent no ${feature} monitor data within ${options.timeoutMs} ms`)), Math.max(options.timeoutMs, 2000));
+      const timer = setTimeout(
+        () => reject(new ClientError(`node ${client.address} sent no ${feature} monitor data within ${options.timeoutMs} ms`)),
+        Math.max(options.timeoutMs, 2000),
+      );
       const stop = client.monitor(
         feature,
         (m) => {

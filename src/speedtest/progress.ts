@@ -12,7 +12,10 @@ export class BarProgress implements JobProgress {
 
   /** A fresh set of bars per job: the report table is printed between jobs. */
   private get multi(): MultiBar {
-    this.bar ??= new MultiBar({ stream: this.stream, clearOnComplete: true, hideCursor: true, format: '{bar} {percentage}% {got} {url}', autopadding: true }, Presets.shades_classic);
+    this.bar ??= new MultiBar(
+      { stream: this.stream, clearOnComplete: true, hideCursor: true, format: '{bar} {percentage}% {got} {url}', autopadding: true },
+      Presets.shades_classic,
+    );
     return this.bar;
   }
 

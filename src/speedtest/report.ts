@@ -20,9 +20,23 @@ export function renderJob(r: JobReport, rounds: number): string {
   for (const f of r.failures) lines.push(`  failed     ${f.url}: ${f.reason}`);
   if (r.sources) {
     lines.push('  sources');
-    const table = [['node', 'endpoint', 'tunnels', 'bytes'], ...r.sources.map((s) => [`${s.id.slice(0, 8)}${s.self ? ' (this node)' : ''}`, s.address ?? '-', String(s.tunnels), s.bytes === undefined ? '-' : bytes(s.bytes)])];
+    const table = [
+      ['node', 'endpoint', 'tunnels', 'bytes'],
+      ...r.sources.map((s) => [
+        `${s.id.slice(0, 8)}${s.self ? ' (this node)' : ''}`,
+        s.address ?? '-',
+        String(s.tunnels),
+        s.bytes === undefined ? '-' : bytes(s.bytes),
+      ]),
+    ];
     const widths = table[0].map((_, c) => Math.max(...table.map((row) => row[c].length)));
-    for (const row of table) lines.push(`    ${row.map((cell, c) => cell.padEnd(widths[c])).join('  ').trimEnd()}`);
+    for (const row of table)
+      lines.push(
+        `    ${row
+          .map((cell, c) => cell.padEnd(widths[c]))
+          .join('  ')
+          .trimEnd()}`,
+      );
   }
   return lines.join('\n');
 }

@@ -69,7 +69,13 @@ export class SourceTally {
     const uses = [...ids].map((id): SourceUse => {
       const self = id === this.selfId;
       const bytes = self && this.downloadTotal !== undefined ? this.downloadTotal - (mark.bytes ?? this.downloadTotal) : undefined;
-      return { id, address: this.addresses.get(id), self, tunnels: (this.tunnels.get(id) ?? 0) - (mark.tunnels.get(id) ?? 0), ...(bytes !== undefined ? { bytes } : {}) };
+      return {
+        id,
+        address: this.addresses.get(id),
+        self,
+        tunnels: (this.tunnels.get(id) ?? 0) - (mark.tunnels.get(id) ?? 0),
+        ...(bytes !== undefined ? { bytes } : {}),
+      };
     });
     return uses.filter((u) => u.self || u.tunnels > 0).sort((a, b) => Number(b.self) - Number(a.self) || b.tunnels - a.tunnels);
   }

@@ -45,11 +45,15 @@ export class PeerWiring implements Disposable {
     const address = checkPeerAddress(target, 'the peer address');
     if (name !== undefined) checkPeerName(name, 'the peer name');
     const other = name === undefined ? undefined : this.network.byName(name);
-    if (other && other.baddr !== address) throw new Error(`the name "${name}" is taken by peer ${other.baddr} (${other.id}); disconnect it first or choose another`);
+    if (other && other.baddr !== address)
+      throw new Error(`the name "${name}" is taken by peer ${other.baddr} (${other.id}); disconnect it first or choose another`);
     const { peer, already } = await this.network.connect(address, name);
     this.ids.set(address, peer.id);
     const current = this.network.get(peer.id)?.name;
-    const renamed = already && name !== undefined && current !== name ? ` (it keeps the name ${current ?? '(none)'} until it is wired again${persist && this.state ? `; ${name} is saved for the next start` : ''})` : '';
+    const renamed =
+      already && name !== undefined && current !== name
+        ? ` (it keeps the name ${current ?? '(none)'} until it is wired again${persist && this.state ? `; ${name} is saved for the next start` : ''})`
+        : '';
     let message = already ? `already connected to ${peer.baddr}; kept the existing link${renamed}` : `connected to ${peer.baddr}${name ? ` as ${name}` : ''}`;
     if (!persist) message += ' (transient: not saved)';
     else if (this.state) {
@@ -111,7 +115,11 @@ export class PeerWiring implements Disposable {
         const line = `cannot wire peer ${entry.address} yet (${(err as Error).message}); trying again, at most every ${MAX_WIRE_RETRY_MS / 1000} s`;
         if (first) this.log.warn(line);
         else this.log.debug(line);
-        if (!this.disposed) this.pending.set(entry.address, setTimeout(() => this.wire(entry, next, false), delayMs));
+        if (!this.disposed)
+          this.pending.set(
+            entry.address,
+            setTimeout(() => this.wire(entry, next, false), delayMs),
+          );
       }
     };
     void attempt();

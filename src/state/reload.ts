@@ -43,7 +43,9 @@ export async function applyReload(before: ConfigLayer, after: ConfigLayer, targe
   const policyChanged = before.settings.policy !== after.settings.policy;
   const rulesChanged = !same(before.settings.rules, after.settings.rules);
   if (rulesChanged && after.settings.rules.length > target.maxRules) {
-    throw new Error(`the config file has ${after.settings.rules.length} rules, more than this node's limits.maxRules (${target.maxRules}); raise it and restart`);
+    throw new Error(
+      `the config file has ${after.settings.rules.length} rules, more than this node's limits.maxRules (${target.maxRules}); raise it and restart`,
+    );
   }
   if (policyChanged) {
     await target.usePolicy(after.settings.policy);

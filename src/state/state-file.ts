@@ -45,9 +45,11 @@ export function readStateFile(file: string, limits: RuleLimits & { readonly maxP
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`${file} must hold a JSON object`);
   const r = raw as Record<string, unknown>;
-  if (r.version !== STATE_VERSION) throw new Error(`${file} has version ${JSON.stringify(r.version)?.slice(0, 20)}, this booster reads version ${STATE_VERSION}`);
+  if (r.version !== STATE_VERSION)
+    throw new Error(`${file} has version ${JSON.stringify(r.version)?.slice(0, 20)}, this booster reads version ${STATE_VERSION}`);
   const peers = r.peers === undefined ? [] : parsePeerEntries(r.peers, `${file}: peers`, limits.maxPeers);
-  if (r.policy !== undefined && (typeof r.policy !== 'string' || r.policy.length === 0 || r.policy.length > 200)) throw new Error(`${file}: policy must be a policy name`);
+  if (r.policy !== undefined && (typeof r.policy !== 'string' || r.policy.length === 0 || r.policy.length > 200))
+    throw new Error(`${file}: policy must be a policy name`);
   let rules: Rule[] | undefined;
   if (r.rules !== undefined) {
     if (!Array.isArray(r.rules)) throw new Error(`${file}: rules must be a list`);

@@ -28,7 +28,11 @@ export class StateKeeper {
   addPeer(entry: PeerEntry): Promise<void> {
     const others = this.state.peers.filter((p) => p.address !== entry.address && (entry.name === undefined || p.name !== entry.name));
     if (others.length >= this.maxPeers) {
-      return Promise.reject(new Error(`could not save it: ${this.file} already holds ${others.length} peers, the most limits.maxPeers allows ("booster disconnect" one without --transient)`));
+      return Promise.reject(
+        new Error(
+          `could not save it: ${this.file} already holds ${others.length} peers, the most limits.maxPeers allows ("booster disconnect" one without --transient)`,
+        ),
+      );
     }
     return this.update({ ...this.state, peers: [...others, entry] });
   }

@@ -115,7 +115,8 @@ export class PacketDecoder {
     return this.limit;
   }
   set maxPacketBytes(bytes: number) {
-    if (!(Number.isSafeInteger(bytes) || bytes === Infinity) || bytes < MIN_PACKET_BYTES) throw new RangeError(`maxPacketBytes must be an integer of at least ${MIN_PACKET_BYTES} (the smallest packet), not ${bytes}`);
+    if (!(Number.isSafeInteger(bytes) || bytes === Infinity) || bytes < MIN_PACKET_BYTES)
+      throw new RangeError(`maxPacketBytes must be an integer of at least ${MIN_PACKET_BYTES} (the smallest packet), not ${bytes}`);
     this.limit = bytes;
   }
 

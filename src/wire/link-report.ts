@@ -36,7 +36,8 @@ export function readLinkReport(payload: internal.PayloadLinkReport.$Properties |
     if (bytes > MAX_LINK_ID_BYTES) throw new WireError(`LinkReport link ${i} has a ${bytes}-byte id, longer than ${MAX_LINK_ID_BYTES} bytes`);
     if (seen.has(id)) throw new WireError(`LinkReport lists link "${id}" twice`);
     seen.add(id);
-    if (!(LINK_KINDS as readonly unknown[]).includes(l.kind)) throw new WireError(`LinkReport link "${id}" has kind ${JSON.stringify(l.kind).slice(0, 40)} (direct or interface)`);
+    if (!(LINK_KINDS as readonly unknown[]).includes(l.kind))
+      throw new WireError(`LinkReport link "${id}" has kind ${JSON.stringify(l.kind).slice(0, 40)} (direct or interface)`);
     return { id, kind: l.kind as LinkKind, capacity: rate(l.capacity, id, 'capacity'), throughput: rate(l.throughput, id, 'throughput') };
   });
 }
@@ -55,7 +56,8 @@ export function fitLinkReport(links: readonly ReportedLink[]): ReportedLink[] {
 
 function rate(v: unknown, id: string, what: string): number {
   const n = typeof v === 'number' ? v : Number(v ?? 0);
-  if (!Number.isSafeInteger(n) || n < 0) throw new WireError(`LinkReport link "${id}" has ${what} ${String(v).slice(0, 40)} (a non-negative number of bytes/s)`);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new WireError(`LinkReport link "${id}" has ${what} ${String(v).slice(0, 40)} (a non-negative number of bytes/s)`);
   return n;
 }
 

@@ -13,7 +13,11 @@ export const BOOSTER_EXTENSION = 'booster.v1';
 export const MessageId = internal.MessageId;
 export type MessageId = internal.MessageId;
 
-const NAMES: Record<number, string> = Object.fromEntries(Object.entries(internal.MessageId).filter(([, v]) => typeof v === 'number').map(([k, v]) => [v, k]));
+const NAMES: Record<number, string> = Object.fromEntries(
+  Object.entries(internal.MessageId)
+    .filter(([, v]) => typeof v === 'number')
+    .map(([k, v]) => [v, k]),
+);
 
 /** Which payload message each id carries (undefined: no payload). */
 const PAYLOADS = {
@@ -120,7 +124,12 @@ function decodeProtoHeader(he: Module, pa: Module | undefined): Header {
     id: h.id,
     modules: h.modules,
     // int64 seconds arrive as a Long: keep them to a range a clock can be in (±3,000 years).
-    sentAt: ts ? toMillis({ seconds: wholeNumber(ts.seconds ?? 0, 'Header sentAt seconds', -1e11, 1e11), nanos: wholeNumber(ts.nanos ?? 0, 'Header sentAt nanos', 0, 999_999_999) }) : undefined,
+    sentAt: ts
+      ? toMillis({
+          seconds: wholeNumber(ts.seconds ?? 0, 'Header sentAt seconds', -1e11, 1e11),
+          nanos: wholeNumber(ts.nanos ?? 0, 'Header sentAt nanos', 0, 999_999_999),
+        })
+      : undefined,
     protocolVersion: h.protocolVersion,
     extensions: h.extensions,
   };

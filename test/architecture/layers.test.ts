@@ -12,12 +12,17 @@ const importEsm = new Function('specifier', 'return import(specifier)') as <T>(s
 type Cruise = (dirs: string[], options: object, resolveOptions: object, transpile: object) => Promise<{ output: { summary: { violations: Violation[] } } }>;
 const DEPCRUISE = path.join(REPO_ROOT, 'node_modules', 'dependency-cruiser', 'src');
 
-interface Violation { rule: { name: string }; from: string; to: string; cycle?: { name: string }[] }
+interface Violation {
+  rule: { name: string };
+  from: string;
+  to: string;
+  cycle?: { name: string }[];
+}
 
 /** Cruise `dirs` under `baseDir` with the repository's .dependency-cruiser.cjs rules. */
 async function violations(baseDir: string, dirs: string[], tsConfigFile?: string): Promise<Violation[]> {
   const { cruise } = await importEsm<{ cruise: Cruise }>(path.join(DEPCRUISE, 'main', 'index.mjs'));
-   
+
   const config = require(path.join(REPO_ROOT, '.dependency-cruiser.cjs'));
   let transpile = {};
   const options = { ...config.options, baseDir, ruleSet: { forbidden: config.forbidden }, validate: true };
@@ -31,8 +36,7 @@ async function violations(baseDir: string, dirs: string[], tsConfigFile?: string
   return result.output.summary.violations;
 }
 
-const describeViolation = (v: Violation) =>
-  `${v.rule.name}: ${v.from} → ${v.to}${v.cycle ? ` (cycle ${v.cycle.map((c) => c.name).join(' → ')})` : ''}`;
+const describeViolation = (v: Violation) => `${v.rule.name}: ${v.from} → ${v.to}${v.cycle ? ` (cycle ${v.cycle.map((c) => c.name).join(' → ')})` : ''}`;
 
 describe('architecture: one-way layers (.dependency-cruiser.cjs)', function () {
   this.timeout(120_000);
@@ -50,17 +54,17 @@ describe('architecture: one-way layers (.dependency-cruiser.cjs)', function () {
     };
     before(() => {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'booster-layers-'));
-      write('src/core/node.js', "module.exports = {};\n");
+      write('src/core/node.js', 'module.exports = {};\n');
       write('src/newfolder/thing.js', "require('../kernel/events');\n"); // in no layer
       write('src/kernel/events.js', "require('../core/node');\n"); // upward: kernel → core
       write('src/dispatch/dispatcher.js', "require('../extensions/host');\n"); // sideways
-      write('src/extensions/host.js', "module.exports = {};\n");
+      write('src/extensions/host.js', 'module.exports = {};\n');
       write('src/network/link/protocol.js', "require('../sessions/session');\n"); // upward inside network
       write('src/network/sessions/session.js', "require('./endpoint');\n");
       write('src/network/sessions/endpoint.js', "require('./session');\n"); // cycle
       write('plugins/one/src/index.js', "require('../../../src/kernel/events'); require('../../two/src/index'); require('../../two/src/internal');\n");
-      write('plugins/two/src/index.js', "module.exports = {};\n");
-      write('plugins/two/src/internal.js', "module.exports = {};\n");
+      write('plugins/two/src/index.js', 'module.exports = {};\n');
+      write('plugins/two/src/internal.js', 'module.exports = {};\n');
     });
     after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -76,7 +80,10 @@ describe('architecture: one-way layers (.dependency-cruiser.cjs)', function () {
         'plugins-use-public-api-only plugins/one/src/index.js',
       ]);
       const pluginEdges = (await violations(dir, ['plugins'])).filter((v) => v.rule.name === 'plugins-use-public-api-only').map((v) => v.to);
-      expect(pluginEdges.sort()).to.deep.equal(['plugins/two/src/internal.js', 'src/kernel/events.js'], "another plugin's entry is allowed, its internals and src/ are not");
+      expect(pluginEdges.sort()).to.deep.equal(
+        ['plugins/two/src/internal.js', 'src/kernel/events.js'],
+        "another plugin's entry is allowed, its internals and src/ are not",
+      );
     });
   });
 });

@@ -31,7 +31,8 @@ function containerLookups(files: readonly string[], options: ts.CompilerOptions)
     if (!source) throw new Error(`not compiled: ${file}`);
     const visit = (node: ts.Node): void => {
       const callee = ts.isCallExpression(node) ? node.expression : undefined;
-      const name = callee && ts.isPropertyAccessExpression(callee) ? callee.name : callee && ts.isElementAccessExpression(callee) ? callee.argumentExpression : undefined;
+      const name =
+        callee && ts.isPropertyAccessExpression(callee) ? callee.name : callee && ts.isElementAccessExpression(callee) ? callee.argumentExpression : undefined;
       if (name && LOOKUPS.has(name.getText(source).replace(/['"`]/g, ''))) {
         const symbol = checker.getSymbolAtLocation(name);
         if (symbol?.declarations?.some(isTsyringe)) {

@@ -57,7 +57,7 @@ describe('booster CLI: addressing a node, and errors', function () {
     expect(res.stderr).to.match(/named twice/);
   });
 
-  it('connect and disconnect with -n; disconnect accepts the peer\'s address, and refuses an unknown one listing the peers', async () => {
+  it("connect and disconnect with -n; disconnect accepts the peer's address, and refuses an unknown one listing the peers", async () => {
     const connect = await cli(['connect', '-n', addr(a), addr(b)]);
     expect(connect.code, connect.stderr).to.equal(0);
     expect(a.network.list()).to.have.length(1);
@@ -100,7 +100,9 @@ describe('booster CLI: addressing a node, and errors', function () {
     const started = Date.now();
     const res = await cli(['plugins', 'install', './no-such-plugin-dir']);
     expect(res.code).to.equal(1);
-    expect(res.stderr.trim().split('\n')).to.deep.equal(['booster: ./no-such-plugin-dir: no such file or folder (a plugin path must exist; npm packages are named without ./, ../ or /)']);
+    expect(res.stderr.trim().split('\n')).to.deep.equal([
+      'booster: ./no-such-plugin-dir: no such file or folder (a plugin path must exist; npm packages are named without ./, ../ or /)',
+    ]);
     // Not a network lookup (which took 70 s): under the CLI's own start-up time.
     expect(Date.now() - started).to.be.below(10_000);
     const json = await cli(['plugins', 'install', '/no/such/plugin.tgz', '--json']);
@@ -109,7 +111,11 @@ describe('booster CLI: addressing a node, and errors', function () {
   });
 
   it('topic help describes the topic, not one of its subcommands', async () => {
-    for (const [topic, text] of [['policy', /^The balancing policy of a running node/], ['key', /^The network key/], ['monitor', /^Live views of a running node/]] as const) {
+    for (const [topic, text] of [
+      ['policy', /^The balancing policy of a running node/],
+      ['key', /^The network key/],
+      ['monitor', /^Live views of a running node/],
+    ] as const) {
       const res = await cli([topic, '--help']);
       expect(res.code, res.stderr).to.equal(0);
       expect(res.stdout.trim()).to.match(text);
@@ -128,7 +134,7 @@ describe('booster CLI: addressing a node, and errors', function () {
     expect(far.stderr).to.not.match(/did you mean/);
   });
 
-  it('status shows a peer\'s own id when it differs; disconnect accepts that id too', async () => {
+  it("status shows a peer's own id when it differs; disconnect accepts that id too", async () => {
     const connect = await cli(['connect', '-n', addr(a), addr(b)]);
     expect(connect.code, connect.stderr).to.equal(0);
     const known = a.network.list()[0].id;

@@ -51,10 +51,22 @@ describe('booster CLI: config init, show and reload', function () {
     const file = path.join(dir, 'c.json');
     const secret = 'hunter2-very-secret';
     const key = 'a'.repeat(64);
-    fs.writeFileSync(file, JSON.stringify({ key, policy: 'round-robin', auth: { username: 'me', password: secret }, peers: ['127.0.0.1:4999'], capacityProbe: { url: `http://u:${secret}@speed.example/x` } }));
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        key,
+        policy: 'round-robin',
+        auth: { username: 'me', password: secret },
+        peers: ['127.0.0.1:4999'],
+        capacityProbe: { url: `http://u:${secret}@speed.example/x` },
+      }),
+    );
     const dataDir = path.join(dir, 'data');
     fs.mkdirSync(dataDir);
-    fs.writeFileSync(path.join(dataDir, 'state.json'), JSON.stringify({ version: 1, peers: [{ address: '127.0.0.1:4998', name: 'saved' }], rules: [{ type: 'block', source: 'direct' }] }));
+    fs.writeFileSync(
+      path.join(dataDir, 'state.json'),
+      JSON.stringify({ version: 1, peers: [{ address: '127.0.0.1:4998', name: 'saved' }], rules: [{ type: 'block', source: 'direct' }] }),
+    );
     const json = await cli('config', 'show', '--config', file, '--data-dir', dataDir, '--json');
     expect(json.code, json.stderr).to.equal(0);
     expect(json.stdout).to.not.include(secret);
@@ -64,7 +76,10 @@ describe('booster CLI: config init, show and reload', function () {
     expect(view.settings.auth).to.deep.equal({ username: 'me', password: '(redacted)' });
     expect(view.settings.capacityProbe.url).to.equal('http://u:(redacted)@speed.example/x');
     expect(view.origins).to.include({ policy: 'config file', rules: 'state file', pport: 'default', dataDir: 'command line' });
-    expect(view.peers).to.deep.equal([{ address: '127.0.0.1:4999', origin: 'config file' }, { address: '127.0.0.1:4998', name: 'saved', origin: 'state file' }]);
+    expect(view.peers).to.deep.equal([
+      { address: '127.0.0.1:4999', origin: 'config file' },
+      { address: '127.0.0.1:4998', name: 'saved', origin: 'state file' },
+    ]);
     const flagged = JSON.parse((await cli('config', 'show', '--config', file, '--data-dir', dataDir, '--policy', 'p2c', '--json')).stdout);
     expect(flagged.origins.policy).to.equal('command line');
     const text = await cli('config', 'show', '--config', file, '--data-dir', dataDir);
@@ -81,7 +96,11 @@ describe('booster CLI: config init, show and reload', function () {
     const file = path.join(dir, 'node.json');
     const bport = await freePort();
     const pport = await freePort();
-    const write = (settings: Record<string, unknown>) => fs.writeFileSync(file, `// edited by the test\n${JSON.stringify({ bind: '127.0.0.1', bport, pport, discovery: { announce: false }, ...settings }, null, 2)}`);
+    const write = (settings: Record<string, unknown>) =>
+      fs.writeFileSync(
+        file,
+        `// edited by the test\n${JSON.stringify({ bind: '127.0.0.1', bport, pport, discovery: { announce: false }, ...settings }, null, 2)}`,
+      );
     write({});
     node = spawnCli(['start', '--config', file, '--data-dir', path.join(dir, 'data')]);
     await node.waitFor(/booster endpoint listening/);
@@ -108,10 +127,17 @@ describe('booster CLI: config init, show and reload', function () {
     const peer = spawnCli(['start', '--bind', '127.0.0.1', '--bport', '0', '--pport', '0', '--no-announce', '--data-dir', path.join(dir, 'data')]);
     try {
       const [, peerPort] = await peer.waitFor(/booster endpoint listening on 127\.0\.0\.1:(\d+)/);
-      write({ policy: 'round-robin', rules: [{ type: 'avoid', source: 'direct', hosts: ['example.com'] }], peers: [{ address: `127.0.0.1:${peerPort}`, name: 'late' }], heartbeatMs: 500 });
+      write({
+        policy: 'round-robin',
+        rules: [{ type: 'avoid', source: 'direct', hosts: ['example.com'] }],
+        peers: [{ address: `127.0.0.1:${peerPort}`, name: 'late' }],
+        heartbeatMs: 500,
+      });
       const reload = await cli('ctrl', 'reload', '-n', addr, '--json');
       expect(reload.code, reload.stderr).to.equal(0);
-      expect(JSON.parse(reload.stdout).message).to.equal(`config reloaded, applied: peer added late (127.0.0.1:${peerPort}); needs a restart ("booster ctrl restart") to take effect: heartbeatMs`);
+      expect(JSON.parse(reload.stdout).message).to.equal(
+        `config reloaded, applied: peer added late (127.0.0.1:${peerPort}); needs a restart ("booster ctrl restart") to take effect: heartbeatMs`,
+      );
       await node.waitFor(/wired saved peer late/);
       write({ policy: 'round-robin', rules: [{ type: 'avoid', source: 'direct', hosts: ['example.com'] }], heartbeatMs: 500 });
       expect((await cli('ctrl', 'reload', '-n', addr)).stdout).to.match(/applied: peer removed 127\.0\.0\.1:\d+;/);

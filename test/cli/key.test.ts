@@ -110,9 +110,15 @@ describe('booster key new|show, and the network key of booster start', function 
 
       const stdout = Buffer.from(res.stdout, 'latin1').toString('utf8'); // run() keeps stdout's bytes as latin1
       const lines = stdout.split('\n');
-      const block = lines.slice(0, lines.findIndex((l) => l.startsWith('network key')));
+      const block = lines.slice(
+        0,
+        lines.findIndex((l) => l.startsWith('network key')),
+      );
       expect(block.length, stdout).to.be.at.least(10);
-      expect(block.every((l) => /^[ █▀▄]+$/.test(l) && l.length === block[0].length), stdout).to.equal(true);
+      expect(
+        block.every((l) => /^[ █▀▄]+$/.test(l) && l.length === block[0].length),
+        stdout,
+      ).to.equal(true);
       expect(block.filter((l) => /[█▀▄]/.test(l)).length).to.be.at.least(10);
 
       // Read the modules back from the half blocks and compare them with the QR code of the key.
@@ -138,7 +144,8 @@ describe('booster key new|show, and the network key of booster start', function 
       const fromFile = randomKeyText();
       fs.writeFileSync(keyFile, fromFile + '\n', { mode: 0o600 });
 
-      const show = async (args: string[], extra: NodeJS.ProcessEnv = {}) => JSON.parse((await cli(['key', 'show', '--json', '--data-dir', dataDir, ...args], extra)).stdout);
+      const show = async (args: string[], extra: NodeJS.ProcessEnv = {}) =>
+        JSON.parse((await cli(['key', 'show', '--json', '--data-dir', dataDir, ...args], extra)).stdout);
       expect(await show([])).to.include({ key: inDir });
       expect(await show([], { BOOSTER_KEY: fromEnv })).to.include({ key: fromEnv, file: null });
       expect(await show(['--key-file', keyFile], { BOOSTER_KEY: fromEnv })).to.include({ key: fromFile, file: keyFile });
@@ -206,7 +213,10 @@ describe('booster key new|show, and the network key of booster start', function 
         await Promise.all(nodes.map((n) => n.waitFor(/booster endpoint listening/)));
         const fingerprint = NetworkKey.read(path.join(dataDir, 'network.key')).fingerprint;
         const logs = nodes.map((n) => n.stderr());
-        expect(logs.filter((log) => log.includes('created a network key')), logs.join('\n')).to.have.length(1);
+        expect(
+          logs.filter((log) => log.includes('created a network key')),
+          logs.join('\n'),
+        ).to.have.length(1);
         for (const log of logs) expect(log).to.match(new RegExp(`(fingerprint|network key) ${fingerprint}`));
         expect(fs.readdirSync(dataDir)).to.deep.equal(['network.key']);
       } finally {
@@ -315,7 +325,15 @@ describe('booster key new|show, and the network key of booster start', function 
         const name = flag === '--allow-clients' ? 'allowClients' : 'allowLegacyPeers';
         expect(res.stderr).to.include(`${name}: "not-a-cidr" is not an address or CIDR`);
       }
-      const log = await startAndStop(['--data-dir', dataDir, '--allow-clients', '192.168.1.0/24,10.0.0.7', '--allow-legacy-peers', '192.168.1.20', '--open-proxy']);
+      const log = await startAndStop([
+        '--data-dir',
+        dataDir,
+        '--allow-clients',
+        '192.168.1.0/24,10.0.0.7',
+        '--allow-legacy-peers',
+        '192.168.1.20',
+        '--open-proxy',
+      ]);
       expect(log).to.match(/booster endpoint listening/);
     });
   });
@@ -324,14 +342,21 @@ describe('booster key new|show, and the network key of booster start', function 
     it('shows only its fingerprint through String, JSON and util.inspect', () => {
       const text = randomKeyText();
       const key = NetworkKey.parse(text, 'test');
-      for (const shown of [String(key), `${key}`, JSON.stringify({ key }), util.inspect(key), util.inspect({ deep: { key } }, { depth: 10 }), util.format('%o %O %s', key, key, key)]) {
+      for (const shown of [
+        String(key),
+        `${key}`,
+        JSON.stringify({ key }),
+        util.inspect(key),
+        util.inspect({ deep: { key } }, { depth: 10 }),
+        util.format('%o %O %s', key, key, key),
+      ]) {
         expect(shown).to.include(key.fingerprint);
         expect(leaks(shown, text), shown).to.equal(false);
       }
       expect(Object.keys(key)).to.not.include('bytes');
     });
 
-    it('keeps the config file\'s key out of the settings (which plugins see)', () => {
+    it("keeps the config file's key out of the settings (which plugins see)", () => {
       const dir2 = fs.mkdtempSync(path.join(os.tmpdir(), 'booster-key-config-'));
       try {
         const text = randomKeyText();

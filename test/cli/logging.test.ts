@@ -62,7 +62,12 @@ describe('booster start: --log-format, --log-file, --log-level (real CLI)', func
     expect(node.stderr()).to.match(/^stopping \(SIGTERM\)\nstopped in \d+ ms\n$/);
     const text = fs.readFileSync(file, 'utf8');
     expect(text).to.match(/INFO  stopped in \d+ ms\n$/);
-    expect(text.split('\n').slice(0, -1).every((l) => /^\S+Z (INFO|WARN|DEBUG|ERROR) /.test(l))).to.equal(true);
+    expect(
+      text
+        .split('\n')
+        .slice(0, -1)
+        .every((l) => /^\S+Z (INFO|WARN|DEBUG|ERROR) /.test(l)),
+    ).to.equal(true);
 
     // A second run appends to the same file.
     node = spawnCli([...LOOPBACK_NODE, '--log-file', file, '--log-format', 'json']);

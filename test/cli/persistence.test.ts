@@ -24,7 +24,24 @@ describe('booster CLI: persistent peers, policy and rules', function () {
 
   /** A node in its own process, with its own data dir (state file) and the network's shared key. */
   async function startNode(name: string, ports: { bport: number; pport: number }, ...extra: string[]): Promise<RunningCli> {
-    const node = spawnCli(['start', '--bind', '127.0.0.1', '--bport', String(ports.bport), '--pport', String(ports.pport), '--data-dir', path.join(dir, name), '--key-file', keyFile, '--no-announce', ...extra], env);
+    const node = spawnCli(
+      [
+        'start',
+        '--bind',
+        '127.0.0.1',
+        '--bport',
+        String(ports.bport),
+        '--pport',
+        String(ports.pport),
+        '--data-dir',
+        path.join(dir, name),
+        '--key-file',
+        keyFile,
+        '--no-announce',
+        ...extra,
+      ],
+      env,
+    );
     nodes.push(node);
     await node.waitFor(/booster endpoint listening/);
     return node;
@@ -56,7 +73,7 @@ describe('booster CLI: persistent peers, policy and rules', function () {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('wires the config file\'s peers at start, under their names, and disconnect takes the name', async () => {
+  it("wires the config file's peers at start, under their names, and disconnect takes the name", async () => {
     const bPorts = await ports();
     const aPorts = await ports();
     await startNode('b', bPorts);
@@ -98,7 +115,21 @@ describe('booster CLI: persistent peers, policy and rules', function () {
       ['["127.0.0.1:4884", "127.0.0.1:4885"], "limits": {"maxPeers": 1}', /peers lists 2 peers, more than limits\.maxPeers \(1\)/],
     ] as const) {
       fs.writeFileSync(config, `{"peers": ${peers}}`);
-      const res = await cli('start', '--bind', '127.0.0.1', '--bport', '0', '--pport', '0', '--data-dir', path.join(dir, 'x'), '--key-file', keyFile, '--config', config);
+      const res = await cli(
+        'start',
+        '--bind',
+        '127.0.0.1',
+        '--bport',
+        '0',
+        '--pport',
+        '0',
+        '--data-dir',
+        path.join(dir, 'x'),
+        '--key-file',
+        keyFile,
+        '--config',
+        config,
+      );
       expect(res.code, peers).to.equal(1);
       expect(res.stderr, peers).to.match(message);
     }

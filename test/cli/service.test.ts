@@ -108,7 +108,11 @@ describe('booster service install/uninstall (real CLI)', function () {
     const bin = path.join(home, 'bin');
     const calls = path.join(home, 'calls');
     fs.mkdirSync(bin);
-    fs.writeFileSync(path.join(bin, 'systemctl'), `#!/bin/sh\necho "$*" >> '${calls}'\n[ "$2" = disable ] && rm -f '${path.join(wants, 'booster.service')}'\nexit 0\n`, { mode: 0o755 });
+    fs.writeFileSync(
+      path.join(bin, 'systemctl'),
+      `#!/bin/sh\necho "$*" >> '${calls}'\n[ "$2" = disable ] && rm -f '${path.join(wants, 'booster.service')}'\nexit 0\n`,
+      { mode: 0o755 },
+    );
     const res = await service(home, ['uninstall', '--disable'], { PATH: `${bin}:${process.env.PATH}` });
     expect(res.code, res.stderr).to.equal(0);
     expect(fs.readFileSync(calls, 'utf8')).to.equal('--user disable --now booster\n--user daemon-reload\n');
@@ -119,7 +123,11 @@ describe('booster service install/uninstall (real CLI)', function () {
     const bin = path.join(home, 'bin');
     const calls = path.join(home, 'calls');
     fs.mkdirSync(bin);
-    fs.writeFileSync(path.join(bin, 'systemctl'), `#!/bin/sh\necho "$*" >> '${calls}'\n[ "$2" = enable ] && { echo "Failed to connect to bus" >&2; exit 1; }\nexit 0\n`, { mode: 0o755 });
+    fs.writeFileSync(
+      path.join(bin, 'systemctl'),
+      `#!/bin/sh\necho "$*" >> '${calls}'\n[ "$2" = enable ] && { echo "Failed to connect to bus" >&2; exit 1; }\nexit 0\n`,
+      { mode: 0o755 },
+    );
     const res = await service(home, ['install', '--enable'], { PATH: `${bin}:${process.env.PATH}` });
     expect(res.code).to.equal(1);
     expect(fs.readFileSync(calls, 'utf8')).to.equal('--user daemon-reload\n--user enable --now booster\n');
@@ -136,7 +144,9 @@ describe('booster service install/uninstall (real CLI)', function () {
     }
     if (asRoot) fs.chmodSync(home, 0o755);
     const res = asRoot
-      ? await run('/usr/bin/setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, BIN, 'service', 'install', '--system'], { env: { ...process.env, HOME: home } })
+      ? await run('/usr/bin/setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, BIN, 'service', 'install', '--system'], {
+          env: { ...process.env, HOME: home },
+        })
       : await service(home, ['install', '--system']);
     expect(res.code).to.equal(1);
     expect(res.stderr).to.match(/cannot write \/etc\/systemd\/system\/booster\.service: permission denied \(a system unit needs root/);

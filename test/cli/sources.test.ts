@@ -42,7 +42,8 @@ describe('booster sources / status: per-source truth', function () {
     expect(res.code, res.stderr + res.stdout).to.equal(0);
     return JSON.parse(res.stdout) as SourcesView;
   };
-  const peerOf = (view: SourcesView, node: BoosterNode) => view.sources.find((s) => s.kind === 'peer' && s.label === `peer 127.0.0.1:${node.endpointAddress.port}`);
+  const peerOf = (view: SourcesView, node: BoosterNode) =>
+    view.sources.find((s) => s.kind === 'peer' && s.label === `peer 127.0.0.1:${node.endpointAddress.port}`);
 
   before(async () => {
     origin = await startHttpServer();
@@ -111,7 +112,7 @@ describe('booster sources / status: per-source truth', function () {
     await Promise.all(slow);
   });
 
-  it('shows the policy\'s preference when the policy exposes one (bandwidth-weighted), none otherwise', async () => {
+  it("shows the policy's preference when the policy exposes one (bandwidth-weighted), none otherwise", async () => {
     expect((await sources()).sources.every((s) => s.rank === undefined)).to.equal(true); // round-robin exposes none
     expect((await cli('policy', 'use', 'bandwidth-weighted', '-n', addr())).code).to.equal(0);
     try {
@@ -133,7 +134,9 @@ describe('booster sources / status: per-source truth', function () {
     for (let i = 0; i < 30 && !/source peer 127\.0\.0\.1:\d+ was ejected/.test(a.stderr()); i++) {
       expect((await getViaSocks(pport, '127.0.0.1', origin.port, '/hello')).body.toString()).to.equal('hello\n');
     }
-    const [line] = await a.waitFor(new RegExp(`INFO.*source peer 127\\.0\\.0\\.1:${c.endpointAddress.port} was ejected: 3 dial failures in a row \\(last: .*\\); retry in 5 s`));
+    const [line] = await a.waitFor(
+      new RegExp(`INFO.*source peer 127\\.0\\.0\\.1:${c.endpointAddress.port} was ejected: 3 dial failures in a row \\(last: .*\\); retry in 5 s`),
+    );
     expect(line).to.match(/ejected/);
 
     const view = await sources();
@@ -175,7 +178,9 @@ describe('booster sources / status: per-source truth', function () {
 
     const status = await cli('status', '-n', addr());
     expect(status.code, status.stderr).to.equal(0);
-    expect(status.stdout).to.match(new RegExp(`^peer ${cId}  booster 127\\.0\\.0\\.1:${c.endpointAddress.port}  proxy 127\\.0\\.0\\.1:${c.proxyAddress.port}  down \\(.+\\)$`, 'm'));
+    expect(status.stdout).to.match(
+      new RegExp(`^peer ${cId}  booster 127\\.0\\.0\\.1:${c.endpointAddress.port}  proxy 127\\.0\\.0\\.1:${c.proxyAddress.port}  down \\(.+\\)$`, 'm'),
+    );
     expect(status.stdout).to.match(new RegExp(`^peer \\w+  booster 127\\.0\\.0\\.1:${b.endpointAddress.port} .* active`, 'm'));
     if (process.env.SHOW_OUTPUT) console.log(status.stdout, (await cli('sources', '-n', addr())).stdout);
     const viaC = peerOf(await sources(), c)!;

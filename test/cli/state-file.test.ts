@@ -62,19 +62,33 @@ describe('state file and reload (units)', () => {
   it('a reload that cannot be applied changes nothing; restart-only settings are named', async () => {
     const calls: string[] = [];
     const target = (running: NodeSettings, maxRules: number): ReloadTarget => ({
-      running, maxRules,
+      running,
+      maxRules,
       usePolicy: async (name) => void calls.push(`policy ${name}`),
       setRules: (rules) => void calls.push(`rules ${rules.length}`),
       wire: (p) => void calls.push(`wire ${p.address}`),
       unwire: (a) => void calls.push(`unwire ${a}`),
       forgetSaved: async (k) => void calls.push(`forget ${k}`),
     });
-    const layer = (settings: Partial<NodeSettings>, peers: ConfigLayer['peers'] = []): ConfigLayer => ({ settings: { ...DEFAULT_SETTINGS, ...settings }, peers });
-    const rules: Rule[] = [{ type: 'block', source: 'a' }, { type: 'block', source: 'b' }];
+    const layer = (settings: Partial<NodeSettings>, peers: ConfigLayer['peers'] = []): ConfigLayer => ({
+      settings: { ...DEFAULT_SETTINGS, ...settings },
+      peers,
+    });
+    const rules: Rule[] = [
+      { type: 'block', source: 'a' },
+      { type: 'block', source: 'b' },
+    ];
     const before = layer({});
-    await applyReload(before, layer({ policy: 'p2c', rules }), target(before.settings, 1)).then(() => expect.fail('accepted'), (err: Error) => expect(err.message).to.match(/more than this node's limits\.maxRules \(1\)/));
+    await applyReload(before, layer({ policy: 'p2c', rules }), target(before.settings, 1)).then(
+      () => expect.fail('accepted'),
+      (err: Error) => expect(err.message).to.match(/more than this node's limits\.maxRules \(1\)/),
+    );
     expect(calls).to.deep.equal([]);
-    const report = await applyReload(layer({}, [{ address: 'old:1' }]), layer({ policy: 'p2c', rules, bport: 5000 }, [{ address: 'new:1', name: 'n' }]), target(before.settings, 10));
+    const report = await applyReload(
+      layer({}, [{ address: 'old:1' }]),
+      layer({ policy: 'p2c', rules, bport: 5000 }, [{ address: 'new:1', name: 'n' }]),
+      target(before.settings, 10),
+    );
     expect(calls).to.deep.equal(['policy p2c', 'forget policy', 'rules 2', 'forget rules', 'unwire old:1', 'wire new:1']);
     expect(report).to.deep.equal({ applied: ['policy p2c', '2 rules', 'peer removed old:1', 'peer added n (new:1)'], needsRestart: ['bport'] });
   });

@@ -63,7 +63,9 @@ describe('booster status: a peer with more targets than fit in its NodeStatus (r
     const listed = lines.slice(peerAt + 1).filter((l) => /^ {4}\d+-t+:443$/.test(l)).length;
     expect(listed).to.be.within(50, TARGETS - 1);
     const more = TARGETS - listed;
-    expect(lines, lines.filter((l) => !/^ {4}\d+-t/.test(l)).join('\n')).to.include(`    … and ${more} more targets (${more} tunnels) not listed: only the busiest fit in one status packet`);
+    expect(lines, lines.filter((l) => !/^ {4}\d+-t/.test(l)).join('\n')).to.include(
+      `    … and ${more} more targets (${more} tunnels) not listed: only the busiest fit in one status packet`,
+    );
     // The node's own list is short: no note under it.
     expect(lines.slice(0, peerAt).join('\n')).to.not.include('more target');
   });

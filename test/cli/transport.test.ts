@@ -34,13 +34,18 @@ describe('cli transport: one plugin, no node', () => {
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'booster-cli-transport-'));
     const real = await Config.load(REPO_ROOT);
-    const spies = [spyPlugin(dir, 'spy-startup', { activationEvents: ['onStartup'] }), spyPlugin(
+    const spies = [
+      spyPlugin(dir, 'spy-startup', { activationEvents: ['onStartup'] }),
+      spyPlugin(
         dir,
         'spy-policy',
         { contributes: { policies: [{ id: 'spy' }] }, activationEvents: ['onPolicy:spy'] },
         "ctx.subscriptions.push(ctx.policies.register('spy', () => ({ id: 'spy', choose: (request, candidates) => candidates[0] })));",
-      ),];
-    config = Object.assign(Object.create(real) as Config, { getPluginsList: () => [...real.getPluginsList(), ...spies] as unknown as ReturnType<Config['getPluginsList']> });
+      ),
+    ];
+    config = Object.assign(Object.create(real) as Config, {
+      getPluginsList: () => [...real.getPluginsList(), ...spies] as unknown as ReturnType<Config['getPluginsList']>,
+    });
   });
   after(() => {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -77,7 +82,15 @@ describe('cli transport: one plugin, no node', () => {
   it('the spies record their activation when a host does start up', async () => {
     const settings = resolveSettings({});
     const events = new EventHub();
-    const host = new ExtensionHost(discoverPlugins(config), settings, silentLogger, new Contributions(), new SourceRegistry(events, systemClock, settings), events, new NodeSecurity(NetworkKey.generate('spy'), settings));
+    const host = new ExtensionHost(
+      discoverPlugins(config),
+      settings,
+      silentLogger,
+      new Contributions(),
+      new SourceRegistry(events, systemClock, settings),
+      events,
+      new NodeSecurity(NetworkKey.generate('spy'), settings),
+    );
     await host.activateStartup();
     expect(globals['spy-startup']).to.equal(true);
     expect(await host.activateContribution('policies', 'spy')).to.equal(true);

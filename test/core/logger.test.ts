@@ -51,11 +51,16 @@ describe('JsonLogger', () => {
 
   it('writes one pino object per line with level, time, msg, scope and the fields', () => {
     const { logger, lines } = captureJson();
-    logger.child('proxy').child('socks').warn('auth failed', { username: 'bob', port: 1080, error: new Error('bad key') });
+    logger
+      .child('proxy')
+      .child('socks')
+      .warn('auth failed', { username: 'bob', port: 1080, error: new Error('bad key') });
     expect(lines()).to.have.length(1);
     const rec = JSON.parse(lines()[0]);
     expect(rec).to.include({ level: 40, msg: 'auth failed', scope: 'proxy/socks', username: 'bob', port: 1080, error: 'bad key' });
-    expect(rec.time).to.be.a('number').within(Date.now() - 5000, Date.now() + 1);
+    expect(rec.time)
+      .to.be.a('number')
+      .within(Date.now() - 5000, Date.now() + 1);
   });
 
   it('keeps crafted text on one line and free of raw controls, yet parses back to the same text', () => {
@@ -70,7 +75,7 @@ describe('JsonLogger', () => {
     expect(rec.host).to.equal(host);
   });
 
-  it('filters by level and renames fields that would repeat pino\'s keys', () => {
+  it("filters by level and renames fields that would repeat pino's keys", () => {
     const { logger, lines } = captureJson('info');
     logger.debug('hidden');
     logger.info('shown', { level: 'x', msg: 'y', time: 1 });
@@ -100,7 +105,10 @@ describe('createLogger', () => {
   });
 
   it('says why a destination or option cannot be used', () => {
-    expect(() => createLogger({ level: 'info', format: 'text', file: path.join(dir, 'nope', 'a.log') })).to.throw(LogSetupError, /directory .*nope does not exist/);
+    expect(() => createLogger({ level: 'info', format: 'text', file: path.join(dir, 'nope', 'a.log') })).to.throw(
+      LogSetupError,
+      /directory .*nope does not exist/,
+    );
     expect(() => createLogger({ level: 'info', format: 'text', file: dir })).to.throw(LogSetupError, /it is a directory/);
     expect(() => createLogger({ level: 'info', format: 'xml' as 'text' })).to.throw(LogSetupError, /unknown log format "xml" \(use text or json\)/);
     expect(() => createLogger({ level: 'loud' as 'info', format: 'text' })).to.throw(LogSetupError, /unknown log level "loud"/);

@@ -11,7 +11,13 @@ describe('RefusalLog: refusals cannot flood the log', () => {
     const warnings: string[] = [];
     const logger: Logger = { ...silentLogger, warn: (m: string) => warnings.push(m) };
     const limitLog = new LimitLog(logger, 1000, () => now);
-    const refusals = new RefusalLog((n, s) => `endpoint refused more than ${n} requests within ${s} s`, (l) => lines.push(l), limitLog, 1000, () => now);
+    const refusals = new RefusalLog(
+      (n, s) => `endpoint refused more than ${n} requests within ${s} s`,
+      (l) => lines.push(l),
+      limitLog,
+      1000,
+      () => now,
+    );
     for (let i = 0; i < REFUSALS_LOGGED_PER_INTERVAL + 30; i++) refusals.refused(`refused notify from 10.0.0.${i}:1`);
     expect(lines).to.have.length(REFUSALS_LOGGED_PER_INTERVAL);
     expect(warnings).to.have.length(1);

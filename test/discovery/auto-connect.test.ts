@@ -21,7 +21,15 @@ function recordingLogger(lines: string[] = []): Logger & { lines: string[] } {
 function seen(node: BoosterNode, signer: NetworkKey, ours: NetworkKey = TEST_KEY): DiscoveredNode {
   const p = { id: node.id, bport: node.endpointAddress.port, pport: node.proxyAddress.port, nonce: PresenceHint.nonce() };
   const presence = { ...p, hint: new PresenceHint(signer).sign(p) };
-  return { ...presence, instance: `booster-${p.nonce.slice(0, 8).toLowerCase()}._booster._tcp.local`, address: '127.0.0.1', holdsKey: new PresenceHint(ours).holds(presence), via: '127.0.0.1', seenAt: Date.now(), ttlMs: 120_000 };
+  return {
+    ...presence,
+    instance: `booster-${p.nonce.slice(0, 8).toLowerCase()}._booster._tcp.local`,
+    address: '127.0.0.1',
+    holdsKey: new PresenceHint(ours).holds(presence),
+    via: '127.0.0.1',
+    seenAt: Date.now(),
+    ttlMs: 120_000,
+  };
 }
 
 /**
@@ -57,7 +65,10 @@ describe('discovery: auto-connect', function () {
       },
       get: (id: string) => a.network.get(id),
     };
-    connector = new AutoConnector({ nodes: { list: () => list, onUp: up.event }, network, onPeerChanged: a.events.onPeerChanged, log, selfNonce }, { scanMs: 50, retryMs: 100 });
+    connector = new AutoConnector(
+      { nodes: { list: () => list, onUp: up.event }, network, onPeerChanged: a.events.onPeerChanged, log, selfNonce },
+      { scanMs: 50, retryMs: 100 },
+    );
     connector.start();
     return { a, log, attempts, up };
   }

@@ -35,7 +35,12 @@ describe('discovery on a LAN (network namespaces on one bridge)', function () {
   const emptyHome = fs.mkdtempSync(path.join(os.tmpdir(), 'booster-nokey-'));
 
   function startNode(host: LanHost, args: readonly string[], key = TEST_KEY_TEXT): Promise<LanNode> {
-    const child = lan.spawn(host, process.execPath, [BIN, 'start', '--bind', host.address, '--pport', '1080', '--bport', '4884', '--heartbeat', '500', ...args], { BOOSTER_KEY: key });
+    const child = lan.spawn(
+      host,
+      process.execPath,
+      [BIN, 'start', '--bind', host.address, '--pport', '1080', '--bport', '4884', '--heartbeat', '500', ...args],
+      { BOOSTER_KEY: key },
+    );
     let log = '';
     child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
     const node = { child, log: () => log };
@@ -96,7 +101,9 @@ describe('discovery on a LAN (network namespaces on one bridge)', function () {
     expect(blind.every((v) => v.holdsKey === null)).to.equal(true);
 
     const human = await run('ip', ['netns', 'exec', A.ns, process.execPath, BIN, 'discover', '--timeout', '2000']);
-    expect(human.stdout).to.match(new RegExp(`${idOf(B)}  booster ${B.address.replace(/\./g, '\\.')}:4884  proxy ${B.address.replace(/\./g, '\\.')}:1080  same network key`));
+    expect(human.stdout).to.match(
+      new RegExp(`${idOf(B)}  booster ${B.address.replace(/\./g, '\\.')}:4884  proxy ${B.address.replace(/\./g, '\\.')}:1080  same network key`),
+    );
     expect(human.stdout).to.match(new RegExp(`${C.address.replace(/\./g, '\\.')}:1080  another network`));
   });
 

@@ -54,11 +54,19 @@ describe('discovery: the TXT record and the key hint', () => {
     const swap = (key: string, value: string) => good.map((s) => (s.startsWith(`${key}=`) ? `${key}=${value}` : s));
     expect(isPresence(decodeTxt(good))).to.equal(true);
     expect(decodeTxt([])).to.have.property('error');
-    expect(decodeTxt(swap('txtvers', '2'))).to.have.property('error').that.matches(/txtvers/);
-    expect(decodeTxt(swap('id', 'xyz'))).to.have.property('error').that.matches(/id/);
+    expect(decodeTxt(swap('txtvers', '2')))
+      .to.have.property('error')
+      .that.matches(/txtvers/);
+    expect(decodeTxt(swap('id', 'xyz')))
+      .to.have.property('error')
+      .that.matches(/id/);
     for (const port of ['0', '65536', '-1', '12ab', '', '000001080']) {
-      expect(decodeTxt(swap('bport', port)), port).to.have.property('error').that.matches(/port/);
-      expect(decodeTxt(swap('pport', port)), port).to.have.property('error').that.matches(/port/);
+      expect(decodeTxt(swap('bport', port)), port)
+        .to.have.property('error')
+        .that.matches(/port/);
+      expect(decodeTxt(swap('pport', port)), port)
+        .to.have.property('error')
+        .that.matches(/port/);
     }
     expect(decodeTxt(swap('nonce', 'short'))).to.have.property('error');
     expect(decodeTxt(swap('hint', 'not base64!!'))).to.have.property('error');
@@ -92,7 +100,9 @@ describe('discovery: where a node announces, and its settings', () => {
 
   it('discovery settings: announce by default, auto-connect only when asked; flags layer partially; bad values are refused', () => {
     expect(resolveSettings().discovery).to.deep.equal({ announce: true, autoConnect: false });
-    expect(resolveSettings({ discovery: { autoConnect: true } as never }, { discovery: { announce: false, autoConnect: undefined } as never }).discovery).to.deep.equal({ announce: false, autoConnect: true });
+    expect(
+      resolveSettings({ discovery: { autoConnect: true } as never }, { discovery: { announce: false, autoConnect: undefined } as never }).discovery,
+    ).to.deep.equal({ announce: false, autoConnect: true });
     expect(() => resolveSettings({ discovery: { announce: 'yes' } as never })).to.throw(/discovery\.announce must be true or false/);
     expect(() => resolveSettings({ discovery: { anounce: true } as never })).to.throw(/unknown discovery setting "anounce"/);
     expect(() => resolveSettings({ discovery: [] as never })).to.throw(/discovery must be an object/);

@@ -81,13 +81,17 @@ describe('capacity probe (optional, off by default)', function () {
 
   it('an unreachable URL or a too short answer measures nothing, and the node carries on', async () => {
     const dead = await freePort();
-    node = await startTestNode({ settings: { dataDir, capacityProbe: { url: `http://127.0.0.1:${dead}/x`, intervalMs: 100, maxBytes: 100_000, timeoutMs: 1000 } } });
+    node = await startTestNode({
+      settings: { dataDir, capacityProbe: { url: `http://127.0.0.1:${dead}/x`, intervalMs: 100, maxBytes: 100_000, timeoutMs: 1000 } },
+    });
     await new Promise((r) => setTimeout(r, 400));
     expect(node.sources.get('direct')!.stats.capacitySource).to.equal('unknown');
     const server = await pacedServer();
     try {
       await node.stop();
-      node = await startTestNode({ settings: { dataDir, capacityProbe: { url: `http://127.0.0.1:${server.port}/missing`, intervalMs: 100, maxBytes: 100_000, timeoutMs: 1000 } } });
+      node = await startTestNode({
+        settings: { dataDir, capacityProbe: { url: `http://127.0.0.1:${server.port}/missing`, intervalMs: 100, maxBytes: 100_000, timeoutMs: 1000 } },
+      });
       await waitUntil('a probe request', () => server.requests.length > 0, 5000);
       await new Promise((r) => setTimeout(r, 200));
       expect(node.sources.get('direct')!.stats.capacitySource).to.equal('unknown');
@@ -107,7 +111,10 @@ describe('capacity settings', () => {
 
   it('a probe given only a url gets the default interval, size and timeout', () => {
     expect(resolveSettings({ capacityProbe: { url: 'http://127.0.0.1:8080/f' } as never }).capacityProbe).to.deep.equal({
-      url: 'http://127.0.0.1:8080/f', intervalMs: 3_600_000, maxBytes: 4_000_000, timeoutMs: 10_000,
+      url: 'http://127.0.0.1:8080/f',
+      intervalMs: 3_600_000,
+      maxBytes: 4_000_000,
+      timeoutMs: 10_000,
     });
   });
 
@@ -120,7 +127,11 @@ describe('capacity settings', () => {
     ['probe not an object', { capacityProbe: 'http://a/b' }, /capacityProbe must be an object/],
     ['capacity typo', { capacity: { tickMS: 100 } }, /unknown capacity setting "tickMS" \(known: tickMs,/],
     ['capacity tick', { capacity: { tickMs: -1 } }, /capacity\.tickMs must be a positive number of milliseconds, got -1/],
-    ['rate window below the tick', { capacity: { tickMs: 500, rateWindowMs: 250 } }, /capacity\.rateWindowMs \(250\) must be at least capacity\.tickMs \(500\)/],
+    [
+      'rate window below the tick',
+      { capacity: { tickMs: 500, rateWindowMs: 250 } },
+      /capacity\.rateWindowMs \(250\) must be at least capacity\.tickMs \(500\)/,
+    ],
     ['busy window below the rate window', { capacity: { busyWindowMs: 500 } }, /capacity\.busyWindowMs \(500\) must be at least capacity\.rateWindowMs/],
     ['percentile', { capacity: { percentile: 0 } }, /capacity\.percentile must be a number in \(0, 1\], got 0/],
     ['busy share', { capacity: { busyShare: 2 } }, /capacity\.busyShare must be a number in \[0, 1\], got 2/],

@@ -50,7 +50,7 @@ describe('capacity estimator', () => {
     expect(trace.run(2, true, () => 10 * MBIT)).to.be.closeTo(10 * MBIT, 0.01 * 10 * MBIT);
   });
 
-  it('many flows: the capacity is what they move together, not one flow\'s rate', () => {
+  it("many flows: the capacity is what they move together, not one flow's rate", () => {
     const trace = new Trace();
     // Eight flows, each with its own share of a 30 Mbit/s link (unequal shares, as TCP gives).
     const shares = [0.3, 0.2, 0.15, 0.1, 0.1, 0.05, 0.05, 0.05];
@@ -161,11 +161,19 @@ describe('effective capacity (what policies see)', () => {
     const advertised = { capacity: 2e6, throughput: 0 };
     expect(effectiveCapacity({ advertised, ourThroughput: 0 }, now, o)).to.deep.equal({ capacity: 2e6, source: 'advertised' });
     // We get less than it advertises (its LAN is the bottleneck): ours counts.
-    expect(effectiveCapacity({ advertised, measured: { capacity: 1e6, at: now - 1000 }, ourThroughput: 0 }, now, o)).to.deep.equal({ capacity: 1e6, source: 'measured' });
+    expect(effectiveCapacity({ advertised, measured: { capacity: 1e6, at: now - 1000 }, ourThroughput: 0 }, now, o)).to.deep.equal({
+      capacity: 1e6,
+      source: 'measured',
+    });
     // Ours is old: the advertisement (current) counts again.
-    expect(effectiveCapacity({ advertised, measured: { capacity: 1e6, at: now - 700_000 }, ourThroughput: 0 }, now, o)).to.deep.equal({ capacity: 2e6, source: 'advertised' });
+    expect(effectiveCapacity({ advertised, measured: { capacity: 1e6, at: now - 700_000 }, ourThroughput: 0 }, now, o)).to.deep.equal({
+      capacity: 2e6,
+      source: 'advertised',
+    });
     // A peer that does not know its capacity (0): our old measurement is better than nothing.
-    expect(effectiveCapacity({ advertised: { capacity: 0, throughput: 0 }, measured: { capacity: 1e6, at: now - 700_000 }, ourThroughput: 0 }, now, o).source).to.equal('measured');
+    expect(
+      effectiveCapacity({ advertised: { capacity: 0, throughput: 0 }, measured: { capacity: 1e6, at: now - 700_000 }, ourThroughput: 0 }, now, o).source,
+    ).to.equal('measured');
   });
 
   it('persisted only until something better exists; probe vs measurement: the more recent', () => {
@@ -173,21 +181,33 @@ describe('effective capacity (what policies see)', () => {
     expect(effectiveCapacity({ persisted, ourThroughput: 0 }, now, o)).to.deep.equal({ capacity: 3e6, source: 'persisted' });
     expect(effectiveCapacity({ persisted, advertised: { capacity: 1e6, throughput: 0 }, ourThroughput: 0 }, now, o).source).to.equal('advertised');
     expect(effectiveCapacity({ persisted, measured: { capacity: 2e6, at: now - 700_000 }, ourThroughput: 0 }, now, o).source).to.equal('measured');
-    expect(effectiveCapacity({ persisted, probe: { capacity: 4e6, at: now - 10 }, measured: { capacity: 2e6, at: now - 20 }, ourThroughput: 0 }, now, o)).to.deep.equal({ capacity: 4e6, source: 'probe' });
-    expect(effectiveCapacity({ probe: { capacity: 4e6, at: now - 30 }, measured: { capacity: 2e6, at: now - 20 }, ourThroughput: 0 }, now, o)).to.deep.equal({ capacity: 2e6, source: 'measured' });
+    expect(
+      effectiveCapacity({ persisted, probe: { capacity: 4e6, at: now - 10 }, measured: { capacity: 2e6, at: now - 20 }, ourThroughput: 0 }, now, o),
+    ).to.deep.equal({ capacity: 4e6, source: 'probe' });
+    expect(effectiveCapacity({ probe: { capacity: 4e6, at: now - 30 }, measured: { capacity: 2e6, at: now - 20 }, ourThroughput: 0 }, now, o)).to.deep.equal({
+      capacity: 2e6,
+      source: 'measured',
+    });
   });
 
   it('utilisation: a peer busy with its own users offers only what is left, never less than minAvailableShare', () => {
     const cap = 10e6;
     // Its link carries 6 MB/s, of which our tunnels move 1: others use 5, we can count on 5.
-    expect(effectiveCapacity({ advertised: { capacity: cap, throughput: 6e6 }, ourThroughput: 1e6 }, now, o)).to.deep.equal({ capacity: 5e6, source: 'advertised' });
+    expect(effectiveCapacity({ advertised: { capacity: cap, throughput: 6e6 }, ourThroughput: 1e6 }, now, o)).to.deep.equal({
+      capacity: 5e6,
+      source: 'advertised',
+    });
     // Others below busyShare (20 %): noise, the full capacity counts.
     expect(effectiveCapacity({ advertised: { capacity: cap, throughput: 2.5e6 }, ourThroughput: 1e6 }, now, o).capacity).to.equal(cap);
     // All of it taken by others: the floor.
     expect(effectiveCapacity({ advertised: { capacity: cap, throughput: 10e6 }, ourThroughput: 0 }, now, o).capacity).to.equal(1e6);
     // Our own measurement is lower than what is left: ours.
-    expect(effectiveCapacity({ advertised: { capacity: cap, throughput: 6e6 }, measured: { capacity: 3e6, at: now }, ourThroughput: 1e6 }, now, o)).to.deep.equal({ capacity: 3e6, source: 'measured' });
+    expect(
+      effectiveCapacity({ advertised: { capacity: cap, throughput: 6e6 }, measured: { capacity: 3e6, at: now }, ourThroughput: 1e6 }, now, o),
+    ).to.deep.equal({ capacity: 3e6, source: 'measured' });
     // Our own traffic is most of it: not busy.
-    expect(effectiveCapacity({ advertised: { capacity: cap, throughput: 9e6 }, measured: { capacity: 9e6, at: now }, ourThroughput: 9e6 }, now, o).capacity).to.equal(9e6);
+    expect(
+      effectiveCapacity({ advertised: { capacity: cap, throughput: 9e6 }, measured: { capacity: 9e6, at: now }, ourThroughput: 9e6 }, now, o).capacity,
+    ).to.equal(9e6);
   });
 });

@@ -51,7 +51,8 @@ describe('dispatcher: rankings and dialers that misbehave', () => {
     await container.dispose();
   });
 
-  const open = (signal = new AbortController().signal) => container.resolve(Dispatcher).open({ target: TARGET, protocol: 'socks5', client: '127.0.0.1:5000' }, signal);
+  const open = (signal = new AbortController().signal) =>
+    container.resolve(Dispatcher).open({ target: TARGET, protocol: 'socks5', client: '127.0.0.1:5000' }, signal);
 
   it("follows the policy's ranking when a dial fails, before asking the policy again", async () => {
     const fake: Dialer = {
@@ -102,7 +103,10 @@ describe('dispatcher: rankings and dialers that misbehave', () => {
       await setup([deaf], ['x']);
       const sources = container.resolve(SourceRegistry);
       sources.add(source('x', 'deaf'));
-      const outcome = open().then(() => undefined, (e: unknown) => e);
+      const outcome = open().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       await clock.tickAsync(0);
       expect(sources.get('x')!.stats.pendingDials).to.equal(1);
       await clock.tickAsync(1000);
@@ -134,7 +138,9 @@ describe('dispatcher: rankings and dialers that misbehave', () => {
     sources.add(source('y', 'fake'));
     const opened = await open();
     expect(opened.source.id).to.equal('y');
-    expect(faults.map((f) => [f.plugin, f.contribution, f.message])).to.deep.equal([['fixture-dialers', 'dialers:broken', 'dial resolved without a socket ({ socket: Duplex } expected)']]);
+    expect(faults.map((f) => [f.plugin, f.contribution, f.message])).to.deep.equal([
+      ['fixture-dialers', 'dialers:broken', 'dial resolved without a socket ({ socket: Duplex } expected)'],
+    ]);
     opened.upstream.destroy();
     opened.tunnel.close();
   });
@@ -144,11 +150,15 @@ describe('dispatcher: rankings and dialers that misbehave', () => {
     try {
       const polite: Dialer = {
         id: 'polite',
-        dial: ({ signal }) => new Promise<DialResult>((_, reject) => signal.addEventListener('abort', () => reject(Object.assign(new Error('aborted'), { code: 'ABORT_ERR' })))),
+        dial: ({ signal }) =>
+          new Promise<DialResult>((_, reject) => signal.addEventListener('abort', () => reject(Object.assign(new Error('aborted'), { code: 'ABORT_ERR' })))),
       };
       await setup([polite], ['x']);
       container.resolve(SourceRegistry).add(source('x', 'polite'));
-      const outcome = open().then(() => undefined, (e: unknown) => e);
+      const outcome = open().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       await clock.tickAsync(3000);
       expect(await outcome).to.be.instanceOf(DialFailure);
       expect(faults).to.deep.equal([]);

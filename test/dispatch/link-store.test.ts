@@ -129,15 +129,18 @@ describe('link capacity persistence (links.json)', () => {
 
   it('entries older than maxAgeMs, malformed or from the future are ignored; the rest are used', async () => {
     const wall = Date.now();
-    fs.writeFileSync(path.join(dir, LINKS_FILE), JSON.stringify({
-      version: 1,
-      links: {
-        direct: { capacity: 2e6, measuredAt: wall - 8 * DAY, via: 'measured' },
-        b: { capacity: 1e6, measuredAt: wall - DAY, via: 'probe' },
-        c: { capacity: 'fast', measuredAt: wall },
-        d: { capacity: 1e6, measuredAt: wall + DAY },
-      },
-    }));
+    fs.writeFileSync(
+      path.join(dir, LINKS_FILE),
+      JSON.stringify({
+        version: 1,
+        links: {
+          direct: { capacity: 2e6, measuredAt: wall - 8 * DAY, via: 'measured' },
+          b: { capacity: 1e6, measuredAt: wall - DAY, via: 'probe' },
+          c: { capacity: 'fast', measuredAt: wall },
+          d: { capacity: 1e6, measuredAt: wall + DAY },
+        },
+      }),
+    );
     const r = run();
     r.persistence.start();
     r.sources.add(local);

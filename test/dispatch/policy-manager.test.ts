@@ -92,7 +92,7 @@ describe('policy manager', () => {
     const live = [candidate('a'), candidate('b'), candidate('c')];
     const ranking = manager.decide(REQUEST, live);
     expect(ranking.map((c) => c.id)).to.deep.equal(['c', 'b', 'a']);
-    expect(ranking[0]).to.equal(live[2], 'the registry\'s own candidates come back');
+    expect(ranking[0]).to.equal(live[2], "the registry's own candidates come back");
     expect(live.map((c) => c.stats.openTunnels)).to.deep.equal([0, 0, 0]);
     expect(faults).to.deep.equal([]);
   });
@@ -103,15 +103,21 @@ describe('policy manager', () => {
       expect.fail('should throw');
     } catch (err) {
       expect(err).to.be.instanceOf(UnknownPolicyError);
-      expect((err as Error).message).to.match(/policy "nope" is not contributed by any plugin \(available: bandwidth-weighted, least-busy, mutates, p2c, round-robin, slow, stranger, throws\)/);
+      expect((err as Error).message).to.match(
+        /policy "nope" is not contributed by any plugin \(available: bandwidth-weighted, least-busy, mutates, p2c, round-robin, slow, stranger, throws\)/,
+      );
     }
   });
 
   it('property: for every built-in policy, the choice is always a candidate the rules allow', async () => {
     const rules = new RuleSet();
     const stats = fc.record<Partial<SourceStats>>({
-      openTunnels: fc.nat(50), workload: fc.integer({ min: -20, max: 50 }), capacity: fc.nat(1e7),
-      connectLatencyMs: fc.nat(500), recentFailures: fc.nat(5), throughputDown: fc.nat(1e7),
+      openTunnels: fc.nat(50),
+      workload: fc.integer({ min: -20, max: 50 }),
+      capacity: fc.nat(1e7),
+      connectLatencyMs: fc.nat(500),
+      recentFailures: fc.nat(5),
+      throughputDown: fc.nat(1e7),
     });
     const cand = fc.tuple(fc.constantFrom('direct', 'if:a', 'if:b', 'p1', 'p2', 'p3', 'p4'), stats).map(([id, s]) => candidate(id, s));
     for (const policy of ['least-busy', 'round-robin', 'bandwidth-weighted', 'p2c']) {

@@ -44,11 +44,16 @@ describe('rule limits', () => {
   });
 
   it('checks rules given at construction (the config file) the same way, naming the rule', () => {
-    expect(() => new RuleSet([avoid('a.example'), avoid('b.example'), avoid('c.example')], limits)).to.throw(LimitError, /3 rules configured, more than limits\.maxRules \(2\)/);
+    expect(() => new RuleSet([avoid('a.example'), avoid('b.example'), avoid('c.example')], limits)).to.throw(
+      LimitError,
+      /3 rules configured, more than limits\.maxRules \(2\)/,
+    );
     const err = thrown(() => validateRules([avoid('a.example'), avoid('a', 'b', 'c', 'd')], limits));
     expect(err).to.be.instanceOf(LimitError);
     expect(err.message).to.match(/^rule #1: rule avoid lists 4 hosts/);
-    expect(() => validateRules([{ type: 'avoid', source: 'direct', hosts: ['bad host'] }], limits)).to.throw(/^rule #0: rule avoid: host "bad host" is not a host name/);
+    expect(() => validateRules([{ type: 'avoid', source: 'direct', hosts: ['bad host'] }], limits)).to.throw(
+      /^rule #0: rule avoid: host "bad host" is not a host name/,
+    );
   });
 
   for (const [host, reason] of [
@@ -67,7 +72,17 @@ describe('rule limits', () => {
   }
 
   it('accepts host names, *.domain patterns and IP addresses', () => {
-    for (const host of ['example.com', '*.bank.example', 'EXAMPLE.com.', 'my_host-1.lan', 'bücher.example', '192.168.1.10', '::1', 'fe80::1', 'a'.repeat(63) + '.example']) {
+    for (const host of [
+      'example.com',
+      '*.bank.example',
+      'EXAMPLE.com.',
+      'my_host-1.lan',
+      'bücher.example',
+      '192.168.1.10',
+      '::1',
+      'fe80::1',
+      'a'.repeat(63) + '.example',
+    ]) {
       expect(validateRule(avoid(host)), host).to.deep.equal(avoid(host));
     }
   });

@@ -75,8 +75,16 @@ describe('rules', () => {
     const host = fc.constantFrom('a.example', 'b.example', 'x.a.example');
     const rule = fc.oneof(
       fc.record({ type: fc.constant('block' as const), source }),
-      fc.record({ type: fc.constant('reserve' as const), source, hosts: fc.array(fc.constantFrom('a.example', '*.a.example', 'b.example'), { minLength: 1, maxLength: 2 }) }),
-      fc.record({ type: fc.constant('avoid' as const), source, hosts: fc.array(fc.constantFrom('a.example', '*.a.example', 'b.example'), { minLength: 1, maxLength: 2 }) }),
+      fc.record({
+        type: fc.constant('reserve' as const),
+        source,
+        hosts: fc.array(fc.constantFrom('a.example', '*.a.example', 'b.example'), { minLength: 1, maxLength: 2 }),
+      }),
+      fc.record({
+        type: fc.constant('avoid' as const),
+        source,
+        hosts: fc.array(fc.constantFrom('a.example', '*.a.example', 'b.example'), { minLength: 1, maxLength: 2 }),
+      }),
       fc.record({ type: fc.constant('sticky' as const), ttlMs: fc.integer({ min: 1, max: 100 }) }),
     );
     fc.assert(

@@ -152,11 +152,13 @@ describe('source registry', () => {
       const changes: number[] = [];
       sources.onEstimatesChanged(() => changes.push(now));
       sources.add(local);
-      sources.restore(new Map([
-        ['direct', { capacity: 4e6, at: now - 3600_000, via: 'measured' as const }],
-        ['b', { capacity: 1e6, at: now - 60_000, via: 'measured' as const }],
-        ['old', { capacity: 9e6, at: now - 8 * 24 * 3600_000, via: 'measured' as const }],
-      ]));
+      sources.restore(
+        new Map([
+          ['direct', { capacity: 4e6, at: now - 3600_000, via: 'measured' as const }],
+          ['b', { capacity: 1e6, at: now - 60_000, via: 'measured' as const }],
+          ['old', { capacity: 9e6, at: now - 8 * 24 * 3600_000, via: 'measured' as const }],
+        ]),
+      );
       expect(sources.get('direct')!.stats).to.include({ capacity: 4e6, capacitySource: 'persisted' });
       sources.add(peer('b'));
       sources.add(peer('old'));
@@ -177,7 +179,10 @@ describe('source registry', () => {
     const t1 = tunnels.add(target, 'direct', 'socks5', 'c');
     tunnels.add(target, 'direct', 'socks5', 'c');
     tunnels.add({ host: '::1', port: 443, kind: 'ipv6' }, 'direct', 'socks5', 'c');
-    expect(tunnels.workload().map((w) => [w.target, w.copies])).to.deep.equal([['example.com:80', 2], ['[::1]:443', 1]]);
+    expect(tunnels.workload().map((w) => [w.target, w.copies])).to.deep.equal([
+      ['example.com:80', 2],
+      ['[::1]:443', 1],
+    ]);
     t1.close();
     t1.close();
     expect(tunnels.workload()[0].copies).to.equal(1);

@@ -113,12 +113,17 @@ describe('extension host', () => {
     hangs.late();
     await new Promise((resolve) => setImmediate(resolve));
     expect(hangs.disposed, 'a subscription pushed after the timeout is disposed too').to.equal(2);
-    expect((hangs as { lateRegisterError?: string }).lateRegisterError).to.equal('plugin fixture-hangs: registers policies id "never-ready" after its activation failed');
+    expect((hangs as { lateRegisterError?: string }).lateRegisterError).to.equal(
+      'plugin fixture-hangs: registers policies id "never-ready" after its activation failed',
+    );
     expect(container.resolve(Contributions).policies.has('never-ready')).to.equal(false);
   });
 
   it('does not wait forever for deactivate (limits.pluginDeactivateTimeoutMs): reports it and still disposes the registrations', async () => {
-    const host = await hostWithSettings({ limits: { pluginDeactivateTimeoutMs: 50 } as NodeSettings['limits'], plugins: { 'fixture-context-probe': { hangDeactivate: true } } }, 'context-probe');
+    const host = await hostWithSettings(
+      { limits: { pluginDeactivateTimeoutMs: 50 } as NodeSettings['limits'], plugins: { 'fixture-context-probe': { hangDeactivate: true } } },
+      'context-probe',
+    );
     await host.activateStartup();
     await host.deactivateAll();
     expect(faults.map((f) => f.message)).to.include('deactivate failed: did not finish within 50 ms');
@@ -130,7 +135,11 @@ describe('extension host', () => {
     let ctx: PluginContext;
     beforeEach(async () => {
       const host = await hostWithSettings(
-        { auth: { username: 'u', password: 'secret-pw' }, interfaces: ['eth9'], plugins: { 'fixture-context-probe': { nested: { n: 1 } }, other: { token: 'theirs' } } },
+        {
+          auth: { username: 'u', password: 'secret-pw' },
+          interfaces: ['eth9'],
+          plugins: { 'fixture-context-probe': { nested: { n: 1 } }, other: { token: 'theirs' } },
+        },
         'context-probe',
       );
       await host.activateStartup();
@@ -149,7 +158,9 @@ describe('extension host', () => {
       const events = ctx.events as unknown as Record<string, unknown>;
       expect(Object.values(events).every((e) => typeof e === 'function')).to.equal(true);
       expect('fire' in (ctx.events.onDial as object)).to.equal(false);
-      expect(() => ctx.events.onPeerChanged(() => undefined)).to.throw(/fixture-context-probe: may not subscribe to onPeerChanged: its contributions \(dialers\) give it onDial, onSourceChanged, onSourceHealthChanged/);
+      expect(() => ctx.events.onPeerChanged(() => undefined)).to.throw(
+        /fixture-context-probe: may not subscribe to onPeerChanged: its contributions \(dialers\) give it onDial, onSourceChanged, onSourceHealthChanged/,
+      );
       const seen: string[] = [];
       ctx.events.onDial((d) => seen.push(d.sourceId));
       ctx.events.onDial(() => {
@@ -167,7 +178,9 @@ describe('extension host', () => {
     it('reportProbe only on sources it added: others are refused and counted as its fault', () => {
       const sources = container.resolve(SourceRegistry);
       sources.add({ id: 'someone-elses', kind: 'peer', label: 'p', dialer: 'socks5-chain', local: false });
-      expect(() => ctx.sources.reportProbe('someone-elses', false, 'lies')).to.throw(/fixture-context-probe: reportProbe\("someone-elses"\): not a source this plugin added \(it added: probe-source\)/);
+      expect(() => ctx.sources.reportProbe('someone-elses', false, 'lies')).to.throw(
+        /fixture-context-probe: reportProbe\("someone-elses"\): not a source this plugin added \(it added: probe-source\)/,
+      );
       expect(sources.get('someone-elses')!.stats.health).to.equal('healthy');
       expect(faults.map((f) => f.plugin)).to.include('fixture-context-probe');
       ctx.sources.reportProbe('probe-source', false, 'no route');
@@ -213,7 +226,11 @@ describe('plugin manifest', () => {
     ['an unknown contribution point', { contributes: { widgets: [] } }, /unknown contribution point "widgets"/],
     ['a duplicate id', { contributes: { policies: [{ id: 'a' }, { id: 'a' }] } }, /declares "a" twice/],
     ['an unknown activation event', { activationEvents: ['onMoon'] }, /unknown activation event "onMoon"/],
-    ['an event for an undeclared id', { contributes: { policies: [{ id: 'a' }] }, activationEvents: ['onPolicy:b'] }, /names a policy the plugin does not contribute/],
+    [
+      'an event for an undeclared id',
+      { contributes: { policies: [{ id: 'a' }] }, activationEvents: ['onPolicy:b'] },
+      /names a policy the plugin does not contribute/,
+    ],
   ] as const) {
     it(`rejects ${name}`, () => {
       expect(() => parseManifest(raw)).to.throw(message);

@@ -35,7 +35,12 @@ export function useNodes(): NodeSet {
   const teardown: (() => Promise<unknown>)[] = [];
   afterEach(async () => {
     // Last made, first stopped; all of them even if one fails.
-    const results = await Promise.allSettled(teardown.splice(0).reverse().map((fn) => fn()));
+    const results = await Promise.allSettled(
+      teardown
+        .splice(0)
+        .reverse()
+        .map((fn) => fn()),
+    );
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
   });

@@ -91,7 +91,10 @@ export class NamespaceHost {
   startNode(args: readonly string[]): Promise<ChildProcess> {
     // Nodes of a testbed share the test network key (unless the caller set another), so they can wire each other.
     const env = { ...process.env, BOOSTER_KEY: process.env.BOOSTER_KEY ?? TEST_KEY_TEXT };
-    const child = spawn('ip', ['netns', 'exec', this.name, process.execPath, BIN, 'start', '--bind', '0.0.0.0', ...args], { stdio: ['ignore', 'ignore', 'pipe'], env });
+    const child = spawn('ip', ['netns', 'exec', this.name, process.execPath, BIN, 'start', '--bind', '0.0.0.0', ...args], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env,
+    });
     this.children.push(child);
     return new Promise((resolve, reject) => {
       let err = '';

@@ -34,7 +34,14 @@ export async function startTestNode(options: TestNodeOptions = {}): Promise<Boos
   const settings = resolveSettings(
     // Never announced over mDNS on this machine's LAN, even when a test binds 0.0.0.0.
     // Each node its own data dir: what one test's node saves (capacity estimates) never reaches another test's.
-    { bind: '127.0.0.1', pport: 0, bport: 0, drainTimeoutMs: 200, discovery: { announce: false, autoConnect: false }, dataDir: fs.mkdtempSync(path.join(TEST_BOOSTER_HOME, 'node-')) },
+    {
+      bind: '127.0.0.1',
+      pport: 0,
+      bport: 0,
+      drainTimeoutMs: 200,
+      discovery: { announce: false, autoConnect: false },
+      dataDir: fs.mkdtempSync(path.join(TEST_BOOSTER_HOME, 'node-')),
+    },
     options.settings ?? {},
   );
   const plugins = [...(await builtinPlugins()), ...(options.extraPlugins ?? []).map((root) => readDescription(root, 'link'))];

@@ -12,7 +12,10 @@ export class RawLink {
   private waiter?: () => void;
   readonly closed: Promise<string>;
 
-  private constructor(readonly link: ProtocolLink, readonly socket: Duplex) {
+  private constructor(
+    readonly link: ProtocolLink,
+    readonly socket: Duplex,
+  ) {
     link.onMessage((m) => {
       this.queue.push(m);
       this.waiter?.();
@@ -38,7 +41,8 @@ export class RawLink {
     for (;;) {
       const i = this.queue.findIndex((m) => !kind || m.kind === kind);
       if (i >= 0) return this.queue.splice(i, 1)[0] as Extract<WireMessage, { kind: K }>;
-      if (this.link.isClosed) throw new Error(`link closed while waiting for ${kind ?? 'a message'} (queue: ${this.queue.map((m) => m.kind).join(', ') || 'empty'})`);
+      if (this.link.isClosed)
+        throw new Error(`link closed while waiting for ${kind ?? 'a message'} (queue: ${this.queue.map((m) => m.kind).join(', ') || 'empty'})`);
       const left = timeoutMs - (Date.now() - started);
       if (left <= 0) throw new Error(`no ${kind ?? 'message'} within ${timeoutMs} ms (queue: ${this.queue.map((m) => m.kind).join(', ') || 'empty'})`);
       await new Promise<void>((resolve) => {

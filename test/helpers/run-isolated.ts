@@ -61,7 +61,11 @@ async function main(): Promise<void> {
   started = Date.now();
   for (const title of titles) {
     const t0 = Date.now();
-    const run = spawnSync(process.execPath, [MOCHA_BIN, '--no-config', '--require', SETUP, '--timeout', String(timeout), '--reporter', 'dot', '--grep', `^${escapeRegExp(title)}$`, file], { encoding: 'utf8' });
+    const run = spawnSync(
+      process.execPath,
+      [MOCHA_BIN, '--no-config', '--require', SETUP, '--timeout', String(timeout), '--reporter', 'dot', '--grep', `^${escapeRegExp(title)}$`, file],
+      { encoding: 'utf8' },
+    );
     const passed = run.status === 0 && /\b1 passing/.test(run.stdout) && !/failing/.test(run.stdout);
     console.log(`== alone: ${passed ? 'ok  ' : 'FAIL'} ${Date.now() - t0} ms  ${title}`);
     if (!passed) {

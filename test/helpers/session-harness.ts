@@ -27,7 +27,11 @@ export interface SessionHarness {
  * peer or a LAN client is played in unit tests (test/security/stranger.test.ts
  * does it for real from a network namespace).
  */
-export async function sessionHarness(node: BoosterNode, principal: Principal, options: { limits?: Partial<Limits>; key?: NetworkKey; tls?: boolean } = {}): Promise<SessionHarness> {
+export async function sessionHarness(
+  node: BoosterNode,
+  principal: Principal,
+  options: { limits?: Partial<Limits>; key?: NetworkKey; tls?: boolean } = {},
+): Promise<SessionHarness> {
   const key = options.key ?? TEST_KEY;
   const tls = new PskTls(key);
   const ctrl: CtrlOperation[] = [];

@@ -86,8 +86,13 @@ function summarize(m: WireMessage): Seen {
 function capture(send: (link: ProtocolLink) => void): Buffer {
   const chunks: Buffer[] = [];
   const sink = {
-    on: () => sink, off: () => sink, pause: () => sink, end: () => undefined, destroy: () => undefined,
-    destroyed: false, writableLength: 0,
+    on: () => sink,
+    off: () => sink,
+    pause: () => sink,
+    end: () => undefined,
+    destroy: () => undefined,
+    destroyed: false,
+    writableLength: 0,
     write: (b: Buffer) => chunks.push(b) > 0,
   };
   send(new ProtocolLink(sink as unknown as Duplex, 'capture'));
@@ -104,9 +109,15 @@ function withoutExtension(bytes: Buffer): Buffer {
 /** AuthInit padded with an unknown (skipped) protobuf field to about `bytes` bytes in all. */
 function paddedAuthInit(bytes: number, extended: boolean): Buffer {
   const body = Buffer.from(internal.PayloadAuthInit.encode({ nonce: nonce(), role: 'cli' }).finish());
-  const header = Buffer.from(internal.Header.encode({
-    id: MessageId.AUTH_INIT, modules: ['PA'], sentAt: fromMillis(Date.now()), protocolVersion: '0.3', extensions: extended ? [BOOSTER_EXTENSION] : [],
-  }).finish());
+  const header = Buffer.from(
+    internal.Header.encode({
+      id: MessageId.AUTH_INIT,
+      modules: ['PA'],
+      sentAt: fromMillis(Date.now()),
+      protocolVersion: '0.3',
+      extensions: extended ? [BOOSTER_EXTENSION] : [],
+    }).finish(),
+  );
   const padding = Math.max(1, bytes - body.length - header.length - 40);
   const varint = (n: number) => {
     const out: number[] = [];
@@ -116,7 +127,15 @@ function paddedAuthInit(bytes: number, extended: boolean): Buffer {
   };
   // Field 2047, wire type 2 (length-delimited): tag (2047 << 3) | 2.
   const pa = Buffer.concat([body, varint((2047 << 3) | 2), varint(padding), Buffer.alloc(padding, 0x61)]);
-  return encodePacket({ encoding: Encoding.Protobuf, compression: 1, encryption: 1, modules: [{ id: 'HE', payload: header }, { id: 'PA', payload: pa }] });
+  return encodePacket({
+    encoding: Encoding.Protobuf,
+    compression: 1,
+    encryption: 1,
+    modules: [
+      { id: 'HE', payload: header },
+      { id: 'PA', payload: pa },
+    ],
+  });
 }
 
 /**
@@ -262,7 +281,13 @@ async function auth(o: { host: string; port: number; key: string; role?: AuthRol
 }
 
 /** Replays a recorded exchange (client nonce and proof) on a new connection, without the key. */
-async function replay(o: { host: string; port: number; clientNonce: string; proof: string; role?: string }): Promise<ProbeResult & { serverNonce: string; result?: Seen }> {
+async function replay(o: {
+  host: string;
+  port: number;
+  clientNonce: string;
+  proof: string;
+  role?: string;
+}): Promise<ProbeResult & { serverNonce: string; result?: Seen }> {
   const c = await open(o.host, o.port);
   await c.raw.next('hello');
   c.raw.link.sendAuthInit(Buffer.from(o.clientNonce, 'hex'), o.role ?? 'cli');
@@ -363,7 +388,16 @@ function hostPort(host: string, port: number): string {
  * `socks5-tls` offers only booster's method 0x86 and, if chosen, runs TLS keyed
  * by `key` (hex) before a plain SOCKS5 request inside: how peers chain.
  */
-async function viaProxy(o: { proto: ProxyAttempt['proto']; proxyHost: string; proxyPort: number; host: string; port: number; path?: string; key?: string; timeoutMs?: number }): Promise<ProxyAttempt> {
+async function viaProxy(o: {
+  proto: ProxyAttempt['proto'];
+  proxyHost: string;
+  proxyPort: number;
+  host: string;
+  port: number;
+  path?: string;
+  key?: string;
+  timeoutMs?: number;
+}): Promise<ProxyAttempt> {
   const target = hostPort(o.host, o.port);
   const path = o.path ?? '/hello';
   const socket = net.connect({ host: o.proxyHost, port: o.proxyPort });
@@ -410,9 +444,12 @@ async function viaProxy(o: { proto: ProxyAttempt['proto']; proxyHost: string; pr
         const family = net.isIP(o.host);
         const port = Buffer.alloc(2);
         port.writeUInt16BE(o.port);
-        const addr = family === 4 ? Buffer.from([1, ...o.host.split('.').map(Number)])
-          : family === 6 ? Buffer.concat([Buffer.from([4]), ipv6Bytes(o.host)])
-          : Buffer.concat([Buffer.from([3, Buffer.byteLength(o.host)]), Buffer.from(o.host)]);
+        const addr =
+          family === 4
+            ? Buffer.from([1, ...o.host.split('.').map(Number)])
+            : family === 6
+              ? Buffer.concat([Buffer.from([4]), ipv6Bytes(o.host)])
+              : Buffer.concat([Buffer.from([3, Buffer.byteLength(o.host)]), Buffer.from(o.host)]);
         stream.write(Buffer.concat([Buffer.from([5, 1, 0]), addr, port]));
         const head = await reader.exactly(4);
         out.reply = head[1];
@@ -572,7 +609,15 @@ function print(value: unknown): void {
 }
 
 const COMMANDS: Record<string, (o: never) => Promise<unknown>> = {
-  probe, probes, auth, replay, hold, proxy, serve, 'legacy-peer': legacyPeer, 'legacy-listen': legacyListen,
+  probe,
+  probes,
+  auth,
+  replay,
+  hold,
+  proxy,
+  serve,
+  'legacy-peer': legacyPeer,
+  'legacy-listen': legacyListen,
 };
 
 async function main(): Promise<void> {

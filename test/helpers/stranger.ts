@@ -65,7 +65,11 @@ export type Spawned = ReturnType<typeof spawnLogged>;
 
 /** The JSON lines a spawned agent printed so far. */
 export function agentLines(p: Spawned): Record<string, unknown>[] {
-  return p.stdout().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  return p
+    .stdout()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 /**
@@ -162,7 +166,9 @@ export class StrangerHost {
 
   /** The last lines each process started in the namespace wrote (for a failed test's report). */
   logs(lines = 30): string {
-    return this.children.map((c) => `--- in ${this.name}: ${c.child.spawnargs.slice(4).join(' ').slice(0, 160)}\n${tail(c.stderr() + c.stdout(), lines)}`).join('\n');
+    return this.children
+      .map((c) => `--- in ${this.name}: ${c.child.spawnargs.slice(4).join(' ').slice(0, 160)}\n${tail(c.stderr() + c.stdout(), lines)}`)
+      .join('\n');
   }
 
   private track(p: Spawned): Spawned {
@@ -228,9 +234,15 @@ export async function startHostNode(args: readonly string[] = [], env: NodeJS.Pr
     throw err;
   }
   const node: HostNode = {
-    proc, bport, pport,
+    proc,
+    bport,
+    pport,
     local: `127.0.0.1:${bport}`,
-    lines: (pattern) => proc.stderr().split('\n').filter((l) => pattern.test(l)),
+    lines: (pattern) =>
+      proc
+        .stderr()
+        .split('\n')
+        .filter((l) => pattern.test(l)),
     kill: () => {
       running.delete(node);
       proc.kill('SIGKILL');
@@ -267,7 +279,8 @@ export async function startCountingOrigin(host: string): Promise<CountingOrigin>
   });
   const port = (server.address() as AddressInfo).port;
   const origin: CountingOrigin = {
-    host, port,
+    host,
+    port,
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     connections: 0,
     requests: 0,

@@ -25,7 +25,12 @@ describe('cross-language: a Python peer built from proto/', function () {
       this.skip();
     }
     pbDir = fs.mkdtempSync(path.join(os.tmpdir(), 'booster-pb-'));
-    const gen = await run('protoc', [`--proto_path=${path.join(REPO_ROOT, 'proto')}`, '--proto_path=/usr/include', `--python_out=${pbDir}`, path.join(REPO_ROOT, 'proto', 'booster.proto')]);
+    const gen = await run('protoc', [
+      `--proto_path=${path.join(REPO_ROOT, 'proto')}`,
+      '--proto_path=/usr/include',
+      `--python_out=${pbDir}`,
+      path.join(REPO_ROOT, 'proto', 'booster.proto'),
+    ]);
     expect(gen.code, gen.stderr).to.equal(0);
     // The Python peer is a 0.3-style node (no booster.v1): only admitted with --allow-legacy-peers.
     // Heartbeats for 0.3 nodes scaled down from 8 s to 500 ms to keep the test short.
@@ -40,7 +45,11 @@ describe('cross-language: a Python peer built from proto/', function () {
   it('is refused as a peer without --allow-legacy-peers: it cannot prove it holds the network key', async () => {
     const strict = await startTestNode({ settings: { heartbeatMs: 300 } });
     try {
-      const res = await run(PYTHON, [path.join(REPO_ROOT, 'test', 'interop', 'peer.py'), '--node', `127.0.0.1:${strict.endpointAddress.port}`, '--pb-dir', pbDir, '--beats', '1'], { timeoutMs: 20_000 });
+      const res = await run(
+        PYTHON,
+        [path.join(REPO_ROOT, 'test', 'interop', 'peer.py'), '--node', `127.0.0.1:${strict.endpointAddress.port}`, '--pb-dir', pbDir, '--beats', '1'],
+        { timeoutMs: 20_000 },
+      );
       expect(res.code, res.stdout + res.stderr).to.not.equal(0);
       expect(res.stdout).to.not.match(/peer: OK/);
       expect(strict.network.list()).to.have.length(0);
@@ -50,7 +59,11 @@ describe('cross-language: a Python peer built from proto/', function () {
   });
 
   it('greets our node, has it connect (to the Python peer), and exchanges heartbeats with it', async () => {
-    const res = await run(PYTHON, [path.join(REPO_ROOT, 'test', 'interop', 'peer.py'), '--node', `127.0.0.1:${node.endpointAddress.port}`, '--pb-dir', pbDir, '--beats', '3'], { timeoutMs: 20_000 });
+    const res = await run(
+      PYTHON,
+      [path.join(REPO_ROOT, 'test', 'interop', 'peer.py'), '--node', `127.0.0.1:${node.endpointAddress.port}`, '--pb-dir', pbDir, '--beats', '3'],
+      { timeoutMs: 20_000 },
+    );
     expect(res.code, res.stdout + res.stderr).to.equal(0);
     expect(res.stdout).to.match(/peer: got Notify/);
     expect(res.stdout).to.match(/peer: heartbeat hops=5/);
@@ -62,7 +75,21 @@ describe('cross-language: a Python peer built from proto/', function () {
   // 0.3 reads our ttl on its own clock: ±5 s of skew against 0.3's 8 s, scaled to the 500 ms used here.
   for (const skewMs of [-312, 312]) {
     it(`keeps heartbeating with a 0.3 peer whose clock is ${Math.abs(skewMs)} ms ${skewMs > 0 ? 'ahead of' : 'behind'} ours (5 s of 0.3's 8 s)`, async () => {
-      const res = await run(PYTHON, [path.join(REPO_ROOT, 'test', 'interop', 'peer.py'), '--node', `127.0.0.1:${node.endpointAddress.port}`, '--pb-dir', pbDir, '--beats', '4', '--skew-ms', String(skewMs)], { timeoutMs: 20_000 });
+      const res = await run(
+        PYTHON,
+        [
+          path.join(REPO_ROOT, 'test', 'interop', 'peer.py'),
+          '--node',
+          `127.0.0.1:${node.endpointAddress.port}`,
+          '--pb-dir',
+          pbDir,
+          '--beats',
+          '4',
+          '--skew-ms',
+          String(skewMs),
+        ],
+        { timeoutMs: 20_000 },
+      );
       expect(res.code, res.stdout + res.stderr).to.equal(0);
       expect(res.stdout).to.match(/peer: heartbeat hops=7/);
       expect(res.stdout).to.match(/peer: OK/);

@@ -34,13 +34,24 @@ async function launchBrowser(): Promise<BrowserContext> {
     executablePath: CHROMIUM,
     headless: true,
     timeout: 30_000,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }
 
 /** A new tab, or an error after 20 s (newPage itself waits without end for a renderer that never starts). */
 function newPage(context: BrowserContext): Promise<Page> {
-  return Promise.race([context.newPage(), new Promise<never>((_resolve, reject) => setTimeout(() => reject(new Error('chromium opened no tab within 20 s')), 20_000).unref())]);
+  return Promise.race([
+    context.newPage(),
+    new Promise<never>((_resolve, reject) => setTimeout(() => reject(new Error('chromium opened no tab within 20 s')), 20_000).unref()),
+  ]);
 }
 
 /**
@@ -48,7 +59,13 @@ function newPage(context: BrowserContext): Promise<Page> {
  * its own profile folder, so a stuck Chromium never keeps mocha (exit: false) alive.
  */
 async function closeBrowser(context: BrowserContext, profile: string | undefined): Promise<void> {
-  const closed = await Promise.race([context.close().then(() => true, () => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 10_000).unref())]);
+  const closed = await Promise.race([
+    context.close().then(
+      () => true,
+      () => true,
+    ),
+    new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 10_000).unref()),
+  ]);
   if (closed || !profile) return;
   for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
@@ -69,7 +86,9 @@ function skipWithoutBrowser(ctx: Mocha.Context): void {
 /** What the page's charts draw, per series (index 0 is time), read from uPlot's own data. */
 function chartData(page: Page, chart: 'connections' | 'throughput'): Promise<{ ids: string[]; data: (number | null)[][] }> {
   return page.evaluate((key) => {
-    const c = (globalThis as unknown as { boosterDashboard: { charts: Record<string, { ids: string[]; data: (number | null)[][] }> } }).boosterDashboard.charts[key];
+    const c = (globalThis as unknown as { boosterDashboard: { charts: Record<string, { ids: string[]; data: (number | null)[][] }> } }).boosterDashboard.charts[
+      key
+    ];
     return { ids: [...c.ids], data: c.data.map((s) => [...s]) };
   }, chart);
 }
@@ -133,10 +152,15 @@ describe('live dashboard (plugin-http)', function () {
         expect(await page.textContent('#policy-current')).to.equal('least-busy');
 
         // Both sources carry the job: the page's chart data shows tunnels and throughput for each, and it moves.
-        await waitUntil('both sources in the charts with traffic', async () => {
-          const t = await chartData(page, 'throughput');
-          return [0, 1].every((i) => t.ids.length === 2 && t.data[i + 1].some((v) => (v ?? 0) > 0));
-        }, 20_000, 200);
+        await waitUntil(
+          'both sources in the charts with traffic',
+          async () => {
+            const t = await chartData(page, 'throughput');
+            return [0, 1].every((i) => t.ids.length === 2 && t.data[i + 1].some((v) => (v ?? 0) > 0));
+          },
+          20_000,
+          200,
+        );
         const first = await chartData(page, 'throughput');
         await page.waitForTimeout(2_000);
         const second = await chartData(page, 'throughput');
@@ -146,7 +170,8 @@ describe('live dashboard (plugin-http)', function () {
           expect(at(second).slice(-2), `throughput of ${id}`).to.not.deep.equal(at(first).slice(-2));
         }
         const connections = await chartData(page, 'connections');
-        for (const id of ['direct', peer.id]) expect(Math.max(...connections.data[connections.ids.indexOf(id) + 1].map((v) => v ?? 0)), `tunnels through ${id}`).to.be.greaterThan(0);
+        for (const id of ['direct', peer.id])
+          expect(Math.max(...connections.data[connections.ids.indexOf(id) + 1].map((v) => v ?? 0)), `tunnels through ${id}`).to.be.greaterThan(0);
         expect(job.done).to.be.greaterThan(0);
 
         // Kill B: its card turns down within 3 s.
@@ -230,7 +255,8 @@ describe('live dashboard (plugin-http)', function () {
     m = await startMonitoredNode({ dashboard: '127.0.0.1:0' });
     const url = m.urls.get('dashboard')!;
     const origin = new URL(url).origin;
-    const post = (headers: Record<string, string>, body = JSON.stringify({ policy: 'round-robin' })) => fetch(new URL('/api/policy', url), { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+    const post = (headers: Record<string, string>, body = JSON.stringify({ policy: 'round-robin' })) =>
+      fetch(new URL('/api/policy', url), { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
     const before = m.node.policies.current;
     expect(before).to.not.equal('round-robin');
     let res = await post({ origin: 'http://evil.example', 'x-booster-csrf': '1' });
@@ -304,7 +330,12 @@ describe('live dashboard (plugin-http)', function () {
 
   it('login sessions: at most dashboardMaxSessions (the oldest is forgotten), each ends after dashboardSessionMs', () => {
     let t = 0;
-    const auth = new DashboardAuth(true, (token) => token === 'right', { maxSessions: 2, sessionMs: 1000 }, () => t);
+    const auth = new DashboardAuth(
+      true,
+      (token) => token === 'right',
+      { maxSessions: 2, sessionMs: 1000 },
+      () => t,
+    );
     const request = (cookie?: string) => ({ headers: cookie ? { cookie } : {} }) as unknown as IncomingMessage;
     const session = () => auth.login('right')!.cookie.split(';')[0];
     expect(auth.login('wrong')).to.equal(undefined);
@@ -327,7 +358,11 @@ describe('live dashboard (plugin-http)', function () {
     expect(() => parseDashboardOptions({ dashboard: 'x' })).to.throw(/dashboard must be \[HOST:\]PORT/);
     expect(() => parseDashboardOptions({ dashboard: 1, dashboardMaxClients: 0 })).to.throw(/dashboardMaxClients must be an integer from 1 to 1000, got 0/);
     expect(() => parseDashboardOptions({ dashboard: 1, dashboardPushMs: '1s' })).to.throw(/dashboardPushMs must be an integer/);
-    expect(parseDashboardOptions({ dashboard: 1, dashboardMaxSessions: 3, dashboardSessionMs: 5000, dashboardMaxBufferedBytes: 2048 })).to.deep.include({ maxSessions: 3, sessionMs: 5000, maxBufferedBytes: 2048 });
+    expect(parseDashboardOptions({ dashboard: 1, dashboardMaxSessions: 3, dashboardSessionMs: 5000, dashboardMaxBufferedBytes: 2048 })).to.deep.include({
+      maxSessions: 3,
+      sessionMs: 5000,
+      maxBufferedBytes: 2048,
+    });
   });
 });
 
@@ -351,15 +386,22 @@ function wsStatus(url: string, headers: Record<string, string>): Promise<number>
 
 function statusWithHost(url: URL, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    http.get(url, { headers: { host } }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    }).on('error', reject);
+    http
+      .get(url, { headers: { host } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      })
+      .on('error', reject);
   });
 }
 
 function postForm(pageUrl: string, route: string, body: string, origin: string): Promise<Response> {
-  return fetch(new URL(`/${route}`, pageUrl), { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', origin }, body });
+  return fetch(new URL(`/${route}`, pageUrl), {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', origin },
+    body,
+  });
 }
 
 function fakeSocket(bufferedAmount: number) {
@@ -381,9 +423,21 @@ function fakeApi(): MonitorApi {
   const none = () => ({ dispose() {} });
   return {
     nodeId: 'n',
-    onTunnelOpened: none, onTunnelClosed: none, onWorkloadChanged: none, onDial: none, onSourceChanged: none,
-    onSourceHealthChanged: none, onPeerChanged: none, onPluginFault: none, onProxyRejected: none, onPolicyChanged: none,
-    tunnels: () => [], workload: () => [], sources: () => [], peers: () => [], rules: () => [],
+    onTunnelOpened: none,
+    onTunnelClosed: none,
+    onWorkloadChanged: none,
+    onDial: none,
+    onSourceChanged: none,
+    onSourceHealthChanged: none,
+    onPeerChanged: none,
+    onPluginFault: none,
+    onProxyRejected: none,
+    onPolicyChanged: none,
+    tunnels: () => [],
+    workload: () => [],
+    sources: () => [],
+    peers: () => [],
+    rules: () => [],
     policy: () => ({ current: 'p', fallback: 'p', available: ['p'], faults: {} }),
     sourceState: () => undefined,
     usePolicy: async () => {},

@@ -104,7 +104,11 @@ describe('HTTP monitors (plugin-http)', function () {
     expect(value(families, 'booster_proxy_rejections_total')).to.equal(1);
     const reasons = families.find((f) => f.name === 'booster_proxy_rejections_total')!.metrics.map((x) => x.labels!.reason);
     expect(reasons).to.have.members(['timeout', 'auth', 'not-allowed', 'tls', 'limit', 'protocol', 'other']);
-    expect(families.map((f) => f.name)).to.include.members(['booster_source_capacity_bytes_per_second', 'booster_policy_faults_total', 'booster_plugin_faults_total']);
+    expect(families.map((f) => f.name)).to.include.members([
+      'booster_source_capacity_bytes_per_second',
+      'booster_policy_faults_total',
+      'booster_plugin_faults_total',
+    ]);
   });
 
   it('serves the JSON API routes in their documented shapes; only GET', async () => {
@@ -184,9 +188,10 @@ describe('HTTP monitors (plugin-http)', function () {
     const url = m.urls.get('metrics')!;
     expect(value(await scrape(url), 'booster_limit_hits_total')).to.equal(0);
     // Two idle clients fill the proxy; each of the next three is refused at the limit.
-    const open = (): Promise<net.Socket> => new Promise((resolve, reject) => {
-      const s = net.connect(m!.node.proxyAddress.port, '127.0.0.1', () => resolve(s)).once('error', reject);
-    });
+    const open = (): Promise<net.Socket> =>
+      new Promise((resolve, reject) => {
+        const s = net.connect(m!.node.proxyAddress.port, '127.0.0.1', () => resolve(s)).once('error', reject);
+      });
     // Each held client is past the SOCKS5 greeting (answered), so the proxy counts it.
     const greeted = async () => {
       const s = await open();
@@ -207,7 +212,7 @@ describe('HTTP monitors (plugin-http)', function () {
     }
   });
 
-  it('/metrics shows each up peer\'s heartbeat RTT (booster_peer_heartbeat_rtt_seconds)', async () => {
+  it("/metrics shows each up peer's heartbeat RTT (booster_peer_heartbeat_rtt_seconds)", async () => {
     m = await startMonitoredNode({ metrics: '127.0.0.1:0' }, { heartbeatMs: 200 });
     const b = await startMonitoredNode({}, { heartbeatMs: 200 });
     try {
@@ -267,7 +272,9 @@ describe('HTTP monitors (plugin-http)', function () {
       const curl = (...args: string[]) =>
         new Promise<string>((resolve, reject) => {
           // Async: the node answering lives in this process's event loop.
-          execFile('ip', ['netns', 'exec', ns.name, 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '5', ...args, url], (err, out) => (err ? reject(err) : resolve(out)));
+          execFile('ip', ['netns', 'exec', ns.name, 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '5', ...args, url], (err, out) =>
+            err ? reject(err) : resolve(out),
+          );
         });
       expect(await curl()).to.equal('401');
       expect(await curl('-H', `Authorization: Bearer ${httpToken(TEST_KEY)}`)).to.equal('200');

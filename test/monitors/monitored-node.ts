@@ -44,7 +44,10 @@ export interface MonitoredNode {
 }
 
 /** A node on 127.0.0.1 with ephemeral ports and the HTTP plugin's options; waits until the monitors asked for have logged their address. */
-export async function startMonitoredNode(options: { metrics?: string; api?: string; dashboard?: string; [option: string]: unknown }, settings: Partial<NodeSettings> = {}): Promise<MonitoredNode> {
+export async function startMonitoredNode(
+  options: { metrics?: string; api?: string; dashboard?: string; [option: string]: unknown },
+  settings: Partial<NodeSettings> = {},
+): Promise<MonitoredNode> {
   const log = new CapturingLogger();
   const resolved = resolveSettings(
     { bind: '127.0.0.1', pport: 0, bport: 0, drainTimeoutMs: 200, discovery: { announce: false, autoConnect: false } },
@@ -52,15 +55,23 @@ export async function startMonitoredNode(options: { metrics?: string; api?: stri
     settings,
   );
   const node = await BoosterNode.start({ settings: resolved, logger: log, plugins: await builtinPlugins(), key: TEST_KEY });
-  const wanted = [options.metrics !== undefined && 'metrics', options.api !== undefined && 'http-api', options.dashboard !== undefined && 'dashboard'].filter((x): x is string => Boolean(x));
+  const wanted = [options.metrics !== undefined && 'metrics', options.api !== undefined && 'http-api', options.dashboard !== undefined && 'dashboard'].filter(
+    (x): x is string => Boolean(x),
+  );
   const urls = new Map<string, string>();
   const deadline = Date.now() + 5_000;
   while (urls.size < wanted.length) {
-    for (const line of log.lines) if (typeof line.fields?.monitor === 'string' && typeof line.fields.url === 'string') urls.set(line.fields.monitor, line.fields.url);
+    for (const line of log.lines)
+      if (typeof line.fields?.monitor === 'string' && typeof line.fields.url === 'string') urls.set(line.fields.monitor, line.fields.url);
     if (urls.size >= wanted.length) break;
     if (Date.now() > deadline) {
       await node.stop();
-      throw new Error(`monitors ${wanted.join(', ')} did not start: ${log.lines.filter((l) => l.level !== 'debug').map((l) => l.message).join(' | ')}`);
+      throw new Error(
+        `monitors ${wanted.join(', ')} did not start: ${log.lines
+          .filter((l) => l.level !== 'debug')
+          .map((l) => l.message)
+          .join(' | ')}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 10));
   }

@@ -29,7 +29,14 @@ describe('peer-to-peer network: three nodes', function () {
       if (b) await a.network.connect(b.address);
       if (c) await a.network.connect(`127.0.0.1:${c.endpointAddress.port}`);
     }
-    return { origin, a, b: b!, c: c!, aAddr: `127.0.0.1:${a.endpointAddress.port}`, peerB: () => (b ? a.network.list().find((p) => p.bport === b.bport) : undefined) };
+    return {
+      origin,
+      a,
+      b: b!,
+      c: c!,
+      aAddr: `127.0.0.1:${a.endpointAddress.port}`,
+      peerB: () => (b ? a.network.list().find((p) => p.bport === b.bport) : undefined),
+    };
   }
 
   function bySource(a: BoosterNode): Record<string, number> {
@@ -39,7 +46,12 @@ describe('peer-to-peer network: three nodes', function () {
   }
 
   function slowGets(a: BoosterNode, origin: TestHttpServer, n: number, ms: number): Promise<number | string>[] {
-    return Array.from({ length: n }, () => getViaSocks(a.proxyAddress.port, '127.0.0.1', origin.port, `/slow?ms=${ms}`).then((r) => r.status, (e: Error) => e.message));
+    return Array.from({ length: n }, () =>
+      getViaSocks(a.proxyAddress.port, '127.0.0.1', origin.port, `/slow?ms=${ms}`).then(
+        (r) => r.status,
+        (e: Error) => e.message,
+      ),
+    );
   }
 
   const isRunning = (b: ChildNode) => b.cli.child.exitCode === null && b.cli.child.signalCode === null;
@@ -105,7 +117,10 @@ describe('peer-to-peer network: three nodes', function () {
     expect(Date.now() - killedAt).to.be.below(1000);
     expect(detectMs).to.be.below(1000);
     await waitUntil(`B's ${throughB} tunnels to fail`, () => settled.length >= throughB, 5000);
-    expect(settled.filter((r) => r === 200), 'a request completed before the origin finished it').to.deep.equal([]);
+    expect(
+      settled.filter((r) => r === 200),
+      'a request completed before the origin finished it',
+    ).to.deep.equal([]);
     origin.finishSlow();
     const results = await Promise.all(done);
     expect(results.filter((r) => r !== 200)).to.have.length(throughB);
@@ -157,7 +172,10 @@ describe('peer-to-peer network: three nodes', function () {
   it('counts the tunnels a peer already has open when it is wired (resync)', async () => {
     const { a, origin } = await cluster();
     const d = await nodes.node();
-    const held = [getViaSocks(d.proxyAddress.port, '127.0.0.1', origin.port, '/slow?ms=60000'), getViaSocks(d.proxyAddress.port, '127.0.0.1', origin.port, '/slow?ms=60000')];
+    const held = [
+      getViaSocks(d.proxyAddress.port, '127.0.0.1', origin.port, '/slow?ms=60000'),
+      getViaSocks(d.proxyAddress.port, '127.0.0.1', origin.port, '/slow?ms=60000'),
+    ];
     await waitUntil('two tunnels on D', () => d.tunnels.size === 2);
     await waitUntil('two requests at the origin', () => origin.slowInFlight() === 2);
     const { peer } = await a.network.connect(`127.0.0.1:${d.endpointAddress.port}`);

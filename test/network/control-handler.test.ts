@@ -37,7 +37,13 @@ describe('ControlHandler', () => {
   });
 
   it('answers an empty page past the end, and the total', async () => {
-    const handler = new ControlHandler(policies, new RuleSet([{ type: 'block', source: 'a' }, { type: 'block', source: 'b' }]));
+    const handler = new ControlHandler(
+      policies,
+      new RuleSet([
+        { type: 'block', source: 'a' },
+        { type: 'block', source: 'b' },
+      ]),
+    );
     const reply = await handler.handle({ op: 'status', rulesOffset: 5 });
     expect(reply).to.deep.include({ ok: true, rules: [], rulesOffset: 5, rulesTotal: 2 });
     expect((await handler.handle({ op: 'status', rulesOffset: 1 })).rules).to.deep.equal([{ type: 'block', source: 'b' }]);

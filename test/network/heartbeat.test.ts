@@ -18,7 +18,10 @@ class Node03 {
   private reply?: NodeJS.Timeout;
   peer?: HeartbeatKeeper;
 
-  constructor(private readonly skewMs: number, private readonly periodMs = 8000) {}
+  constructor(
+    private readonly skewMs: number,
+    private readonly periodMs = 8000,
+  ) {}
 
   private now(): number {
     return Date.now() - this.skewMs;
@@ -240,7 +243,10 @@ describe('peer workload from ProxyUpdate', () => {
     w.apply('b:2', 'added');
     w.apply('a:1', 'removed');
     expect(w.total).to.equal(2);
-    expect(w.entries()).to.deep.equal([{ target: 'a:1', copies: 1 }, { target: 'b:2', copies: 1 }]);
+    expect(w.entries()).to.deep.equal([
+      { target: 'a:1', copies: 1 },
+      { target: 'b:2', copies: 1 },
+    ]);
   });
 
   it('ignores removals of tunnels it never saw (no negative or phantom load)', () => {

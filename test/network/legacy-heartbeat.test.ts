@@ -24,7 +24,11 @@ class Link03 {
   private reply?: NodeJS.Timeout;
   private readonly decoder = new PacketDecoder();
 
-  constructor(readonly socket: net.Socket, private readonly skewMs: number, private readonly periodMs = LEGACY_T) {
+  constructor(
+    readonly socket: net.Socket,
+    private readonly skewMs: number,
+    private readonly periodMs = LEGACY_T,
+  ) {
     socket.on('data', (chunk: Buffer) => {
       for (const p of this.decoder.push(chunk)) {
         const m = decodeMessage(p);

@@ -80,7 +80,10 @@ describe('LinkReport: a wired node advertises its own links (booster.v1)', funct
   let b: BoosterNode;
 
   beforeEach(async () => {
-    [a, b] = await Promise.all([startTestNode({ settings: { heartbeatMs: 500, reconnectMs: 200 } }), startTestNode({ settings: { heartbeatMs: 500, linkReportMs: 300 } })]);
+    [a, b] = await Promise.all([
+      startTestNode({ settings: { heartbeatMs: 500, reconnectMs: 200 } }),
+      startTestNode({ settings: { heartbeatMs: 500, linkReportMs: 300 } }),
+    ]);
   });
   afterEach(async () => {
     await Promise.all([a?.stop(), b?.stop()]);
@@ -186,7 +189,11 @@ describe('LinkReport: a wired node advertises its own links (booster.v1)', funct
   it('a malformed or oversized LinkReport closes that link only; a LinkReport sent to an endpoint is refused', async () => {
     const { peer: good } = await a.network.connect(`127.0.0.1:${b.endpointAddress.port}`);
     const badReports = [
-      encodeMessage(MessageId.LINK_REPORT, { links: Array.from({ length: 65 }, (_, i) => ({ id: `if:e${i}:10.0.0.${i}`, kind: 'interface' })) }, { extensions: [BOOSTER_EXTENSION] }),
+      encodeMessage(
+        MessageId.LINK_REPORT,
+        { links: Array.from({ length: 65 }, (_, i) => ({ id: `if:e${i}:10.0.0.${i}`, kind: 'interface' })) },
+        { extensions: [BOOSTER_EXTENSION] },
+      ),
       encodeMessage(MessageId.LINK_REPORT, { links: [{ id: 'direct', kind: 'direct', capacity: -1 }] }, { extensions: [BOOSTER_EXTENSION] }),
     ];
     for (const [i, bad] of badReports.entries()) {
@@ -197,7 +204,9 @@ describe('LinkReport: a wired node advertises its own links (booster.v1)', funct
         const { peer } = await a.network.connect(`127.0.0.1:${fake.port}`);
         await waitUntil('the fake peer marked down', () => downs.length > 0, 3000);
         sub.dispose();
-        expect(downs[0]).to.match(i === 0 ? /^protocol error: LinkReport carries 65 links, more than the 64 allowed$/ : /^protocol error: LinkReport link "direct" has capacity -1/);
+        expect(downs[0]).to.match(
+          i === 0 ? /^protocol error: LinkReport carries 65 links, more than the 64 allowed$/ : /^protocol error: LinkReport link "direct" has capacity -1/,
+        );
         expect(a.sources.advertisedLink(peer.id)).to.equal(undefined);
         // Only that link: B is still wired and advertised, and A still serves requests.
         expect(a.network.get(good.id)?.state).to.equal('up');

@@ -78,7 +78,10 @@ describe('link reporter (LinkReport rate limit)', () => {
   it('reports a link that appears or disappears', () => {
     const { r, sent, setAll } = reporter(1000);
     r.start();
-    setAll([{ id: 'direct', kind: 'direct', capacity: 10_000_000, throughput: 100_000 }, { id: 'if:usb0:10.0.0.2', kind: 'interface', capacity: 0, throughput: 0 }]);
+    setAll([
+      { id: 'direct', kind: 'direct', capacity: 10_000_000, throughput: 100_000 },
+      { id: 'if:usb0:10.0.0.2', kind: 'interface', capacity: 0, throughput: 0 },
+    ]);
     clock.tick(1000);
     expect(sent.map((s) => s.links.length)).to.deep.equal([1, 2]);
     r.dispose();
@@ -88,7 +91,10 @@ describe('link reporter (LinkReport rate limit)', () => {
     expect(DEFAULT_SETTINGS.linkReportMs).to.equal(2000);
     expect(resolveSettings({ linkReportMs: 500 }).linkReportMs).to.equal(500);
     for (const bad of [0, -1, 'soon', Infinity]) {
-      expect(() => resolveSettings({ linkReportMs: bad as number }), String(bad)).to.throw(ConfigError, /linkReportMs must be a positive number of milliseconds/);
+      expect(() => resolveSettings({ linkReportMs: bad as number }), String(bad)).to.throw(
+        ConfigError,
+        /linkReportMs must be a positive number of milliseconds/,
+      );
     }
   });
 

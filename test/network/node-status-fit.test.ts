@@ -61,7 +61,10 @@ describe('NodeStatus that would not fit in a packet', () => {
   });
 
   it('JSON (monitor): 10,000 targets encode under 65,535 bytes and parse, even with targets that escape to 6 bytes a character', () => {
-    for (const node of [busyNode(10_000), { ...busyNode(10_000), tunnels: busyNode(10_000).tunnels.map((t) => ({ ...t, target: `\u0001${t.target}`.slice(0, 100) })) }]) {
+    for (const node of [
+      busyNode(10_000),
+      { ...busyNode(10_000), tunnels: busyNode(10_000).tunnels.map((t) => ({ ...t, target: `\u0001${t.target}`.slice(0, 100) })) },
+    ]) {
       const fitted = fitNodeStatus(node, 'json');
       const packet = encodeJsonMessage(MessageId.NODE_STATUS, nodeStatusJson(fitted.node));
       expect(packet.length).to.be.below(MAX_MODULE);

@@ -27,7 +27,9 @@ async function frozenListener(port: number) {
     server.listen(port, '127.0.0.1', resolve);
   });
   return {
-    accepted, closedByPeer, open,
+    accepted,
+    closedByPeer,
+    open,
     get maxOpen() {
       return maxOpen;
     },

@@ -9,8 +9,21 @@ const policies = { current: 'p', available: () => ['p'], faults: new Map<string,
 
 function candidate(id: string, health: SourceStats['health'] = 'healthy'): Candidate {
   const stats = {
-    openTunnels: 1, pendingDials: 0, load: 1, workload: 1, throughputDown: 1234.6, throughputUp: 10, capacity: 0, capacitySource: 'unknown',
-    recentFailures: 0, consecutiveFailures: 0, connectLatencyMs: 3.4, health, totalTunnels: 2, bytesDown: 5, bytesUp: 6,
+    openTunnels: 1,
+    pendingDials: 0,
+    load: 1,
+    workload: 1,
+    throughputDown: 1234.6,
+    throughputUp: 10,
+    capacity: 0,
+    capacitySource: 'unknown',
+    recentFailures: 0,
+    consecutiveFailures: 0,
+    connectLatencyMs: 3.4,
+    health,
+    totalTunnels: 2,
+    bytesDown: 5,
+    bytesUp: 6,
   } as SourceStats;
   return { id, kind: 'peer', label: `peer ${id}`, dialer: 'socks5-chain', proxy: { host: '127.0.0.1', port: 1080 }, local: false, stats };
 }
@@ -20,9 +33,20 @@ describe('SourceReporter and ControlHandler op "sources"', () => {
     const list = [candidate('a'), candidate('b', 'ejected'), candidate('c', 'down'), candidate('d')];
     const registry = {
       list: () => list,
-      healthDetail: (id: string) => ({ a: { reason: '', ejectedForMs: 0, probing: false }, b: { reason: '3 dial failures', sinceMs: 10, ejectedForMs: 4000, probing: false }, c: { reason: 'heartbeat: silent', sinceMs: 5, ejectedForMs: 0, probing: false }, d: { reason: 'back-off elapsed; retrying', sinceMs: 1, ejectedForMs: 0, probing: true } } as Record<string, { reason: string; sinceMs?: number; ejectedForMs: number; probing: boolean }>)[id],
+      healthDetail: (id: string) =>
+        (
+          ({
+            a: { reason: '', ejectedForMs: 0, probing: false },
+            b: { reason: '3 dial failures', sinceMs: 10, ejectedForMs: 4000, probing: false },
+            c: { reason: 'heartbeat: silent', sinceMs: 5, ejectedForMs: 0, probing: false },
+            d: { reason: 'back-off elapsed; retrying', sinceMs: 1, ejectedForMs: 0, probing: true },
+          }) as Record<string, { reason: string; sinceMs?: number; ejectedForMs: number; probing: boolean }>
+        )[id],
     };
-    const ranked = { ...policies, preferences: (cs: readonly Candidate[]) => cs.map((c, i) => ({ id: c.id, rank: i + 1, note: 'n' })) } as unknown as PolicyManager;
+    const ranked = {
+      ...policies,
+      preferences: (cs: readonly Candidate[]) => cs.map((c, i) => ({ id: c.id, rank: i + 1, note: 'n' })),
+    } as unknown as PolicyManager;
     const handler = new ControlHandler(ranked, new RuleSet([{ type: 'block', source: 'x' }]), undefined, new SourceReporter(registry, ranked, () => 3));
     const reply = await handler.handle({ op: 'sources' });
     expect(reply.ok).to.equal(true);
@@ -38,7 +62,10 @@ describe('SourceReporter and ControlHandler op "sources"', () => {
   });
 
   it('marks a source back from an ejection as probing', async () => {
-    const registry = { list: () => [candidate('d')], healthDetail: () => ({ reason: 'back-off elapsed; retrying', sinceMs: 1, ejectedForMs: 0, probing: true }) };
+    const registry = {
+      list: () => [candidate('d')],
+      healthDetail: () => ({ reason: 'back-off elapsed; retrying', sinceMs: 1, ejectedForMs: 0, probing: true }),
+    };
     const { sources } = new SourceReporter(registry, policies, () => 10).report();
     expect(sources[0]).to.include({ state: 'probing', reason: 'back-off elapsed; retrying' });
   });

@@ -31,11 +31,19 @@ describe('sources are chosen per address family', function () {
     const dials: DialAttempt[] = [];
     const sub = a.events.onDial((d) => dials.push(d));
     // Round-robin would alternate the two sources: in this order, half the dials would cross families.
-    for (const [host, port] of [['127.0.0.1', v4.port], ['127.0.0.1', v4.port], ['::1', v6.port], ['::1', v6.port]] as const) {
+    for (const [host, port] of [
+      ['127.0.0.1', v4.port],
+      ['127.0.0.1', v4.port],
+      ['::1', v6.port],
+      ['::1', v6.port],
+    ] as const) {
       for (let i = 0; i < 3; i++) expect((await getViaSocks(a.proxyAddress.port, host, port, '/hello')).status).to.equal(200);
     }
     sub.dispose();
-    expect(dials.filter((d) => !d.ok), JSON.stringify(dials.filter((d) => !d.ok))).to.deep.equal([]);
+    expect(
+      dials.filter((d) => !d.ok),
+      JSON.stringify(dials.filter((d) => !d.ok)),
+    ).to.deep.equal([]);
     expect(dials.filter((d) => d.target.host === '127.0.0.1').map((d) => d.sourceId)).to.deep.equal(Array(6).fill('if:lo:127.0.0.1'));
     expect(dials.filter((d) => d.target.host === '::1').map((d) => d.sourceId)).to.deep.equal(Array(6).fill('if:lo:::1'));
     for (const id of ['if:lo:127.0.0.1', 'if:lo:::1']) {
@@ -46,7 +54,10 @@ describe('sources are chosen per address family', function () {
 
   it('an IPv6 target with only IPv4 sources left is refused clearly, without counting against them', async () => {
     a.rules.add({ type: 'block', source: 'if:lo:::1' });
-    const err = await getViaSocks(a.proxyAddress.port, '::1', v6.port, '/hello').then(() => undefined, (e: Error) => e);
+    const err = await getViaSocks(a.proxyAddress.port, '::1', v6.port, '/hello').then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(err, 'the request should fail').to.be.instanceOf(Error);
     expect(a.sources.get('if:lo:127.0.0.1')!.stats.recentFailures).to.equal(0);
     expect(a.sources.get('if:lo:127.0.0.1')!.stats.health).to.equal('healthy');

@@ -16,7 +16,11 @@ function bigHost(rule: number, host: number): string {
 }
 
 /** The default limits at their fullest: 256 rules of 64 such hosts, about 4 MB, where one packet carries 64 KiB. */
-const BIG_RULES: Rule[] = Array.from({ length: 256 }, (_, r) => ({ type: 'avoid', source: 'direct', hosts: Array.from({ length: 64 }, (_, h) => bigHost(r, h)) }));
+const BIG_RULES: Rule[] = Array.from({ length: 256 }, (_, r) => ({
+  type: 'avoid',
+  source: 'direct',
+  hosts: Array.from({ length: 64 }, (_, h) => bigHost(r, h)),
+}));
 
 describe('rule listings larger than a packet', function () {
   this.timeout(60_000);

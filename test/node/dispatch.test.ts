@@ -30,13 +30,23 @@ describe('dispatch through a running node', function () {
   it('retries a failed dial on the next source before the client gets a reply', async () => {
     node = await startTestNode({ settings: { policy: 'least-busy' } });
     const deadProxy = await freePort();
-    node.sources.add({ id: 'dead-peer', kind: 'peer', label: 'dead peer', dialer: 'socks5-chain', proxy: { host: '127.0.0.1', port: deadProxy }, local: false });
+    node.sources.add({
+      id: 'dead-peer',
+      kind: 'peer',
+      label: 'dead peer',
+      dialer: 'socks5-chain',
+      proxy: { host: '127.0.0.1', port: deadProxy },
+      local: false,
+    });
     const dials: DialAttempt[] = [];
     node.events.onDial((d) => dials.push(d));
     const res = await run('curl', ['-sS', '--socks5-hostname', `127.0.0.1:${node.proxyAddress.port}`, `${origin.url}/hello`]);
     expect(res.stdout).to.equal('hello\n');
     // least-busy gives the tie to the peer; its proxy is down; direct serves the request.
-    expect(dials.map((d) => [d.sourceId, d.ok])).to.deep.equal([['dead-peer', false], ['direct', true]]);
+    expect(dials.map((d) => [d.sourceId, d.ok])).to.deep.equal([
+      ['dead-peer', false],
+      ['direct', true],
+    ]);
     expect(dials[0].error).to.match(/cannot reach peer proxy 127\.0\.0\.1:\d+: ECONNREFUSED/);
     expect(node.sources.get('dead-peer')!.stats.consecutiveFailures).to.equal(1);
   });
@@ -44,7 +54,9 @@ describe('dispatch through a running node', function () {
   it('direct dialer: a download arrives intact, and a paused client holds the upstream back (reused read buffer)', async () => {
     node = await startTestNode();
     const closedWith: string[] = [];
-    node.events.onTunnelClosed((c) => closedWith.push(`${c.error} down=${c.tunnel.bytesDown} up=${c.tunnel.bytesUp} after ${c.closedAt - c.tunnel.openedAt} ms`));
+    node.events.onTunnelClosed((c) =>
+      closedWith.push(`${c.error} down=${c.tunnel.bytesDown} up=${c.tunnel.bytesUp} after ${c.closedAt - c.tunnel.openedAt} ms`),
+    );
     const blob = await getViaSocks(node.proxyAddress.port, '127.0.0.1', origin.port, '/blob');
     expect(crypto.createHash('sha256').update(blob.body).digest('hex')).to.equal(origin.blobSha256);
 

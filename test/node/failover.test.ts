@@ -34,7 +34,12 @@ describe('failover: dials to a peer declared down move on at once', function () 
     const started = Date.now();
     // Round-robin alternates direct and B: about half of these dials head to the frozen B.
     const results = await Promise.all(
-      Array.from({ length: 6 }, () => getViaSocks(a.proxyAddress.port, '127.0.0.1', origin.port, '/hello').then((r) => r.status, (e: Error) => e.message)),
+      Array.from({ length: 6 }, () =>
+        getViaSocks(a.proxyAddress.port, '127.0.0.1', origin.port, '/hello').then(
+          (r) => r.status,
+          (e: Error) => e.message,
+        ),
+      ),
     );
     const elapsed = Date.now() - started;
     sub.dispose();

@@ -42,7 +42,9 @@ describe('rule limits on a running node', function () {
     await proxyServes();
     const res = await cli('policy', 'rules', 'add', 'avoid', 'direct', 'd.example', '-t', addr());
     expect(res.code, res.stdout).to.equal(1);
-    expect(res.stderr.trim()).to.match(/^booster: this node already has 3 rules, the most limits\.maxRules allows; remove one first .*raise limits\.maxRules in the node's config file$/);
+    expect(res.stderr.trim()).to.match(
+      /^booster: this node already has 3 rules, the most limits\.maxRules allows; remove one first .*raise limits\.maxRules in the node's config file$/,
+    );
     expect(node.rules.list().map((r) => ('hosts' in r ? r.hosts?.[0] : undefined))).to.deep.equal(['a.example', 'b.example', 'c.example']);
     expect(node.settings.limits.maxPeers).to.equal(64); // untouched limits keep their defaults
     await proxyServes();
@@ -64,11 +66,16 @@ describe('rule limits on a running node', function () {
   it('a config file with more rules than limits.maxRules stops `booster start` with one clear line', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'booster-rules-'));
     const file = path.join(dir, 'booster.json');
-    fs.writeFileSync(file, JSON.stringify({ bind: '127.0.0.1', pport: 0, bport: 0, limits: { maxRules: 2 }, rules: [avoid('a.example'), avoid('b.example'), avoid('c.example')] }));
+    fs.writeFileSync(
+      file,
+      JSON.stringify({ bind: '127.0.0.1', pport: 0, bport: 0, limits: { maxRules: 2 }, rules: [avoid('a.example'), avoid('b.example'), avoid('c.example')] }),
+    );
     try {
       const start = spawnCli(['start', '--config', file]);
       expect(await start.exited()).to.equal(1);
-      expect(start.stderr()).to.match(/booster: cannot start: .*3 rules configured, more than limits\.maxRules \(2\); use fewer rules, or raise limits\.maxRules in the config file/);
+      expect(start.stderr()).to.match(
+        /booster: cannot start: .*3 rules configured, more than limits\.maxRules \(2\); use fewer rules, or raise limits\.maxRules in the config file/,
+      );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

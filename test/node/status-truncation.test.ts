@@ -24,7 +24,8 @@ async function startBusyLegacyPeer(): Promise<{ port: number; close: () => void 
       for (const packet of decoder.push(chunk)) {
         if (decodeMessage(packet).header.id !== MessageId.NOTIFY) continue;
         for (let i = 0; i < TARGETS; i++) {
-          for (let c = 0; c < (i % 1000 === 0 ? 50 : 1); c++) socket.write(encodeMessage(MessageId.PROXY_UPDATE, { target: target(i), operation: 1, nodeID: 'busy' }));
+          for (let c = 0; c < (i % 1000 === 0 ? 50 : 1); c++)
+            socket.write(encodeMessage(MessageId.PROXY_UPDATE, { target: target(i), operation: 1, nodeID: 'busy' }));
         }
       }
     });
@@ -44,7 +45,7 @@ describe('status of a node whose peer has 10,000 targets', function () {
     peer = await startBusyLegacyPeer();
     node = await startTestNode({ settings: { allowLegacyPeers: ['127.0.0.1/32'], heartbeatMs: 60_000 } });
     await node.network.connect(`127.0.0.1:${peer.port}`);
-    await waitUntil('the peer\'s workload', () => node.network.list()[0]?.workload.total === TARGETS + 10 * 49, 20_000);
+    await waitUntil("the peer's workload", () => node.network.list()[0]?.workload.total === TARGETS + 10 * 49, 20_000);
     client = await BoosterClient.open(tcpTransport, `127.0.0.1:${node.endpointAddress.port}`);
   });
   after(async () => {
@@ -53,9 +54,13 @@ describe('status of a node whose peer has 10,000 targets', function () {
     peer?.close();
   });
 
-  it('monitor node: the peer\'s NodeStatus lists its busiest targets, and the closing Result says how many were left out', async () => {
+  it("monitor node: the peer's NodeStatus lists its busiest targets, and the closing Result says how many were left out", async () => {
     const messages: WireMessage[] = [];
-    const stop = client.monitor('node', (m) => messages.push(m), () => undefined);
+    const stop = client.monitor(
+      'node',
+      (m) => messages.push(m),
+      () => undefined,
+    );
     await waitUntil('the end of the snapshot', () => messages.some((m) => m.kind === 'result'));
     stop();
     const statuses = messages.filter((m): m is Extract<WireMessage, { kind: 'node-status' }> => m.kind === 'node-status').map((m) => m.node);

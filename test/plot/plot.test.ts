@@ -19,7 +19,11 @@ function fixture(t0: number): string {
   const lines: object[] = [
     { t: t0, kind: 'booster-record', version: 1, node: '127.0.0.1:4884', features: ['node', 'net'] },
     { t: t0 + 10, kind: 'node-status', node: { id: A, baddr: '127.0.0.1:4884', paddr: '127.0.0.1:1080', active: true, tunnels: [] } },
-    { t: t0 + 12, kind: 'node-status', node: { id: B, baddr: '127.0.0.2:4884', paddr: '127.0.0.2:1080', active: true, tunnels: [{ target: 'x:80', copies: 2 }] } },
+    {
+      t: t0 + 12,
+      kind: 'node-status',
+      node: { id: B, baddr: '127.0.0.2:4884', paddr: '127.0.0.2:1080', active: true, tunnels: [{ target: 'x:80', copies: 2 }] },
+    },
   ];
   for (let s = 1; s <= 10; s++) {
     lines.push({ t: t0 + s * 1000, kind: 'bandwidth', nodeId: A, type: 'download', tot: s * 1_000_000, bandwidth: 1_000_000 });
@@ -81,7 +85,11 @@ describe('booster plot and --record', function () {
     const rec = path.join(dir, 'run.jsonl');
     let res = await cli('speedtest', job, '-n', `127.0.0.1:${node.endpointAddress.port}`, '--record', rec, '--json');
     expect(res.code, res.stderr).to.equal(0);
-    const lines = fs.readFileSync(rec, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { t: number; kind: string; operation?: string });
+    const lines = fs
+      .readFileSync(rec, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { t: number; kind: string; operation?: string });
     expect(lines[0]).to.deep.include({ kind: 'booster-record', version: 1, node: `127.0.0.1:${node.endpointAddress.port}` });
     expect(lines.filter((l) => l.kind === 'proxy-update' && l.operation === 'added')).to.have.length(4);
     expect(lines.some((l) => l.kind === 'bandwidth')).to.equal(true);
@@ -114,7 +122,11 @@ describe('booster plot and --record', function () {
     await waitUntil('both tunnel events', () => fs.readFileSync(rec, 'utf8').split('proxy-update').length - 1 >= 2, 10_000);
     mon.kill('SIGINT');
     expect(await mon.exited()).to.equal(0);
-    const lines = fs.readFileSync(rec, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { t: number; kind: string; operation?: string; features?: string[] });
+    const lines = fs
+      .readFileSync(rec, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { t: number; kind: string; operation?: string; features?: string[] });
     expect(lines[0]).to.deep.include({ kind: 'booster-record', features: ['node'] });
     expect(lines[1].kind).to.equal('node-status');
     const updates = lines.filter((l) => l.kind === 'proxy-update');

@@ -20,7 +20,12 @@ export interface ParsedFigure {
 
 /** Reads a Vega-rendered figure back: lines per panel, axis titles and tick labels, legend entries. */
 export function parseFigure(svg: string): ParsedFigure {
-  const root = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', preserveOrder: false, isArray: (name) => name === 'g' || name === 'path' || name === 'text' }).parse(svg) as XmlNode;
+  const root = new XMLParser({
+    ignoreAttributes: false,
+    attributeNamePrefix: '@',
+    preserveOrder: false,
+    isArray: (name) => name === 'g' || name === 'path' || name === 'text',
+  }).parse(svg) as XmlNode;
   const groups: XmlNode[] = [];
   const walk = (n: unknown) => {
     if (Array.isArray(n)) n.forEach(walk);

@@ -12,7 +12,9 @@ const pick = (r: Candidate | readonly Candidate[] | undefined) => (Array.isArray
 describe('least-busy (0.3 semantics)', () => {
   const policy = leastBusy();
   it('takes the least busy peer when it is not busier than the local node', () => {
-    expect(pick(policy.choose(REQUEST, [candidate('direct', { workload: 3 }), candidate('p1', { workload: 5 }), candidate('p2', { workload: 2 })]))).to.equal('p2');
+    expect(pick(policy.choose(REQUEST, [candidate('direct', { workload: 3 }), candidate('p1', { workload: 5 }), candidate('p2', { workload: 2 })]))).to.equal(
+      'p2',
+    );
   });
   it('dials locally when the least busy peer is busier than the local node', () => {
     expect(pick(policy.choose(REQUEST, [candidate('direct', { workload: 1 }), candidate('p1', { workload: 2 })]))).to.equal('direct');
@@ -21,7 +23,9 @@ describe('least-busy (0.3 semantics)', () => {
     expect(pick(policy.choose(REQUEST, [candidate('direct', { workload: 2 }), candidate('p1', { workload: 2 })]))).to.equal('p1');
   });
   it('compares with the least busy of several local sources', () => {
-    expect(pick(policy.choose(REQUEST, [candidate('if:a', { workload: 4 }), candidate('if:b', { workload: 1 }), candidate('p1', { workload: 2 })]))).to.equal('if:b');
+    expect(pick(policy.choose(REQUEST, [candidate('if:a', { workload: 4 }), candidate('if:b', { workload: 1 }), candidate('p1', { workload: 2 })]))).to.equal(
+      'if:b',
+    );
   });
   it('works with only peers or only local sources, and with none', () => {
     expect(pick(policy.choose(REQUEST, [candidate('p1', { workload: 2 }), candidate('p2', { workload: 1 })]))).to.equal('p2');
@@ -57,7 +61,11 @@ describe('bandwidth-weighted', () => {
     }
     return pending;
   }
-  const testbed = (a: number, b: number, c: number) => [{ id: 'direct', capacity: a }, { id: 'b', capacity: b }, { id: 'c', capacity: c }];
+  const testbed = (a: number, b: number, c: number) => [
+    { id: 'direct', capacity: a },
+    { id: 'b', capacity: b },
+    { id: 'c', capacity: c },
+  ];
 
   it('a burst on 28.7, 9.6 and 4.8 Mbit/s: 6 connections split 5/1/0, 20 split 14/4/2', () => {
     const links = testbed(28.7 * MBIT, 9.6 * MBIT, 4.8 * MBIT);
@@ -67,7 +75,16 @@ describe('bandwidth-weighted', () => {
 
   it('equal links: an even split', () => {
     expect(burst(bandwidthWeighted(), testbed(10 * MBIT, 10 * MBIT, 10 * MBIT), 9)).to.deep.equal([3, 3, 3]);
-    expect(burst(bandwidthWeighted(), [{ id: 'p1', capacity: 1e6 }, { id: 'p2', capacity: 1e6 }], 10)).to.deep.equal([5, 5]);
+    expect(
+      burst(
+        bandwidthWeighted(),
+        [
+          { id: 'p1', capacity: 1e6 },
+          { id: 'p2', capacity: 1e6 },
+        ],
+        10,
+      ),
+    ).to.deep.equal([5, 5]);
   });
 
   it('counts dials under way: without them (openTunnels only) a burst would all land on one source', () => {
@@ -76,7 +93,10 @@ describe('bandwidth-weighted', () => {
   });
 
   it('a peer busy with its own users (load includes its reported tunnels) gets less', () => {
-    const links = [{ id: 'direct', capacity: 10 * MBIT }, { id: 'b', capacity: 10 * MBIT, reported: 4 }];
+    const links = [
+      { id: 'direct', capacity: 10 * MBIT },
+      { id: 'b', capacity: 10 * MBIT, reported: 4 },
+    ];
     expect(burst(bandwidthWeighted(), links, 6)).to.deep.equal([5, 1]);
   });
 
@@ -122,7 +142,10 @@ describe('bandwidth-weighted', () => {
    * traffic for `learnAfter` s (Infinity: never; 0: known from the start), and
    * every tunnel, including those just decided. Returns the job's seconds.
    */
-  function simulate(choose: (cs: Candidate[]) => string, opts: { arrivals?: number; gap?: number; size?: number; learnAfter?: number; links?: Record<string, number> } = {}) {
+  function simulate(
+    choose: (cs: Candidate[]) => string,
+    opts: { arrivals?: number; gap?: number; size?: number; learnAfter?: number; links?: Record<string, number> } = {},
+  ) {
     const { arrivals = 90, gap = 0.02, size = 4e6, learnAfter = 0 } = opts;
     const capacity = opts.links ?? { direct: 30 * MBIT, b: 10 * MBIT, c: 5 * MBIT };
     const busySeconds: Record<string, number> = Object.fromEntries(Object.keys(capacity).map((id) => [id, 0]));
@@ -167,7 +190,13 @@ describe('bandwidth-weighted', () => {
 
   it('a cold start never loses to the local link alone (1 % slack for the simulation), and beats it once capacities are learnt', () => {
     // Capacities become known after 1 s of traffic through a source, as the estimator does.
-    for (const [arrivals, gap, size] of [[6, 0, 20e6], [20, 0, 4e6], [90, 0.02, 4e6], [30, 0.5, 2e6], [10, 0.2, 4e6]]) {
+    for (const [arrivals, gap, size] of [
+      [6, 0, 20e6],
+      [20, 0, 4e6],
+      [90, 0.02, 4e6],
+      [30, 0.5, 2e6],
+      [10, 0.2, 4e6],
+    ]) {
       const one = simulate(alone('direct'), { arrivals, gap, size });
       const bw = bandwidthWeighted();
       const cold = simulate((cs) => pick(bw.choose(REQUEST, cs))!, { arrivals, gap, size, learnAfter: 1 });

@@ -98,7 +98,9 @@ describe('proxy access from another host on the LAN (network namespaces)', funct
     expect(socks4a.code, socks4a.stderr).to.not.equal(0);
     expect(socks4a.stderr).to.match(/rejected|failed/i);
     const get = await curlFromLan(['--proxy', `http://${proxy}`, '-w', '%{http_code}', remoteUrl]);
-    expect(get.stdout).to.match(/^403 Forbidden: this proxy serves local applications and authenticated booster peers only \(see --allow-clients \/ --open-proxy\)\n403$/);
+    expect(get.stdout).to.match(
+      /^403 Forbidden: this proxy serves local applications and authenticated booster peers only \(see --allow-clients \/ --open-proxy\)\n403$/,
+    );
     const connect = await curlFromLan(['-p', '--proxy', `http://${proxy}`, remoteUrl]);
     expect(connect.code).to.not.equal(0);
     expect(connect.stderr).to.match(/403/);

@@ -21,7 +21,11 @@ describe('proxy: who may use it', function () {
   describe('a stranger', () => {
     it('gets [05 FF] for SOCKS5, whatever methods it offers, and nothing is dialed', async () => {
       fx.proxy = await startProxy({ access: as('stranger') });
-      for (const greeting of [[0x05, 0x01, 0x00], [0x05, 0x02, 0x00, 0x02], [0x05, 0x01, 0x86]]) {
+      for (const greeting of [
+        [0x05, 0x01, 0x00],
+        [0x05, 0x02, 0x00, 0x02],
+        [0x05, 0x01, 0x86],
+      ]) {
         const c = await fx.raw();
         c.send(greeting);
         expect([...(await c.readToClose())], `reply to ${greeting}`).to.deep.equal([0x05, 0xff]);

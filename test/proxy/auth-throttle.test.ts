@@ -16,7 +16,16 @@ describe('proxy: login throttling', function () {
     it('delays the k-th failure by base × 2^(k-1), capped, and locks the address out after the allowed failures', () => {
       const t = new AuthThrottle({ ...limits, authFailuresBeforeLockout: 8, authFailureDelayMs: 250 }, clock);
       const verdicts = Array.from({ length: 8 }, () => t.failed('10.0.0.9'));
-      expect(verdicts.map((v) => v.delayMs)).to.deep.equal([250, 500, 1000, 2000, MAX_FAILURE_DELAY_MS, MAX_FAILURE_DELAY_MS, MAX_FAILURE_DELAY_MS, MAX_FAILURE_DELAY_MS]);
+      expect(verdicts.map((v) => v.delayMs)).to.deep.equal([
+        250,
+        500,
+        1000,
+        2000,
+        MAX_FAILURE_DELAY_MS,
+        MAX_FAILURE_DELAY_MS,
+        MAX_FAILURE_DELAY_MS,
+        MAX_FAILURE_DELAY_MS,
+      ]);
       expect(verdicts.map((v) => v.lockedOut)).to.deep.equal([false, false, false, false, false, false, false, true]);
       expect(t.lockedFor('10.0.0.9')).to.equal(60_000);
       expect(t.lockedFor('10.0.0.10'), 'other addresses are not affected').to.equal(0);
@@ -78,7 +87,11 @@ describe('proxy: login throttling', function () {
 
     it('locks an address out: even the right password is refused at once, in SOCKS5 and HTTP, and it is logged', async () => {
       const log = new CapturingLogger();
-      fx.proxy = await startProxy({ auth: { username: 'alice', password: 's3cret' }, limits: { ...DEFAULT_LIMITS, ...limits, authFailureDelayMs: 1 } }, new DirectConnector(), log);
+      fx.proxy = await startProxy(
+        { auth: { username: 'alice', password: 's3cret' }, limits: { ...DEFAULT_LIMITS, ...limits, authFailureDelayMs: 1 } },
+        new DirectConnector(),
+        log,
+      );
       for (let i = 0; i < limits.authFailuresBeforeLockout; i++) expect(await socks5Login(`guess${i}`)).to.deep.equal([0x05, 0x02, 0x01, 0x01]);
       expect(await socks5Login('s3cret')).to.deep.equal([0x05, 0x02, 0x01, 0x01]);
       const http = await curl(['--proxy', `http://127.0.0.1:${fx.proxy.port}`, '--proxy-user', 'alice:s3cret', '-w', '%{http_code}', `${fx.origin.url}/hello`]);
@@ -88,7 +101,12 @@ describe('proxy: login throttling', function () {
         command: 'connect',
         destination: { host: '127.0.0.1', port: fx.origin.port },
       });
-      expect(await attempt.then(() => 'connected', (e: Error) => e.message)).to.match(/authentication/i);
+      expect(
+        await attempt.then(
+          () => 'connected',
+          (e: Error) => e.message,
+        ),
+      ).to.match(/authentication/i);
       expect(fx.proxy.connector.requests).to.have.length(0);
       expect(log.matching('warn', /^limit: proxy locked out 127\.0\.0\.1 after repeated failed logins/)).to.have.length(1);
       expect(log.matching('warn', /^limit: proxy refuses logins from 127\.0\.0\.1 for 60 s more/)).to.have.length(1);
@@ -96,8 +114,14 @@ describe('proxy: login throttling', function () {
     });
 
     it('HTTP: a wrong password counts, a missing one does not', async () => {
-      fx.proxy = await startProxy({ auth: { username: 'alice', password: 's3cret' }, limits: { ...DEFAULT_LIMITS, ...limits, authFailuresBeforeLockout: 2, authFailureDelayMs: 1 } });
-      const code = async (args: string[]) => (await curl(['--proxy', `http://127.0.0.1:${fx.proxy!.port}`, ...args, '-o', '/dev/null', '-w', '%{http_code}', `${fx.origin.url}/hello`])).stdout.toString();
+      fx.proxy = await startProxy({
+        auth: { username: 'alice', password: 's3cret' },
+        limits: { ...DEFAULT_LIMITS, ...limits, authFailuresBeforeLockout: 2, authFailureDelayMs: 1 },
+      });
+      const code = async (args: string[]) =>
+        (
+          await curl(['--proxy', `http://127.0.0.1:${fx.proxy!.port}`, ...args, '-o', '/dev/null', '-w', '%{http_code}', `${fx.origin.url}/hello`])
+        ).stdout.toString();
       for (let i = 0; i < 5; i++) expect(await code([])).to.equal('407');
       expect(await code(['--proxy-user', 'alice:s3cret'])).to.equal('200');
       expect(await code(['--proxy-user', 'alice:wrong'])).to.equal('407');

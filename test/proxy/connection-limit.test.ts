@@ -18,9 +18,11 @@ describe('proxy: connection limit', function () {
       expect(openFilesLimit(() => LIMITS_TEXT.replace('%SOFT%', '4096'))).to.equal(4096);
       expect(openFilesLimit(() => LIMITS_TEXT.replace('%SOFT%', 'unlimited'))).to.equal(65536);
       expect(openFilesLimit(() => 'garbage')).to.equal(1024);
-      expect(openFilesLimit(() => {
-        throw Object.assign(new Error('no /proc here'), { code: 'ENOENT' });
-      })).to.equal(1024);
+      expect(
+        openFilesLimit(() => {
+          throw Object.assign(new Error('no /proc here'), { code: 'ENOENT' });
+        }),
+      ).to.equal(1024);
     });
 
     it('this process: a positive number', () => {
@@ -54,7 +56,10 @@ describe('proxy: connection limit', function () {
       }
       expect(fx.proxy.server.openConnections).to.equal(3);
       expect(log.matching('warn', /limit: proxy at its connection limit 3 \(limits\.maxProxyConnections \/ ulimit -n\); refused 1$/)).to.have.length(1);
-      expect(log.lines.filter((l) => /connection limit/.test(l.message)), 'the second refusal is counted, not logged').to.have.length(1);
+      expect(
+        log.lines.filter((l) => /connection limit/.test(l.message)),
+        'the second refusal is counted, not logged',
+      ).to.have.length(1);
 
       held[0].destroy();
       await eventually(() => fx.proxy!.server.openConnections === 2, 'the proxy to see a client leave');
@@ -65,7 +70,11 @@ describe('proxy: connection limit', function () {
       // All test clients come from 127.0.0.1: the classifier calls the first seven strangers.
       const classes: AddressClass[] = ['stranger', 'stranger', 'stranger', 'stranger', 'stranger', 'stranger', 'stranger', 'local', 'local', 'local'];
       const log = new CapturingLogger();
-      fx.proxy = await startProxy({ access: { classify: () => classes.shift() ?? 'local', openProxy: true }, limits: { ...DEFAULT_LIMITS, maxProxyConnections: 8 } }, new DirectConnector(), log);
+      fx.proxy = await startProxy(
+        { access: { classify: () => classes.shift() ?? 'local', openProxy: true }, limits: { ...DEFAULT_LIMITS, maxProxyConnections: 8 } },
+        new DirectConnector(),
+        log,
+      );
       const greeted = async () => {
         const c = await fx.clients.connect(fx.proxy!.port);
         c.send([0x05, 0x01, 0x00]);
@@ -74,7 +83,12 @@ describe('proxy: connection limit', function () {
       for (let i = 0; i < 6; i++) expect(await greeted()).to.deep.equal([0x05, 0x00]);
       const seventhStranger = await fx.clients.connect(fx.proxy.port);
       expect((await seventhStranger.readToClose()).length).to.equal(0);
-      expect(log.matching('warn', /connection limit 8 \(limits\.maxProxyConnections \/ ulimit -n; the last 2 are kept for applications on this machine\); refused 1$/)).to.have.length(1);
+      expect(
+        log.matching(
+          'warn',
+          /connection limit 8 \(limits\.maxProxyConnections \/ ulimit -n; the last 2 are kept for applications on this machine\); refused 1$/,
+        ),
+      ).to.have.length(1);
       expect(await greeted()).to.deep.equal([0x05, 0x00]);
       expect(await greeted()).to.deep.equal([0x05, 0x00]);
       const ninthLocal = await fx.clients.connect(fx.proxy.port);

@@ -126,12 +126,21 @@ const hostName = fc.oneof(fc.constantFrom('example.com', 'localhost', '127.0.0.1
 const socks5 = fc
   .record({
     methods: fc.oneof(fc.constantFrom([0x00], [0x02], [0x86], [0x00, 0x02, 0x86]), fc.array(byte, { maxLength: 8 })),
-    login: fc.option(fc.record({ version: fc.oneof(fc.constant(1), byte), user: fc.oneof(fc.constant(Buffer.from(USER)), bytes(40)), pass: fc.oneof(fc.constant(Buffer.from(PASSWORD)), bytes(40)) })),
+    login: fc.option(
+      fc.record({
+        version: fc.oneof(fc.constant(1), byte),
+        user: fc.oneof(fc.constant(Buffer.from(USER)), bytes(40)),
+        pass: fc.oneof(fc.constant(Buffer.from(PASSWORD)), bytes(40)),
+      }),
+    ),
     cmd: fc.oneof(fc.constant(1), byte),
     rsv: fc.oneof(fc.constant(0), byte),
     address: fc.oneof(
       fc.tuple(fc.constant(1), bytes(4)),
-      fc.tuple(fc.constant(3), hostName.map((h) => Buffer.concat([Buffer.from([Buffer.byteLength(h, 'latin1') & 0xff]), Buffer.from(h, 'latin1')]))),
+      fc.tuple(
+        fc.constant(3),
+        hostName.map((h) => Buffer.concat([Buffer.from([Buffer.byteLength(h, 'latin1') & 0xff]), Buffer.from(h, 'latin1')])),
+      ),
       fc.tuple(fc.constant(4), bytes(16)),
       fc.tuple(byte, bytes(20)),
     ),
@@ -145,13 +154,32 @@ const socks5 = fc
   });
 
 const socks4 = fc
-  .record({ cmd: fc.oneof(fc.constant(1), byte), port, ip: fc.oneof(fc.constant(Buffer.from([0, 0, 0, 1])), bytes(4)), user: bytes(300), host: fc.option(hostName) })
+  .record({
+    cmd: fc.oneof(fc.constant(1), byte),
+    port,
+    ip: fc.oneof(fc.constant(Buffer.from([0, 0, 0, 1])), bytes(4)),
+    user: bytes(300),
+    host: fc.option(hostName),
+  })
   .map(({ cmd, port, ip, user, host }) =>
-    Buffer.concat([Buffer.from([0x04, cmd, port >> 8, port & 0xff]), ip, user, Buffer.from([0]), ...(host === null ? [] : [Buffer.from(host, 'latin1'), Buffer.from([0])])]),
+    Buffer.concat([
+      Buffer.from([0x04, cmd, port >> 8, port & 0xff]),
+      ip,
+      user,
+      Buffer.from([0]),
+      ...(host === null ? [] : [Buffer.from(host, 'latin1'), Buffer.from([0])]),
+    ]),
   );
 
 const headerLine = fc.oneof(
-  fc.constantFrom('Host: example.com', 'Connection: keep-alive, X-Drop', 'Proxy-Authorization: Basic YWxpY2U6czNjcmV0', 'Proxy-Authorization: Basic !!', 'Transfer-Encoding: chunked', 'X-Drop: 1'),
+  fc.constantFrom(
+    'Host: example.com',
+    'Connection: keep-alive, X-Drop',
+    'Proxy-Authorization: Basic YWxpY2U6czNjcmV0',
+    'Proxy-Authorization: Basic !!',
+    'Transfer-Encoding: chunked',
+    'X-Drop: 1',
+  ),
   fc.tuple(fc.string({ unit: 'binary-ascii', maxLength: 20 }), fc.string({ unit: 'binary-ascii', maxLength: 60 })).map(([n, v]) => `${n}: ${v}`),
 );
 const http = fc
@@ -159,16 +187,21 @@ const http = fc
     method: fc.oneof(fc.constantFrom('GET', 'CONNECT', 'POST', 'OPTIONS'), fc.string({ unit: 'binary-ascii', maxLength: 10 })),
     uri: fc.oneof(
       fc.tuple(hostName, port).map(([h, p]) => `${h}:${p}`),
-      fc.tuple(fc.constantFrom('http', 'https', 'ftp', 'HTTP'), hostName, fc.string({ unit: 'binary-ascii', maxLength: 30 })).map(([s, h, p]) => `${s}://${h}${p}`),
+      fc
+        .tuple(fc.constantFrom('http', 'https', 'ftp', 'HTTP'), hostName, fc.string({ unit: 'binary-ascii', maxLength: 30 }))
+        .map(([s, h, p]) => `${s}://${h}${p}`),
       fc.string({ unit: 'binary-ascii', maxLength: 50 }),
     ),
     version: fc.constantFrom('1.1', '1.0', '2.0', 'x'),
     headers: fc.array(headerLine, { maxLength: 6 }),
     body: bytes(40),
   })
-  .map(({ method, uri, version, headers, body }) => Buffer.concat([Buffer.from(`${method} ${uri} HTTP/${version}\r\n${headers.map((h) => `${h}\r\n`).join('')}\r\n`, 'latin1'), body]));
+  .map(({ method, uri, version, headers, body }) =>
+    Buffer.concat([Buffer.from(`${method} ${uri} HTTP/${version}\r\n${headers.map((h) => `${h}\r\n`).join('')}\r\n`, 'latin1'), body]),
+  );
 
-type Mutation = { kind: 'flip'; at: number; value: number } | { kind: 'cut'; at: number } | { kind: 'insert'; at: number; bytes: Buffer } | { kind: 'repeat'; times: number };
+type Mutation =
+  { kind: 'flip'; at: number; value: number } | { kind: 'cut'; at: number } | { kind: 'insert'; at: number; bytes: Buffer } | { kind: 'repeat'; times: number };
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), value: byte }),
   fc.record({ kind: fc.constant('cut' as const), at: fc.nat() }),

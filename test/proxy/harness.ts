@@ -66,8 +66,15 @@ export class DirectConnector implements Connector {
     const record: TunnelRecord = { request, upstream: socket, up: 0, down: 0, closeCalls: 0, closed: new Promise((r) => (closeResolve = r)) };
     this.tunnels.push(record);
     const info: TunnelInfo = {
-      id: this.tunnels.length, target: request.target, targetAddress: `${host}:${port}`, sourceId: 'direct',
-      protocol: request.protocol, client: request.client, openedAt: Date.now(), bytesUp: 0, bytesDown: 0,
+      id: this.tunnels.length,
+      target: request.target,
+      targetAddress: `${host}:${port}`,
+      sourceId: 'direct',
+      protocol: request.protocol,
+      client: request.client,
+      openedAt: Date.now(),
+      bytesUp: 0,
+      bytesDown: 0,
     };
     return {
       upstream: socket,
@@ -118,7 +125,11 @@ export class DirectConnector implements Connector {
  * proxy has wired it up, `beforeBye` runs and `upstream` sends "bye" and ends.
  * `onClose` gets what the proxy closes the tunnel with.
  */
-export function byeConnector(upstream: Duplex, onClose: (error?: string) => void, options: { sourceId?: string; beforeBye?: () => void } = {}): DirectConnector {
+export function byeConnector(
+  upstream: Duplex,
+  onClose: (error?: string) => void,
+  options: { sourceId?: string; beforeBye?: () => void } = {},
+): DirectConnector {
   const { sourceId = 'direct', beforeBye } = options;
   const connector = new DirectConnector();
   connector.open = async () => {
@@ -247,7 +258,10 @@ export type Origin = TestHttpServer;
 export const startOrigin = startHttpServer;
 
 /** A raw TCP origin; `onSocket` decides what each connection does. Closing destroys every socket. */
-export async function startTcpOrigin(onSocket: (s: net.Socket) => void, host = '127.0.0.1'): Promise<{ port: number; sockets: net.Socket[]; close(): Promise<void> }> {
+export async function startTcpOrigin(
+  onSocket: (s: net.Socket) => void,
+  host = '127.0.0.1',
+): Promise<{ port: number; sockets: net.Socket[]; close(): Promise<void> }> {
   const sockets: net.Socket[] = [];
   const server = net.createServer({ allowHalfOpen: true }, (s) => {
     sockets.push(s);
@@ -391,10 +405,15 @@ export function curl(args: readonly string[], timeoutMs = 10_000): Promise<CurlR
   const env = { ...process.env };
   for (const k of Object.keys(env)) if (/_proxy$/i.test(k)) delete env[k];
   return new Promise((resolve) => {
-    execFile('curl', ['-sS', '--max-time', String(timeoutMs / 1000), ...args], { env, encoding: 'buffer', maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-      resolve({ code, stdout, stderr: stderr.toString() });
-    });
+    execFile(
+      'curl',
+      ['-sS', '--max-time', String(timeoutMs / 1000), ...args],
+      { env, encoding: 'buffer', maxBuffer: 256 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+        resolve({ code, stdout, stderr: stderr.toString() });
+      },
+    );
   });
 }
 
@@ -496,7 +515,9 @@ export interface ProxyFixtureOptions<O> {
  * server kept for the whole suite. Call it in the suite's describe.
  */
 export function useProxyFixture(options?: Omit<ProxyFixtureOptions<never>, 'origin'>): ProxyFixture;
-export function useProxyFixture<O extends { close(): unknown }>(options: ProxyFixtureOptions<O> & { origin: () => Promise<O> }): ProxyFixture & { readonly origin: O };
+export function useProxyFixture<O extends { close(): unknown }>(
+  options: ProxyFixtureOptions<O> & { origin: () => Promise<O> },
+): ProxyFixture & { readonly origin: O };
 export function useProxyFixture<O extends { close(): unknown }>(options: ProxyFixtureOptions<O> = {}): ProxyFixture & { origin?: O } {
   const fixture: ProxyFixture & { origin?: O } = {
     proxy: undefined,

@@ -21,69 +21,74 @@ describe('proxy: HTTP', function () {
   }
 
   // Over both upstream read paths: the fake's 'data' events and the direct dialer's pooled onread buffers.
-  for (const readPath of READ_PATHS) describe(`absolute-URI forwarding (${readPath} read path)`, () => {
-    const start = () => startProxy({}, new DirectConnector(readPath));
+  for (const readPath of READ_PATHS)
+    describe(`absolute-URI forwarding (${readPath} read path)`, () => {
+      const start = () => startProxy({}, new DirectConnector(readPath));
 
-    it('fetches with curl --proxy (plain GET)', async () => {
-      fx.proxy = await start();
-      const res = await curl(['--proxy', `http://127.0.0.1:${fx.proxy.port}`, `http://localhost:${fx.origin.port}/hello`]);
-      expect(res.stderr).to.equal('');
-      expect(res.stdout.toString()).to.equal('hello\n');
-      expect(fx.proxy.connector.requests[0]).to.deep.include({ protocol: 'http-forward', target: { host: 'localhost', port: fx.origin.port, kind: 'domain' } });
-    });
+      it('fetches with curl --proxy (plain GET)', async () => {
+        fx.proxy = await start();
+        const res = await curl(['--proxy', `http://127.0.0.1:${fx.proxy.port}`, `http://localhost:${fx.origin.port}/hello`]);
+        expect(res.stderr).to.equal('');
+        expect(res.stdout.toString()).to.equal('hello\n');
+        expect(fx.proxy.connector.requests[0]).to.deep.include({
+          protocol: 'http-forward',
+          target: { host: 'localhost', port: fx.origin.port, kind: 'domain' },
+        });
+      });
 
-    it('downloads a multi-MB file intact', async () => {
-      const pool = markPool();
-      fx.proxy = await start();
-      const res = await curl(['--proxy', `http://127.0.0.1:${fx.proxy.port}`, `${fx.origin.url}/blob`]);
-      expect(sha256(res.stdout)).to.equal(fx.origin.blobSha256);
-      await fx.proxy.connector.tunnels[0].closed;
-      await expectPoolSettled(readPath, pool);
-    });
+      it('downloads a multi-MB file intact', async () => {
+        const pool = markPool();
+        fx.proxy = await start();
+        const res = await curl(['--proxy', `http://127.0.0.1:${fx.proxy.port}`, `${fx.origin.url}/blob`]);
+        expect(sha256(res.stdout)).to.equal(fx.origin.blobSha256);
+        await fx.proxy.connector.tunnels[0].closed;
+        await expectPoolSettled(readPath, pool);
+      });
 
-    it('forwards a POST body (2 MB, with Expect: 100-continue)', async () => {
-      fx.proxy = await start();
-      const body = crypto.randomBytes(2 * 1024 * 1024);
-      const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'booster-proxy-')), 'body');
-      fs.writeFileSync(file, body);
-      try {
-        const res = await curl(['--proxy', `http://127.0.0.1:${fx.proxy.port}`, '--data-binary', `@${file}`, `${fx.origin.url}/echo`]);
-        expect(sha256(res.stdout)).to.equal(sha256(body));
-      } finally {
-        fs.rmSync(path.dirname(file), { recursive: true, force: true });
-      }
-    });
+      it('forwards a POST body (2 MB, with Expect: 100-continue)', async () => {
+        fx.proxy = await start();
+        const body = crypto.randomBytes(2 * 1024 * 1024);
+        const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'booster-proxy-')), 'body');
+        fs.writeFileSync(file, body);
+        try {
+          const res = await curl(['--proxy', `http://127.0.0.1:${fx.proxy.port}`, '--data-binary', `@${file}`, `${fx.origin.url}/echo`]);
+          expect(sha256(res.stdout)).to.equal(sha256(body));
+        } finally {
+          fs.rmSync(path.dirname(file), { recursive: true, force: true });
+        }
+      });
 
-    it('rewrites the request to origin form, drops hop-by-hop headers and asks for Connection: close', async () => {
-      fx.proxy = await start();
-      const response = await exchange(
-        `GET http://user:pw@127.0.0.1:${fx.origin.port}/headers?x=1 HTTP/1.1\r\nHost: wrong.example\r\nProxy-Connection: keep-alive\r\n` +
-          'Keep-Alive: timeout=5\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\nX-Keep: yes\r\nTE: trailers\r\n\r\n',
-      );
-      expect(response).to.match(/^HTTP\/1\.1 200 OK\r\n/);
-      const seen = JSON.parse(response.slice(response.indexOf('\r\n\r\n') + 4)) as { url: string; headers: Record<string, string> };
-      expect(seen.url).to.equal('/headers?x=1');
-      expect(seen.headers).to.deep.equal({ host: `127.0.0.1:${fx.origin.port}`, 'x-keep': 'yes', connection: 'close' });
-    });
+      it('rewrites the request to origin form, drops hop-by-hop headers and asks for Connection: close', async () => {
+        fx.proxy = await start();
+        const response = await exchange(
+          `GET http://user:pw@127.0.0.1:${fx.origin.port}/headers?x=1 HTTP/1.1\r\nHost: wrong.example\r\nProxy-Connection: keep-alive\r\n` +
+            'Keep-Alive: timeout=5\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\nX-Keep: yes\r\nTE: trailers\r\n\r\n',
+        );
+        expect(response).to.match(/^HTTP\/1\.1 200 OK\r\n/);
+        const seen = JSON.parse(response.slice(response.indexOf('\r\n\r\n') + 4)) as { url: string; headers: Record<string, string> };
+        expect(seen.url).to.equal('/headers?x=1');
+        expect(seen.headers).to.deep.equal({ host: `127.0.0.1:${fx.origin.port}`, 'x-keep': 'yes', connection: 'close' });
+      });
 
-    it('defaults to port 80 and a "/" path', async () => {
-      fx.proxy = await startProxy(undefined, new RefusingConnector(Socks5Reply.ConnectionRefused));
-      const response = await exchange('GET http://example.test HTTP/1.1\r\nHost: example.test\r\n\r\n');
-      expect(response).to.match(/^HTTP\/1\.1 502 Bad Gateway\r\n/);
-      expect(fx.proxy.connector.requests[0].target).to.deep.equal({ host: 'example.test', port: 80, kind: 'domain' });
+      it('defaults to port 80 and a "/" path', async () => {
+        fx.proxy = await startProxy(undefined, new RefusingConnector(Socks5Reply.ConnectionRefused));
+        const response = await exchange('GET http://example.test HTTP/1.1\r\nHost: example.test\r\n\r\n');
+        expect(response).to.match(/^HTTP\/1\.1 502 Bad Gateway\r\n/);
+        expect(fx.proxy.connector.requests[0].target).to.deep.equal({ host: 'example.test', port: 80, kind: 'domain' });
+      });
     });
-  });
 
   describe('CONNECT', () => {
-    for (const readPath of READ_PATHS) it(`tunnels with curl -p (proxytunnel), ${readPath} read path`, async () => {
-      const pool = markPool();
-      fx.proxy = await startProxy({}, new DirectConnector(readPath));
-      const res = await curl(['-p', '--proxy', `http://127.0.0.1:${fx.proxy.port}`, `${fx.origin.url}/blob`]);
-      expect(sha256(res.stdout)).to.equal(fx.origin.blobSha256);
-      expect(fx.proxy.connector.requests[0]).to.deep.include({ protocol: 'http-connect', target: { host: '127.0.0.1', port: fx.origin.port, kind: 'ipv4' } });
-      await fx.proxy.connector.tunnels[0].closed;
-      await expectPoolSettled(readPath, pool);
-    });
+    for (const readPath of READ_PATHS)
+      it(`tunnels with curl -p (proxytunnel), ${readPath} read path`, async () => {
+        const pool = markPool();
+        fx.proxy = await startProxy({}, new DirectConnector(readPath));
+        const res = await curl(['-p', '--proxy', `http://127.0.0.1:${fx.proxy.port}`, `${fx.origin.url}/blob`]);
+        expect(sha256(res.stdout)).to.equal(fx.origin.blobSha256);
+        expect(fx.proxy.connector.requests[0]).to.deep.include({ protocol: 'http-connect', target: { host: '127.0.0.1', port: fx.origin.port, kind: 'ipv4' } });
+        await fx.proxy.connector.tunnels[0].closed;
+        await expectPoolSettled(readPath, pool);
+      });
 
     it('tunnels to an IPv6 literal ([::1]:port), relaying data sent with the request', async () => {
       const echo6 = await startTcpOrigin((s) => s.pipe(s), '::1');
@@ -112,13 +117,28 @@ describe('proxy: HTTP', function () {
   describe('bad requests', () => {
     const cases: { name: string; text: string; status: number; reason: RegExp }[] = [
       { name: 'a malformed request line', text: 'GET\r\n\r\n', status: 400, reason: /malformed HTTP request line "GET"/ },
-      { name: 'an origin-form request (proxy used as a web server)', text: 'GET /hello HTTP/1.1\r\nHost: x\r\n\r\n', status: 400, reason: /not an absolute URI/ },
+      {
+        name: 'an origin-form request (proxy used as a web server)',
+        text: 'GET /hello HTTP/1.1\r\nHost: x\r\n\r\n',
+        status: 400,
+        reason: /not an absolute URI/,
+      },
       { name: 'an https:// URI', text: 'GET https://example.test/ HTTP/1.1\r\n\r\n', status: 400, reason: /scheme "https"/ },
       { name: 'an ftp:// URI', text: 'GET ftp://example.test/ HTTP/1.1\r\n\r\n', status: 400, reason: /scheme "ftp"/ },
       { name: 'a CONNECT without a port', text: 'CONNECT example.test HTTP/1.1\r\n\r\n', status: 400, reason: /not host:port/ },
       { name: 'a CONNECT to port 0', text: 'CONNECT example.test:0 HTTP/1.1\r\n\r\n', status: 400, reason: /not host:port/ },
-      { name: 'a header without a colon', text: 'GET http://example.test/ HTTP/1.1\r\nbroken header\r\n\r\n', status: 400, reason: /malformed HTTP header line/ },
-      { name: 'a header name with a space before the colon', text: 'GET http://example.test/ HTTP/1.1\r\nHost : x\r\n\r\n', status: 400, reason: /malformed HTTP header line/ },
+      {
+        name: 'a header without a colon',
+        text: 'GET http://example.test/ HTTP/1.1\r\nbroken header\r\n\r\n',
+        status: 400,
+        reason: /malformed HTTP header line/,
+      },
+      {
+        name: 'a header name with a space before the colon',
+        text: 'GET http://example.test/ HTTP/1.1\r\nHost : x\r\n\r\n',
+        status: 400,
+        reason: /malformed HTTP header line/,
+      },
       { name: 'HTTP/2 in the request line', text: 'GET http://example.test/ HTTP/2.0\r\n\r\n', status: 400, reason: /malformed HTTP request line/ },
     ];
     for (const tc of cases) {
@@ -167,7 +187,17 @@ describe('proxy: HTTP', function () {
       expect(good.stdout.toString()).to.equal('hello\n');
       const tunnel = await curl(['-p', '--proxy', `http://127.0.0.1:${fx.proxy.port}`, '--proxy-user', 'alice:s3cret', `${fx.origin.url}/hello`]);
       expect(tunnel.stdout.toString()).to.equal('hello\n');
-      const bad = await curl(['--proxy', `http://127.0.0.1:${fx.proxy.port}`, '--proxy-user', 'alice:nope', '-o', '/dev/null', '-w', '%{http_code}', `${fx.origin.url}/hello`]);
+      const bad = await curl([
+        '--proxy',
+        `http://127.0.0.1:${fx.proxy.port}`,
+        '--proxy-user',
+        'alice:nope',
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code}',
+        `${fx.origin.url}/hello`,
+      ]);
       expect(bad.stdout.toString()).to.equal('407');
     });
 

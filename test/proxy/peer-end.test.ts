@@ -18,9 +18,12 @@ async function socketPair(): Promise<[net.Socket, net.Socket]> {
 function handle(): TunnelHandle & { closedWith: (string | undefined)[] } {
   const closedWith: (string | undefined)[] = [];
   return {
-    info: {} as TunnelHandle['info'], closedWith,
-    countUp: () => undefined, countDown: () => undefined,
-    close: (error) => closedWith.push(error), onAbort: () => undefined,
+    info: {} as TunnelHandle['info'],
+    closedWith,
+    countUp: () => undefined,
+    countDown: () => undefined,
+    close: (error) => closedWith.push(error),
+    onAbort: () => undefined,
   };
 }
 

@@ -51,7 +51,10 @@ describe('proxy: booster peers (SOCKS5 method 0x86, TLS with the network key)', 
 
   it('a wrong key fails the TLS handshake: the connection is closed, logged, and nothing is dialed', async () => {
     fx.proxy = await startProxy({ access: strangerWithKey });
-    const err = await connectAsPeer(fx.proxy.port, securityFor(NetworkKey.generate('other'))).then(() => undefined, (e: Error) => e);
+    const err = await connectAsPeer(fx.proxy.port, securityFor(NetworkKey.generate('other'))).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(err?.message).to.match(/network key/);
     expect((await fx.proxy.nextRejection()).reason).to.match(/^booster TLS \(SOCKS5 method 0x86\) failed: .*network key/);
     expect(fx.proxy.connector.requests).to.have.length(0);

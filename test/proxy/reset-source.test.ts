@@ -32,7 +32,11 @@ describe('proxy: TunnelTable.resetSource (a peer declared down)', function () {
     const deadPort = await echoVia('peer:dead', routes);
     const livePort = await echoVia('direct', routes);
     const [a, b, other] = await Promise.all([fx.clients.connect(fx.proxy.port), fx.clients.connect(fx.proxy.port), fx.clients.connect(fx.proxy.port)]);
-    for (const [c, port] of [[a, deadPort], [b, deadPort], [other, livePort]] as const) {
+    for (const [c, port] of [
+      [a, deadPort],
+      [b, deadPort],
+      [other, livePort],
+    ] as const) {
       await socks5Open(c, '127.0.0.1', port);
       await echoes(c, 'before');
     }
@@ -42,7 +46,10 @@ describe('proxy: TunnelTable.resetSource (a peer declared down)', function () {
     expect([a.reset, b.reset], 'the clients see a reset, not a clean end').to.deep.equal([true, true]);
     await echoes(other, 'still here');
     await new Promise((r) => setTimeout(r, 50));
-    expect(closed.map((c) => [c.tunnel.sourceId, c.error])).to.deep.equal([['peer:dead', 'peer 10.0.0.2:4884 is down'], ['peer:dead', 'peer 10.0.0.2:4884 is down']]);
+    expect(closed.map((c) => [c.tunnel.sourceId, c.error])).to.deep.equal([
+      ['peer:dead', 'peer 10.0.0.2:4884 is down'],
+      ['peer:dead', 'peer 10.0.0.2:4884 is down'],
+    ]);
     expect(connector.table.size).to.equal(1);
     expect(connector.table.resetSource('peer:dead', 'again')).to.equal(0);
   });

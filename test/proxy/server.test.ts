@@ -6,7 +6,19 @@ import { DEFAULT_LIMITS } from '../../src/core/config';
 import { Socks5Reply } from '../../src/kernel/connector-errors';
 import type { DispatchRequest, OpenedUpstream } from '../../src/kernel/connector';
 import { ProxyServer } from '../../src/proxy/server';
-import { byeConnector, checkLeaksAround, DirectConnector, eventually, RawClient, socks5Connect, socks5Open, startProxy, startTcpOrigin, testLogger, type TestProxy } from './harness';
+import {
+  byeConnector,
+  checkLeaksAround,
+  DirectConnector,
+  eventually,
+  RawClient,
+  socks5Connect,
+  socks5Open,
+  startProxy,
+  startTcpOrigin,
+  testLogger,
+  type TestProxy,
+} from './harness';
 
 describe('proxy: server lifecycle', function () {
   this.timeout(10_000);
@@ -128,8 +140,16 @@ describe('proxy: server lifecycle', function () {
 
   it('rejects listen() clearly when the port is in use', async () => {
     proxy = await startProxy();
-    const second = new ProxyServer(new DirectConnector(), testLogger(), { host: '127.0.0.1', port: proxy.port, handshakeTimeoutMs: 1000, limits: DEFAULT_LIMITS });
-    const err = await second.listen().then(() => undefined, (e: NodeJS.ErrnoException) => e);
+    const second = new ProxyServer(new DirectConnector(), testLogger(), {
+      host: '127.0.0.1',
+      port: proxy.port,
+      handshakeTimeoutMs: 1000,
+      limits: DEFAULT_LIMITS,
+    });
+    const err = await second.listen().then(
+      () => undefined,
+      (e: NodeJS.ErrnoException) => e,
+    );
     expect(err?.code).to.equal('EADDRINUSE');
     await second.close(0);
   });

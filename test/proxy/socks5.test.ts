@@ -21,41 +21,42 @@ describe('proxy: SOCKS5', function () {
   }
 
   // Over both upstream read paths: the fake's 'data' events and the direct dialer's pooled onread buffers.
-  for (const readPath of READ_PATHS) describe(`with curl (${readPath} read path)`, () => {
-    const start = () => startProxy({}, new DirectConnector(readPath));
+  for (const readPath of READ_PATHS)
+    describe(`with curl (${readPath} read path)`, () => {
+      const start = () => startProxy({}, new DirectConnector(readPath));
 
-    it('fetches through --socks5-hostname, passing the name unresolved', async () => {
-      fx.proxy = await start();
-      const res = await curl(['--socks5-hostname', `127.0.0.1:${fx.proxy.port}`, `http://localhost:${fx.origin.port}/hello`]);
-      expect(res.stderr).to.equal('');
-      expect(res.stdout.toString()).to.equal('hello\n');
-      expect(fx.proxy.connector.requests[0]).to.deep.include({ protocol: 'socks5', target: { host: 'localhost', port: fx.origin.port, kind: 'domain' } });
-      expect(fx.proxy.connector.requests[0].client).to.match(/^127\.0\.0\.1:\d+$/);
-    });
+      it('fetches through --socks5-hostname, passing the name unresolved', async () => {
+        fx.proxy = await start();
+        const res = await curl(['--socks5-hostname', `127.0.0.1:${fx.proxy.port}`, `http://localhost:${fx.origin.port}/hello`]);
+        expect(res.stderr).to.equal('');
+        expect(res.stdout.toString()).to.equal('hello\n');
+        expect(fx.proxy.connector.requests[0]).to.deep.include({ protocol: 'socks5', target: { host: 'localhost', port: fx.origin.port, kind: 'domain' } });
+        expect(fx.proxy.connector.requests[0].client).to.match(/^127\.0\.0\.1:\d+$/);
+      });
 
-    it('fetches through --socks5 (client-resolved IPv4)', async () => {
-      fx.proxy = await start();
-      const res = await curl(['--socks5', `127.0.0.1:${fx.proxy.port}`, `http://localhost:${fx.origin.port}/hello`]);
-      expect(res.stdout.toString()).to.equal('hello\n');
-      expect(fx.proxy.connector.requests[0].target).to.deep.equal({ host: '127.0.0.1', port: fx.origin.port, kind: 'ipv4' });
-    });
+      it('fetches through --socks5 (client-resolved IPv4)', async () => {
+        fx.proxy = await start();
+        const res = await curl(['--socks5', `127.0.0.1:${fx.proxy.port}`, `http://localhost:${fx.origin.port}/hello`]);
+        expect(res.stdout.toString()).to.equal('hello\n');
+        expect(fx.proxy.connector.requests[0].target).to.deep.equal({ host: '127.0.0.1', port: fx.origin.port, kind: 'ipv4' });
+      });
 
-    it('downloads a multi-MB file intact, counting bytes and closing the tunnel once', async () => {
-      const pool = markPool();
-      fx.proxy = await start();
-      const res = await curl(['--socks5-hostname', `127.0.0.1:${fx.proxy.port}`, `${fx.origin.url}/blob`]);
-      expect(res.stdout.length).to.equal(fx.origin.blob.length);
-      expect(sha256(res.stdout)).to.equal(fx.origin.blobSha256);
-      const [tunnel] = fx.proxy.connector.tunnels;
-      await tunnel.closed;
-      expect(tunnel.down).to.be.greaterThan(fx.origin.blob.length);
-      expect(tunnel.up).to.be.greaterThan(20);
-      expect(tunnel.closeCalls).to.equal(1);
-      expect(tunnel.error).to.equal(undefined);
-      await eventually(() => fx.proxy!.server.openConnections === 0, 'the client connection to close');
-      await expectPoolSettled(readPath, pool);
+      it('downloads a multi-MB file intact, counting bytes and closing the tunnel once', async () => {
+        const pool = markPool();
+        fx.proxy = await start();
+        const res = await curl(['--socks5-hostname', `127.0.0.1:${fx.proxy.port}`, `${fx.origin.url}/blob`]);
+        expect(res.stdout.length).to.equal(fx.origin.blob.length);
+        expect(sha256(res.stdout)).to.equal(fx.origin.blobSha256);
+        const [tunnel] = fx.proxy.connector.tunnels;
+        await tunnel.closed;
+        expect(tunnel.down).to.be.greaterThan(fx.origin.blob.length);
+        expect(tunnel.up).to.be.greaterThan(20);
+        expect(tunnel.closeCalls).to.equal(1);
+        expect(tunnel.error).to.equal(undefined);
+        await eventually(() => fx.proxy!.server.openConnections === 0, 'the client connection to close');
+        await expectPoolSettled(readPath, pool);
+      });
     });
-  });
 
   describe('with the socks package', () => {
     let origin6: Origin;
@@ -115,7 +116,10 @@ describe('proxy: SOCKS5', function () {
         command: 'connect',
         destination: { host: '127.0.0.1', port: fx.origin.port },
       });
-      const err = await attempt.then(() => undefined, (e: Error) => e);
+      const err = await attempt.then(
+        () => undefined,
+        (e: Error) => e,
+      );
       expect(err?.message).to.match(/authentication/i);
       expect((await fx.proxy.nextRejection()).reason).to.match(/authentication failed for user "alice"/);
       expect(fx.proxy.connector.requests).to.have.length(0);

@@ -29,7 +29,9 @@ async function listenEverywhere(): Promise<{ port: number; accepted: () => numbe
 }
 
 function ownAddress(): string | undefined {
-  return Object.values(os.networkInterfaces()).flat().find((i) => i && !i.internal && i.family === 'IPv4')?.address;
+  return Object.values(os.networkInterfaces())
+    .flat()
+    .find((i) => i && !i.internal && i.family === 'IPv4')?.address;
 }
 
 describe('proxy: clients that are not on this machine cannot reach it (SSRF)', function () {
@@ -37,15 +39,25 @@ describe('proxy: clients that are not on this machine cannot reach it (SSRF)', f
   const fx = useProxyFixture({ origin: listenEverywhere });
 
   const dial = (host: string, guard: ((address: string) => string | undefined) | undefined = forbiddenForRemoteClients) =>
-    new DirectDialer().dial({ target: { host, port: fx.origin.port, kind: net.isIP(host) === 4 ? 'ipv4' : net.isIP(host) === 6 ? 'ipv6' : 'domain' }, source: direct, signal: new AbortController().signal, guard });
+    new DirectDialer().dial({
+      target: { host, port: fx.origin.port, kind: net.isIP(host) === 4 ? 'ipv4' : net.isIP(host) === 6 ? 'ipv6' : 'domain' },
+      source: direct,
+      signal: new AbortController().signal,
+      guard,
+    });
 
   describe('the direct dialer with a guard', () => {
     const spellings = ['127.0.0.1', '127.1', '2130706433', '0x7f.0.0.1', 'localhost', '::1', '::ffff:127.0.0.1', '0.0.0.0', '::', '0'];
     for (const host of spellings) {
       it(`refuses "${host}" with reply 2, before connecting`, async () => {
         const before = fx.origin.accepted();
-        const err = await dial(host).then(() => undefined, (e: Error & { socksReply?: number }) => e);
-        expect(err?.message).to.match(/not allowed: .*(loopback, link-local or unspecified|address of this node).*off limits to clients that are not on this machine/);
+        const err = await dial(host).then(
+          () => undefined,
+          (e: Error & { socksReply?: number }) => e,
+        );
+        expect(err?.message).to.match(
+          /not allowed: .*(loopback, link-local or unspecified|address of this node).*off limits to clients that are not on this machine/,
+        );
         expect(err?.socksReply).to.equal(2);
         await new Promise((r) => setTimeout(r, 20));
         expect(fx.origin.accepted() - before).to.equal(0);
@@ -55,14 +67,22 @@ describe('proxy: clients that are not on this machine cannot reach it (SSRF)', f
     it('refuses this machine’s own LAN address', async function () {
       const own = ownAddress();
       if (!own) this.skip();
-      const err = await dial(own).then(() => undefined, (e: Error & { socksReply?: number }) => e);
+      const err = await dial(own).then(
+        () => undefined,
+        (e: Error & { socksReply?: number }) => e,
+      );
       expect(err?.message).to.match(/is an address of this node/);
       expect(err?.socksReply).to.equal(2);
     });
 
     it('refuses a bracketed "[::ffff:127.0.0.1]" (as a SOCKS5 name) without connecting', async () => {
       const before = fx.origin.accepted();
-      expect(await dial('[::ffff:127.0.0.1]').then(() => 'connected', () => 'failed')).to.equal('failed');
+      expect(
+        await dial('[::ffff:127.0.0.1]').then(
+          () => 'connected',
+          () => 'failed',
+        ),
+      ).to.equal('failed');
       expect(fx.origin.accepted() - before).to.equal(0);
     });
 

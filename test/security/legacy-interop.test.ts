@@ -62,7 +62,10 @@ describe('security: 0.3 peers from another machine (--allow-legacy-peers)', func
       expect(r.socks.body).to.equal('hello from the 0.3 peer\n');
       expect(r.originRequests).to.equal(1);
       expect(r.heartbeatReplies.slice(0, 2), 'our node answers its heartbeats').to.deep.equal([2, 4]);
-      expect(r.proxyUpdates.filter((u) => u.target === r.origin).map((u) => u.operation), 'its own tunnel, reported back').to.deep.equal(['added', 'removed']);
+      expect(
+        r.proxyUpdates.filter((u) => u.target === r.origin).map((u) => u.operation),
+        'its own tunnel, reported back',
+      ).to.deep.equal(['added', 'removed']);
       expect(r.results, 'a 0.3 node is never sent an extension message').to.deep.equal([]);
       expect(r.closed, 'the link stays up').to.equal(false);
     });
@@ -70,7 +73,9 @@ describe('security: 0.3 peers from another machine (--allow-legacy-peers)', func
     it("is still kept off this node's loopback: its SOCKS5 request to 127.0.0.1 is refused", async () => {
       const origin = await startCountingOrigin('127.0.0.1');
       try {
-        const [a] = await lan.agent<ProxyAttempt[]>('proxy', { list: [{ proto: 'socks5', proxyHost: lan.hostAddress, proxyPort: allowing!.pport, host: '127.0.0.1', port: origin.port }] });
+        const [a] = await lan.agent<ProxyAttempt[]>('proxy', {
+          list: [{ proto: 'socks5', proxyHost: lan.hostAddress, proxyPort: allowing!.pport, host: '127.0.0.1', port: origin.port }],
+        });
         expect(a.method, `admitted as a 0.3 peer: ${JSON.stringify(a)}`).to.equal(0);
         expect(a.reply, JSON.stringify(a)).to.be.a('number').and.not.equal(0);
         expect(origin.connections).to.equal(0);
@@ -104,10 +109,14 @@ describe('security: 0.3 peers from another machine (--allow-legacy-peers)', func
     it('is wired when its address is allowed: Notify and heartbeats reach it, and status shows it active', async () => {
       const res = await hostCli(['connect', allowing!.local, target()]);
       expect(res.code, res.stderr).to.equal(0);
-      await waitUntil('Notify and two heartbeats at the 0.3 node', () => {
-        const seen = agentLines(listener).map((l) => l.message);
-        return seen.includes('notify') && seen.filter((m) => m === 'heartbeat').length >= 2;
-      }, 5000);
+      await waitUntil(
+        'Notify and two heartbeats at the 0.3 node',
+        () => {
+          const seen = agentLines(listener).map((l) => l.message);
+          return seen.includes('notify') && seen.filter((m) => m === 'heartbeat').length >= 2;
+        },
+        5000,
+      );
       const wired = (await peers(allowing!)).filter((p) => p.baddr === target());
       expect(wired.map((p) => p.active)).to.deep.equal([true]);
       const gone = await hostCli(['disconnect', allowing!.local, wired[0].id]);

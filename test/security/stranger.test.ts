@@ -8,8 +8,16 @@ import { skipUnlessNetns } from '../helpers/netns';
 import { RawLink } from '../helpers/raw-link';
 import { getViaSocks } from '../helpers/socks';
 import {
-  agentLines, configFile, failureLogs, hostCli, startCountingOrigin, startHostNode, StrangerHost,
-  type CountingOrigin, type HostNode, type Spawned,
+  agentLines,
+  configFile,
+  failureLogs,
+  hostCli,
+  startCountingOrigin,
+  startHostNode,
+  StrangerHost,
+  type CountingOrigin,
+  type HostNode,
+  type Spawned,
 } from '../helpers/stranger';
 import type { AuthResult, ProbeResult, ProxyAttempt } from '../helpers/stranger-agent';
 
@@ -76,7 +84,12 @@ describe('security: a stranger on the LAN', function () {
     expect(status.code, `status: ${status.stderr}`).to.equal(0);
     const reply = JSON.parse(policy.stdout) as { policy: string; rules: unknown[] };
     const nodes = JSON.parse(status.stdout) as NodeStatusView[];
-    return { policy: reply.policy, rules: reply.rules, self: nodes[0].id, peers: nodes.slice(1).map((p) => `${p.id} ${p.baddr} ${p.active ? 'active' : 'inactive'}`) };
+    return {
+      policy: reply.policy,
+      rules: reply.rules,
+      self: nodes[0].id,
+      peers: nodes.slice(1).map((p) => `${p.id} ${p.baddr} ${p.active ? 'active' : 'inactive'}`),
+    };
   }
 
   function expectRunning(n: HostNode): void {
@@ -122,7 +135,10 @@ describe('security: a stranger on the LAN', function () {
         const [v1, old] = await lan.agent<ProbeResult[]>('probes', { list: [target, { ...target, legacy: true }] });
 
         expect(v1.hello, 'the node greets everyone').to.equal(true);
-        expect(v1.received.map((m) => m.kind), 'only a Result').to.deep.equal(['result']);
+        expect(
+          v1.received.map((m) => m.kind),
+          'only a Result',
+        ).to.deep.equal(['result']);
         expect(v1.received[0].code).to.equal(1);
         expect(v1.received[0].message).to.match(/^refused: .*(network's key|--allow-legacy-peers|from this machine)/);
         expect(v1.closed, 'closed after the refusal').to.equal(true);
@@ -152,7 +168,7 @@ describe('security: a stranger on the LAN', function () {
     });
   });
 
-  describe("the proxy: a stranger is refused, this machine is served", () => {
+  describe('the proxy: a stranger is refused, this machine is served', () => {
     const proxy = () => `${lan.hostAddress}:${node!.pport}`;
     const modes: [string, (url: string) => string[], ProxyAttempt['proto'], (a: ProxyAttempt) => void][] = [
       ['SOCKS5', (url) => ['--socks5-hostname', proxy(), url], 'socks5', (a) => expect(a.method, 'SOCKS5 [05 FF]: no acceptable method').to.equal(0xff)],
@@ -188,7 +204,9 @@ describe('security: a stranger on the LAN', function () {
           expect(res.code, `curl ${args(url(t)).join(' ')} succeeded: ${res.stdout}`).to.not.equal(0);
           expect(res.stdout).to.not.match(/hello/);
         }
-        const attempts = await lan.agent<ProxyAttempt[]>('proxy', { list: targets().map((t) => ({ proto, proxyHost: lan.hostAddress, proxyPort: node!.pport, host: t.host, port: t.port })) });
+        const attempts = await lan.agent<ProxyAttempt[]>('proxy', {
+          list: targets().map((t) => ({ proto, proxyHost: lan.hostAddress, proxyPort: node!.pport, host: t.host, port: t.port })),
+        });
         for (const a of attempts) {
           refused(a);
           expect(a.body, `${proto} ${a.target}`).to.equal(undefined);
@@ -201,17 +219,26 @@ describe('security: a stranger on the LAN', function () {
       const before = { origin: origin.connections, far: farRequests() };
       const via = (key: string, host: string, port: number) => ({ proto: 'socks5-tls', key, proxyHost: lan.hostAddress, proxyPort: node!.pport, host, port });
       const [otherFar, otherLocal, peerFar, peerLocal] = await lan.agent<ProxyAttempt[]>('proxy', {
-        list: [via(OTHER_KEY_TEXT, far.address, farPort), via(OTHER_KEY_TEXT, origin.host, origin.port), via(TEST_KEY_TEXT, far.address, farPort), via(TEST_KEY_TEXT, origin.host, origin.port)],
+        list: [
+          via(OTHER_KEY_TEXT, far.address, farPort),
+          via(OTHER_KEY_TEXT, origin.host, origin.port),
+          via(TEST_KEY_TEXT, far.address, farPort),
+          via(TEST_KEY_TEXT, origin.host, origin.port),
+        ],
       });
       for (const a of [otherFar, otherLocal]) {
         expect(a.method, JSON.stringify(a)).to.equal(0x86);
-        expect(a.tls, JSON.stringify(a)).to.be.a('string').and.match(/network key/);
+        expect(a.tls, JSON.stringify(a))
+          .to.be.a('string')
+          .and.match(/network key/);
         expect(a.body).to.equal(undefined);
       }
       expect(peerFar.tls, JSON.stringify(peerFar)).to.equal('ok');
       expect(peerFar.body, JSON.stringify(peerFar)).to.equal(`hello from ${far.address}\n`);
       expect(peerLocal.tls, JSON.stringify(peerLocal)).to.equal('ok');
-      expect(peerLocal.reply, `a peer is not on this machine: ${JSON.stringify(peerLocal)}`).to.be.a('number').and.not.equal(0);
+      expect(peerLocal.reply, `a peer is not on this machine: ${JSON.stringify(peerLocal)}`)
+        .to.be.a('number')
+        .and.not.equal(0);
       expect({ origin: origin.connections, far: farRequests() }).to.deep.equal({ origin: before.origin, far: before.far + 1 });
     });
   });
@@ -225,13 +252,20 @@ describe('security: a stranger on the LAN', function () {
 
     const PROTOS: ProxyAttempt['proto'][] = ['socks5', 'socks4a', 'http-connect', 'http-get'];
     const attempt = (targets: { host: string; port: number }[]) =>
-      lan.agent<ProxyAttempt[]>('proxy', { list: targets.flatMap((t) => PROTOS.map((proto) => ({ proto, proxyHost: lan.hostAddress, proxyPort: clients!.pport, ...t }))) });
+      lan.agent<ProxyAttempt[]>('proxy', {
+        list: targets.flatMap((t) => PROTOS.map((proto) => ({ proto, proxyHost: lan.hostAddress, proxyPort: clients!.pport, ...t }))),
+      });
 
     it('control: SOCKS5, SOCKS4a and HTTP (curl and by hand) reach an origin on another LAN machine', async () => {
       const url = `http://${far.address}:${farPort}/hello`;
       const proxy = `${lan.hostAddress}:${clients!.pport}`;
       const before = farRequests();
-      for (const args of [['--socks5-hostname', proxy], ['--socks4a', proxy], ['-p', '-x', `http://${proxy}`], ['-x', `http://${proxy}`]]) {
+      for (const args of [
+        ['--socks5-hostname', proxy],
+        ['--socks4a', proxy],
+        ['-p', '-x', `http://${proxy}`],
+        ['-x', `http://${proxy}`],
+      ]) {
         const res = await lan.curl([...args, url]);
         expect(res.code, `curl ${args.join(' ')}: ${res.stderr}`).to.equal(0);
         expect(res.stdout).to.equal(`hello from ${far.address}\n`);
@@ -263,7 +297,11 @@ describe('security: a stranger on the LAN', function () {
       const spellings = ['127.0.0.1', 'localhost', '127.1', '2130706433', '0x7f.1', '0.0.0.0'];
       expectRefused(await attempt(spellings.map((host) => ({ host, port: origin.port }))));
       for (const args of [['--socks5-hostname'], ['-f', '-x']]) {
-        const res = await lan.curl([...args, `${args.includes('-x') ? 'http://' : ''}${lan.hostAddress}:${clients!.pport}`, `http://localhost:${origin.port}/hello`]);
+        const res = await lan.curl([
+          ...args,
+          `${args.includes('-x') ? 'http://' : ''}${lan.hostAddress}:${clients!.pport}`,
+          `http://localhost:${origin.port}/hello`,
+        ]);
         expect(res.code, res.stdout).to.not.equal(0);
       }
       expect(seen()).to.deep.equal(before);
@@ -271,14 +309,25 @@ describe('security: a stranger on the LAN', function () {
 
     it('IPv6 loopback ([::1]) and IPv4-mapped loopback ([::ffff:127.0.0.1]) are refused', async () => {
       const before = seen();
-      expectRefused(await attempt([{ host: '::1', port: origin6?.port ?? origin.port }, { host: '::ffff:127.0.0.1', port: origin.port }]));
+      expectRefused(
+        await attempt([
+          { host: '::1', port: origin6?.port ?? origin.port },
+          { host: '::ffff:127.0.0.1', port: origin.port },
+        ]),
+      );
       expect(seen()).to.deep.equal(before);
     });
 
     it("the node's own booster port is refused (via 127.0.0.1, localhost and its LAN address)", async () => {
       const bport = clients!.bport;
       // Had the node dialed its endpoint, SOCKS and CONNECT would have answered success.
-      expectRefused(await attempt([{ host: '127.0.0.1', port: bport }, { host: 'localhost', port: bport }, { host: lan.hostAddress, port: bport }]));
+      expectRefused(
+        await attempt([
+          { host: '127.0.0.1', port: bport },
+          { host: 'localhost', port: bport },
+          { host: lan.hostAddress, port: bport },
+        ]),
+      );
     });
 
     it('link-local (169.254.x.x) is refused', async () => {
@@ -377,7 +426,11 @@ describe('security: a stranger on the LAN', function () {
 
     it('a recorded exchange replayed on a new connection is refused (fresh server nonce)', async () => {
       expect(recorded, 'the control test recorded an exchange').to.not.equal(undefined);
-      const r = await lan.agent<ProbeResult & { serverNonce: string; result?: { code: number; message: string } }>('replay', { ...at(), clientNonce: recorded.clientNonce, proof: recorded.proof });
+      const r = await lan.agent<ProbeResult & { serverNonce: string; result?: { code: number; message: string } }>('replay', {
+        ...at(),
+        clientNonce: recorded.clientNonce,
+        proof: recorded.proof,
+      });
       expect(r.serverNonce).to.not.equal(recorded.serverNonce);
       expect(r.result?.code).to.equal(1);
       expect(r.result?.message).to.match(/authentication failed/);
@@ -440,7 +493,9 @@ describe('security: a stranger on the LAN', function () {
 
     /** The stranger sends `n` AuthInits padded to each of `sizes` bytes, a connection each, and reports what each got back within `waitMs`. */
     function paddedAuthInits(n: HostNode, sizes: number[], waitMs: number): Promise<ProbeResult[]> {
-      return lan.agent<ProbeResult[]>('probes', { list: sizes.map((bytes) => ({ host: lan.hostAddress, port: n.bport, send: [`padded-auth-init:${bytes}`], waitMs })) });
+      return lan.agent<ProbeResult[]>('probes', {
+        list: sizes.map((bytes) => ({ host: lan.hostAddress, port: n.bport, send: [`padded-auth-init:${bytes}`], waitMs })),
+      });
     }
 
     it('limits.maxSessionsPerIp (3): the extra connections from one address are closed at once', async () => {
@@ -474,7 +529,10 @@ describe('security: a stranger on the LAN', function () {
     it('limits.maxUnauthenticatedPacketBytes (default 4096): a bigger packet before auth closes the connection', async () => {
       const done = keepFetching(node!);
       const [small, big] = await paddedAuthInits(node!, [3000, 6000], 1000);
-      expect(small.received.map((m) => m.kind), 'control: a padded AuthInit under the cap is answered').to.deep.equal(['auth-challenge']);
+      expect(
+        small.received.map((m) => m.kind),
+        'control: a padded AuthInit under the cap is answered',
+      ).to.deep.equal(['auth-challenge']);
       expect(big.received, 'no challenge, no Result: the packet was never read').to.deep.equal([]);
       expect(big.closed).to.equal(true);
       expectRunning(node!);
@@ -486,7 +544,10 @@ describe('security: a stranger on the LAN', function () {
     it('limits.maxUnauthenticatedPacketBytes from the config (1024) applies before auth', async () => {
       const done = keepFetching(perIp!);
       const [small, big] = await paddedAuthInits(perIp!, [700, 2000], 500);
-      expect(small.received.map((m) => m.kind), 'control: under the configured cap, answered').to.deep.equal(['auth-challenge']);
+      expect(
+        small.received.map((m) => m.kind),
+        'control: under the configured cap, answered',
+      ).to.deep.equal(['auth-challenge']);
       expect(big.received, 'over the configured cap: never read').to.deep.equal([]);
       expect(big.closed).to.equal(true);
       const fetched = await done();
@@ -512,7 +573,10 @@ describe('security: a stranger on the LAN', function () {
       }
       await holder.exited();
       const held = JSON.parse(holder.stdout().trim().split('\n').pop()!) as { result: ProbeResult[] };
-      expect(held.result.slice(0, 4).map((c) => c.closed), 'the four admitted stay').to.deep.equal([false, false, false, false]);
+      expect(
+        held.result.slice(0, 4).map((c) => c.closed),
+        'the four admitted stay',
+      ).to.deep.equal([false, false, false, false]);
       for (const c of held.result.slice(4)) expect(c.closedAfterMs, 'closed at once').to.be.a('number').and.below(1000);
       expect(total!.lines(/limits\.maxSessions 20 reached/)).to.have.length.greaterThan(0);
       const fetched = await done();

@@ -5,7 +5,10 @@ import { execArg, renderUnit, shellLine, systemctlCommands, UnitError, type Unit
 const base: UnitOptions = { scope: 'user', node: '/usr/bin/node', bin: '/opt/booster/bin/run', startArgs: [], stopTimeoutSec: 15 };
 
 function directive(unit: string, key: string): string[] {
-  return unit.split('\n').filter((l) => l.startsWith(`${key}=`)).map((l) => l.slice(key.length + 1));
+  return unit
+    .split('\n')
+    .filter((l) => l.startsWith(`${key}=`))
+    .map((l) => l.slice(key.length + 1));
 }
 
 describe('service unit', () => {

@@ -73,7 +73,10 @@ describe('booster speedtest', function () {
     const res = await speedtest(jobFile([{ id: 'wide', urls, sync: false }]), '-n', nodeAddr(), '--parallel', '2', '--repeat', '2', '--json');
     expect(res.code, res.stderr + res.stdout).to.equal(0);
     const jobs = parse(res.stdout).jobs;
-    expect(jobs.map((j) => [j.id, j.round, j.done])).to.deep.equal([['wide', 1, 6], ['wide', 2, 6]]);
+    expect(jobs.map((j) => [j.id, j.round, j.done])).to.deep.equal([
+      ['wide', 1, 6],
+      ['wide', 2, 6],
+    ]);
     expect(origin.maxConcurrent()).to.equal(2);
     // Three waves of two: about 900 ms, far less than six in a row (1800 ms).
     expect(jobs[0].wallMs).to.be.within(900, 1700);
@@ -95,7 +98,12 @@ describe('booster speedtest', function () {
 
   it('--direct bypasses the node, and the table names files, bytes, time, throughput and failures', async () => {
     const before = node.tunnels.workload().length;
-    const res = await speedtest(jobFile([{ id: 'plain', urls: [`${origin.url}/file/70000`, `${origin.url}/short/1000`], sync: true }]), '--direct', '-n', '127.0.0.1:1');
+    const res = await speedtest(
+      jobFile([{ id: 'plain', urls: [`${origin.url}/file/70000`, `${origin.url}/short/1000`], sync: true }]),
+      '--direct',
+      '-n',
+      '127.0.0.1:1',
+    );
     expect(res.code).to.equal(1);
     expect(res.stdout).to.match(/job plain \(sync\)/);
     expect(res.stdout).to.match(/files\s+1\/2 done, 1 failed/);
@@ -109,7 +117,13 @@ describe('booster speedtest', function () {
   });
 
   it('rejects a bad job file, naming the job and the field', async () => {
-    let res = await speedtest(jobFile([{ id: 'ok', urls: [`${origin.url}/file/1`], sync: true }, { id: 'bad', urls: ['ftp://x/y'], sync: true }]), '--direct');
+    let res = await speedtest(
+      jobFile([
+        { id: 'ok', urls: [`${origin.url}/file/1`], sync: true },
+        { id: 'bad', urls: ['ftp://x/y'], sync: true },
+      ]),
+      '--direct',
+    );
     expect(res.code).to.equal(1);
     expect(res.stderr.trim()).to.match(/^booster: job 2 \("bad"\): urls must be a non-empty list of http\(s\) URLs$/);
     res = await speedtest(jobFile([{ id: 'x', urls: [`${origin.url}/file/1`] }]), '--direct', '--json');

@@ -70,7 +70,7 @@ export function makespan(ratesBps: readonly number[], files: readonly FileSpec[]
 export function bestAssignment(ratesMbps: readonly number[], files: readonly FileSpec[]): Assignment {
   const rates = ratesMbps.map((r) => (r * 1e6) / 8);
   const allTogether = files.every((f) => f.atMs === 0);
-  const found = allTogether ? exactTogether(rates, files) ?? lpt(rates, files) : bigExactRestGreedy(rates, files);
+  const found = allTogether ? (exactTogether(rates, files) ?? lpt(rates, files)) : bigExactRestGreedy(rates, files);
   return summarise(rates, files, found.links, found.method);
 }
 
@@ -104,9 +104,18 @@ function exactTogether(rates: readonly number[], files: readonly FileSpec[]): { 
       if (span < best.span - 1e-12) best = { span, choice: [...choice] };
       return;
     }
-    for (const split of options[g].splits) walk(g + 1, loads.map((l, j) => l + split[j] * options[g].bytes), [...choice, split]);
+    for (const split of options[g].splits)
+      walk(
+        g + 1,
+        loads.map((l, j) => l + split[j] * options[g].bytes),
+        [...choice, split],
+      );
   };
-  walk(0, rates.map(() => 0), []);
+  walk(
+    0,
+    rates.map(() => 0),
+    [],
+  );
   const links = new Array<number>(files.length);
   options.forEach((o, g) => {
     let k = 0;
@@ -146,8 +155,15 @@ function lpt(rates: readonly number[], files: readonly FileSpec[]): { links: num
  */
 function bigExactRestGreedy(rates: readonly number[], files: readonly FileSpec[]): { links: number[]; method: string } {
   const total = files.reduce((s, f) => s + f.bytes, 0);
-  const big = files.map((_, i) => i).filter((i) => files[i].bytes >= total / 10).sort((a, b) => files[b].bytes - files[a].bytes).slice(0, 6);
-  const rest = files.map((_, i) => i).filter((i) => !big.includes(i)).sort((a, b) => files[a].atMs - files[b].atMs || files[b].bytes - files[a].bytes);
+  const big = files
+    .map((_, i) => i)
+    .filter((i) => files[i].bytes >= total / 10)
+    .sort((a, b) => files[b].bytes - files[a].bytes)
+    .slice(0, 6);
+  const rest = files
+    .map((_, i) => i)
+    .filter((i) => !big.includes(i))
+    .sort((a, b) => files[a].atMs - files[b].atMs || files[b].bytes - files[a].bytes);
   let best = { span: Infinity, links: [] as number[] };
   const placements = rates.length ** big.length;
   for (let p = 0; p < placements; p++) {
@@ -158,9 +174,16 @@ function bigExactRestGreedy(rates: readonly number[], files: readonly FileSpec[]
       for (let j = 0; j < rates.length; j++) {
         links[i] = j;
         const placed = files.map((_, x) => x).filter((x) => links[x] >= 0);
-        const span = makespan(rates, placed.map((x) => files[x]), placed.map((x) => links[x]));
+        const span = makespan(
+          rates,
+          placed.map((x) => files[x]),
+          placed.map((x) => links[x]),
+        );
         const mine = placed.filter((x) => links[x] === j);
-        const own = sharedLinkFinish(rates[j], mine.map((x) => ({ bytes: files[x].bytes, atS: files[x].atMs / 1000 })))[mine.indexOf(i)];
+        const own = sharedLinkFinish(
+          rates[j],
+          mine.map((x) => ({ bytes: files[x].bytes, atS: files[x].atMs / 1000 })),
+        )[mine.indexOf(i)];
         if (span < choice.span - 1e-9 || (Math.abs(span - choice.span) <= 1e-9 && own < choice.own)) choice = { span, own, j };
       }
       links[i] = choice.j;

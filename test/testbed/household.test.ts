@@ -50,19 +50,25 @@ describe('testbed: a household of three nodes with their own uplinks', function 
   });
 
   /** Fresh data directories, one per node. */
-  const freshDirs = () => bed!.nodes.map((n) => {
-    const d = fs.mkdtempSync(path.join(os.tmpdir(), `bst-household-${n.index}-`));
-    dirs.push(d);
-    return d;
-  });
+  const freshDirs = () =>
+    bed!.nodes.map((n) => {
+      const d = fs.mkdtempSync(path.join(os.tmpdir(), `bst-household-${n.index}-`));
+      dirs.push(d);
+      return d;
+    });
 
   /** Runs a job through node 1, prints one line about it, and checks every file arrived. */
   async function job(label: string, files: FileSpec[], best: Assignment): Promise<JobResult> {
     const r = await runJob(cluster!.proxy, origin!, bed!.nodes, files);
     const pct = (100 * r.mbps) / best.mbps;
-    console.log(`      ${label}: ${r.mbps.toFixed(1)} Mbit/s = ${pct.toFixed(0)} % of the best ${best.mbps.toFixed(1)} (${best.filesPerLink.join('/')}); files per link ${r.filesPerLink.join('/')}`);
+    console.log(
+      `      ${label}: ${r.mbps.toFixed(1)} Mbit/s = ${pct.toFixed(0)} % of the best ${best.mbps.toFixed(1)} (${best.filesPerLink.join('/')}); files per link ${r.filesPerLink.join('/')}`,
+    );
     const failed = r.files.filter((f) => !f.ok);
-    expect(failed.map((f) => f.error), 'every download completes').to.deep.equal([]);
+    expect(
+      failed.map((f) => f.error),
+      'every download completes',
+    ).to.deep.equal([]);
     return r;
   }
 
@@ -86,7 +92,7 @@ describe('testbed: a household of three nodes with their own uplinks', function 
       cluster = undefined;
     });
 
-    it('run 1 (cold: nothing measured, nothing saved), 6 × 2 MB: at least node 1\'s link alone', async () => {
+    it("run 1 (cold: nothing measured, nothing saved), 6 × 2 MB: at least node 1's link alone", async () => {
       // Equal and unequal links look the same before anything is measured; the cold start must not lose to one link.
       const best = bestAssignment(rates, BIG);
       const r = await job('(a) run 1 (cold), 6 × 2 MB', BIG, best);
@@ -144,7 +150,9 @@ describe('testbed: a household of three nodes with their own uplinks', function 
       const best = bestAssignment(rates, BIG);
       const r = await job('(b) run 1, 6 × 2 MB', BIG, best);
       expectOrdered(r);
-      expect(r.mbps, `aggregate ${r.mbps.toFixed(1)}, best ${best.mbps.toFixed(1)}, single link ${single.toFixed(1)} Mbit/s`).to.be.at.least(Math.min(0.9 * best.mbps, single));
+      expect(r.mbps, `aggregate ${r.mbps.toFixed(1)}, best ${best.mbps.toFixed(1)}, single link ${single.toFixed(1)} Mbit/s`).to.be.at.least(
+        Math.min(0.9 * best.mbps, single),
+      );
     });
 
     it('run 1, 20 × 0.5 MB: fastest link most, slowest least; aggregate ≥ 85 % of the best', async () => {

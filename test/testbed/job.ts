@@ -64,7 +64,7 @@ export async function runJob(
       const startMs = performance.now() - t0;
       const out = await download(proxy, origin, `/bytes/${f.bytes}?f=${tag}`, f.bytes, options.stallMs ?? 30_000);
       const served = origin.find(tag);
-      const link = served ? nodes.find((n) => n.uplinkAddress === served.remoteAddress.replace(/^::ffff:/, ''))?.index ?? 0 : 0;
+      const link = served ? (nodes.find((n) => n.uplinkAddress === served.remoteAddress.replace(/^::ffff:/, ''))?.index ?? 0) : 0;
       return { ...f, tag, ...out, startMs, endMs: performance.now() - t0, link };
     }),
   );
@@ -76,7 +76,13 @@ export async function runJob(
 }
 
 /** GET `path` through SOCKS5; counts body bytes against Content-Length. Fails on a stall of `stallMs`. */
-async function download(proxy: { host: string; port: number }, origin: Origin, path: string, expected: number, stallMs: number): Promise<{ got: number; ok: boolean; error?: string }> {
+async function download(
+  proxy: { host: string; port: number },
+  origin: Origin,
+  path: string,
+  expected: number,
+  stallMs: number,
+): Promise<{ got: number; ok: boolean; error?: string }> {
   let socket: Socket;
   try {
     ({ socket } = await SocksClient.createConnection({

@@ -26,7 +26,8 @@ export async function measureLinkRates(bed: Testbed, origin: Origin, key: string
     results.forEach((r, i) => {
       const failed = r.files.filter((f) => !f.ok);
       if (failed.length > 0) throw new Error(`measuring link ${i + 1}: ${failed.length} download(s) failed: ${failed[0].error}`);
-      if (r.filesPerLink[i] !== 4) throw new Error(`measuring link ${i + 1}: the downloads went through links ${r.files.map((f) => f.link).join(',')}, not ${i + 1}`);
+      if (r.filesPerLink[i] !== 4)
+        throw new Error(`measuring link ${i + 1}: the downloads went through links ${r.files.map((f) => f.link).join(',')}, not ${i + 1}`);
     });
     return results.map((r) => r.mbps);
   } finally {
@@ -34,4 +35,3 @@ export async function measureLinkRates(bed: Testbed, origin: Origin, key: string
     dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true }));
   }
 }
-

@@ -32,7 +32,12 @@ export class NodeProcess {
   /** Starts the node; resolves once its endpoint listens. */
   async start(): Promise<void> {
     if (this.alive) throw new Error(`node ${this.node.index} is already running`);
-    const child = this.testbed.spawn(this.node, process.execPath, [BIN, 'start', '--bind', this.node.lanAddress, '--pport', String(PPORT), '--bport', String(BPORT), ...this.args], { env: this.env });
+    const child = this.testbed.spawn(
+      this.node,
+      process.execPath,
+      [BIN, 'start', '--bind', this.node.lanAddress, '--pport', String(PPORT), '--bport', String(BPORT), ...this.args],
+      { env: this.env },
+    );
     this.child = child;
     const from = this.text.length;
     child.stderr!.on('data', (d: Buffer) => {
@@ -50,7 +55,10 @@ export class NodeProcess {
         if (pattern.test(this.text.slice(from))) end(() => resolve());
         else if (!this.alive && this.child) end(() => reject(new Error(`node ${this.node.index} exited before ${pattern}:\n${this.text.slice(-2000)}`)));
       };
-      const timer = setTimeout(() => end(() => reject(new Error(`node ${this.node.index}: no ${pattern} within ${timeoutMs} ms:\n${this.text.slice(-2000)}`))), timeoutMs);
+      const timer = setTimeout(
+        () => end(() => reject(new Error(`node ${this.node.index}: no ${pattern} within ${timeoutMs} ms:\n${this.text.slice(-2000)}`))),
+        timeoutMs,
+      );
       const end = (f: () => void) => {
         clearTimeout(timer);
         this.watchers.delete(check);

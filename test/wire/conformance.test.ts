@@ -2,8 +2,19 @@ import { expect } from 'chai';
 import * as fs from 'node:fs';
 import { internal } from '../../src/wire/generated/booster';
 import {
-  decodeMessage, encodeJsonMessage, encodeMessage, Encoding, MessageId, nodeId, PacketDecoder, tunnelId,
-  bandwidthJson, networkUpdateJson, nodeStatusJson, proxyUpdateJson, type Packet,
+  decodeMessage,
+  encodeJsonMessage,
+  encodeMessage,
+  Encoding,
+  MessageId,
+  nodeId,
+  PacketDecoder,
+  tunnelId,
+  bandwidthJson,
+  networkUpdateJson,
+  nodeStatusJson,
+  proxyUpdateJson,
+  type Packet,
 } from '../../src/wire';
 import { loadVectors, VECTORS_DIR, type VectorSpec } from './vectors';
 
@@ -37,7 +48,10 @@ function expectFields(v: VectorSpec, payload: Record<string, unknown> | undefine
 
 describe('Booster Protocol 0.3 conformance (test/vectors)', () => {
   it('covers every vector file', () => {
-    const files = fs.readdirSync(VECTORS_DIR).filter((f) => f.endsWith('.hex')).sort();
+    const files = fs
+      .readdirSync(VECTORS_DIR)
+      .filter((f) => f.endsWith('.hex'))
+      .sort();
     expect(vectors.map((v) => v.file).sort()).to.deep.equal(files);
     expect(files.length).to.be.greaterThan(30);
   });
@@ -74,7 +88,10 @@ describe('Booster Protocol 0.3 conformance (test/vectors)', () => {
 
       it('decodes the same when the bytes arrive one at a time and in random splits', () => {
         const whole = decodeMessage(decodeAll(v.bytes, [])[0]);
-        const bytewise = decodeAll(v.bytes, Array.from({ length: v.bytes.length - 1 }, () => 1));
+        const bytewise = decodeAll(
+          v.bytes,
+          Array.from({ length: v.bytes.length - 1 }, () => 1),
+        );
         expect(bytewise).to.have.length(1);
         expect(decodeMessage(bytewise[0])).to.deep.equal(whole);
         for (let trial = 0; trial < 5; trial++) {
@@ -112,11 +129,26 @@ describe('Booster Protocol 0.3 conformance (test/vectors)', () => {
     const pa = (f: string) => byFile[f].jsonText;
     const a = '94b26f87e004ec99f71f327388ee2b4547bb188e';
     const b = 'bb920fad7e153358a9459f57993bfef2090b6ca7';
-    expect(nodeStatusJson({ id: a, baddr: '127.0.0.1:4884', paddr: '127.0.0.1:1080', active: true, tunnels: [{ target: '127.0.0.1:1081', copies: 2 }, { target: '127.0.0.1:8001', copies: 1 }] })).to.equal(pa('node-status-with-tunnels.json-encoding.hex'));
+    expect(
+      nodeStatusJson({
+        id: a,
+        baddr: '127.0.0.1:4884',
+        paddr: '127.0.0.1:1080',
+        active: true,
+        tunnels: [
+          { target: '127.0.0.1:1081', copies: 2 },
+          { target: '127.0.0.1:8001', copies: 1 },
+        ],
+      }),
+    ).to.equal(pa('node-status-with-tunnels.json-encoding.hex'));
     expect(proxyUpdateJson(b, '127.0.0.1:8000', 1)).to.equal(pa('proxy-update-remote.json-encoding.hex'));
-    expect(networkUpdateJson(a, 2, { id: b, baddr: '127.0.0.1:4885', paddr: '127.0.0.1:1081', active: false, tunnels: [{ target: '127.0.0.1:8001', copies: 3 }] })).to.equal(pa('network-update-removed-with-tunnels.json-encoding.hex'));
+    expect(
+      networkUpdateJson(a, 2, { id: b, baddr: '127.0.0.1:4885', paddr: '127.0.0.1:1081', active: false, tunnels: [{ target: '127.0.0.1:8001', copies: 3 }] }),
+    ).to.equal(pa('network-update-removed-with-tunnels.json-encoding.hex'));
     expect(bandwidthJson(a, 'upload', 259, 86)).to.equal(pa('network-usage-update-upload.json-encoding.hex'));
-    expect(encodeJsonMessage(MessageId.NETWORK_UPDATE, pa('network-update-added.json-encoding.hex')!).equals(byFile['network-update-added.json-encoding.hex'].bytes)).to.equal(true);
+    expect(
+      encodeJsonMessage(MessageId.NETWORK_UPDATE, pa('network-update-added.json-encoding.hex')!).equals(byFile['network-update-added.json-encoding.hex'].bytes),
+    ).to.equal(true);
   });
 
   it('computes node and tunnel ids as 0.3 does', () => {

@@ -18,7 +18,10 @@ function packetOfSize(total: number): Buffer {
 
 /** The largest packet the protocol allows: 255 modules of 65535 bytes (about 16.7 MB). */
 function largestPacket(): Buffer {
-  const modules = Array.from({ length: 255 }, (_, i) => ({ id: `${String.fromCharCode(0x21 + Math.floor(i / 16))}${(i % 16).toString(16)}`, payload: Buffer.alloc(65535, i) }));
+  const modules = Array.from({ length: 255 }, (_, i) => ({
+    id: `${String.fromCharCode(0x21 + Math.floor(i / 16))}${(i % 16).toString(16)}`,
+    payload: Buffer.alloc(65535, i),
+  }));
   return encodePacket({ encoding: Encoding.Protobuf, compression: 1, encryption: 1, modules });
 }
 
@@ -43,7 +46,9 @@ describe('packet framing limits', () => {
     expect(new PacketDecoder().maxPacketBytes).to.equal(DEFAULT_MAX_PACKET_BYTES).and.equal(1048576);
     expect(new PacketDecoder({ maxPacketBytes: 4096 }).maxPacketBytes).to.equal(4096);
     expect(() => new PacketDecoder({ maxPacketBytes: 17 })).to.throw(RangeError, /at least 18/);
-    expect(() => { new PacketDecoder().maxPacketBytes = 1.5; }).to.throw(RangeError, /integer/);
+    expect(() => {
+      new PacketDecoder().maxPacketBytes = 1.5;
+    }).to.throw(RangeError, /integer/);
     expect(new PacketDecoder({ maxPacketBytes: Infinity }).maxPacketBytes).to.equal(Infinity);
   });
 
@@ -61,12 +66,23 @@ describe('packet framing limits', () => {
     const bytes = packetOfSize(4097);
     const paHeadEnd = 8 + (8 + 10) + 7;
     expect(d.push(bytes.subarray(0, paHeadEnd - 1))).to.deep.equal([]);
-    expect(() => d.push(bytes.subarray(paHeadEnd - 1, paHeadEnd))).to.throw(WireError, 'packet exceeds the 4096-byte limit for this link (module PA declares 4062 bytes)');
+    expect(() => d.push(bytes.subarray(paHeadEnd - 1, paHeadEnd))).to.throw(
+      WireError,
+      'packet exceeds the 4096-byte limit for this link (module PA declares 4062 bytes)',
+    );
   });
 
   it('fails before the declared bytes arrive, with the sizes in the message', () => {
     const d = new PacketDecoder({ maxPacketBytes: 4096 });
-    const bytes = encodePacket({ encoding: 1, compression: 1, encryption: 1, modules: [{ id: 'HE', payload: Buffer.alloc(10) }, { id: 'PA', payload: Buffer.alloc(60000) }] });
+    const bytes = encodePacket({
+      encoding: 1,
+      compression: 1,
+      encryption: 1,
+      modules: [
+        { id: 'HE', payload: Buffer.alloc(10) },
+        { id: 'PA', payload: Buffer.alloc(60000) },
+      ],
+    });
     const { error, pushed } = dribble(d, bytes, 1);
     expect(error).to.be.instanceOf(WireError);
     expect(error!.message).to.equal('packet exceeds the 4096-byte limit for this link (module PA declares 60000 bytes)');
@@ -75,7 +91,10 @@ describe('packet framing limits', () => {
 
   it('refuses a module count that cannot fit the limit, at the prefix', () => {
     const d = new PacketDecoder({ maxPacketBytes: 1024 });
-    expect(() => d.push(Buffer.from([0x3e, 1, 0x3a, 1, 0x3a, 1, 0x3a, 255]))).to.throw(WireError, 'packet exceeds the 1024-byte limit for this link (it declares 255 modules, at least 2304 bytes)');
+    expect(() => d.push(Buffer.from([0x3e, 1, 0x3a, 1, 0x3a, 1, 0x3a, 255]))).to.throw(
+      WireError,
+      'packet exceeds the 1024-byte limit for this link (it declares 255 modules, at least 2304 bytes)',
+    );
   });
 
   it('applies a raised or lowered limit from the next packet on', () => {
@@ -113,31 +132,32 @@ describe('packet framing limits', () => {
   it('property: a packet decodes if and only if it fits the limit, however it is cut', () => {
     const moduleArb = fc.record({ id: fc.constantFrom('HE', 'PA', 'XY'), payload: fc.integer({ min: 1, max: 3000 }).map((n) => Buffer.alloc(n, 0x3c)) });
     fc.assert(
-      fc.property(fc.uniqueArray(moduleArb, { minLength: 1, maxLength: 3, selector: (m) => m.id }), fc.integer({ min: 18, max: 9100 }), fc.integer({ min: 1, max: 700 }), (modules, limit, step) => {
-        const bytes = encodePacket({ encoding: 1, compression: 1, encryption: 1, modules });
-        const d = new PacketDecoder({ maxPacketBytes: limit });
-        const { packets, error } = dribble(d, bytes, step);
-        if (bytes.length <= limit) {
-          expect(error).to.equal(undefined);
-          expect(packets).to.have.length(1);
-        } else {
-          expect(error).to.be.instanceOf(WireError);
-          expect(error!.message).to.contain(`exceeds the ${limit}-byte limit`);
-        }
-        expect(d.pending).to.be.at.most(limit);
-      }),
+      fc.property(
+        fc.uniqueArray(moduleArb, { minLength: 1, maxLength: 3, selector: (m) => m.id }),
+        fc.integer({ min: 18, max: 9100 }),
+        fc.integer({ min: 1, max: 700 }),
+        (modules, limit, step) => {
+          const bytes = encodePacket({ encoding: 1, compression: 1, encryption: 1, modules });
+          const d = new PacketDecoder({ maxPacketBytes: limit });
+          const { packets, error } = dribble(d, bytes, step);
+          if (bytes.length <= limit) {
+            expect(error).to.equal(undefined);
+            expect(packets).to.have.length(1);
+          } else {
+            expect(error).to.be.instanceOf(WireError);
+            expect(error!.message).to.contain(`exceeds the ${limit}-byte limit`);
+          }
+          expect(d.pending).to.be.at.most(limit);
+        },
+      ),
       { numRuns: 300 },
     );
   });
 });
 
 describe('packet framing cost', () => {
-  const copyPaths = () => [
-    sinon.spy(Buffer, 'concat'),
-    sinon.spy(Buffer, 'from'),
-    sinon.spy(Buffer.prototype, 'copy'),
-    sinon.spy(Uint8Array.prototype, 'set'),
-  ] as const;
+  const copyPaths = () =>
+    [sinon.spy(Buffer, 'concat'), sinon.spy(Buffer, 'from'), sinon.spy(Buffer.prototype, 'copy'), sinon.spy(Uint8Array.prototype, 'set')] as const;
 
   /** Bytes copied by the public Buffer / Uint8Array copy paths while `run` runs. */
   function bytesCopiedBy(run: () => void): number {
@@ -148,10 +168,12 @@ describe('packet framing cost', () => {
       sinon.restore();
     }
     const length = (v: unknown) => (ArrayBuffer.isView(v) ? v.byteLength : 0);
-    return concat.returnValues.reduce((n, b) => n + b.length, 0)
-      + from.getCalls().reduce((n, c) => n + (ArrayBuffer.isView(c.args[0]) ? c.returnValue.length : 0), 0)
-      + copy.returnValues.reduce((n, b) => n + b, 0)
-      + set.getCalls().reduce((n, c) => n + length(c.args[0]), 0);
+    return (
+      concat.returnValues.reduce((n, b) => n + b.length, 0) +
+      from.getCalls().reduce((n, c) => n + (ArrayBuffer.isView(c.args[0]) ? c.returnValue.length : 0), 0) +
+      copy.returnValues.reduce((n, b) => n + b, 0) +
+      set.getCalls().reduce((n, c) => n + length(c.args[0]), 0)
+    );
   }
 
   it('copies a 1 MiB packet dribbled in 1 KiB chunks less than 3 times over (linear, not quadratic)', () => {

@@ -2,7 +2,16 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { decodeMessage, encodeMessage, encodePacket, Encoding, MessageId, PacketDecoder, WireError, type Module } from '../../src/wire';
 
-const good = () => encodePacket({ encoding: Encoding.Protobuf, compression: 1, encryption: 1, modules: [{ id: 'HE', payload: Buffer.from('abc') }, { id: 'PA', payload: Buffer.from('<>[]:') }] });
+const good = () =>
+  encodePacket({
+    encoding: Encoding.Protobuf,
+    compression: 1,
+    encryption: 1,
+    modules: [
+      { id: 'HE', payload: Buffer.from('abc') },
+      { id: 'PA', payload: Buffer.from('<>[]:') },
+    ],
+  });
 
 function decodeBytes(bytes: Buffer): unknown {
   const d = new PacketDecoder();
@@ -28,9 +37,25 @@ describe('packet framing', () => {
     ['a bad separator', Buffer.from([0x3e, 1, 0x3b]), /bad separator 0x3b at offset 2/],
     ['zero modules', Buffer.from([0x3e, 1, 0x3a, 1, 0x3a, 1, 0x3a, 0]), /0 modules/],
     ['a module of size 0', Buffer.from([0x3e, 1, 0x3a, 1, 0x3a, 1, 0x3a, 1, 0x5b, 0x48, 0x45, 0x3a, 0, 0, 0x3a]), /size 0/],
-    ['a module without its closing bracket', Buffer.concat([Buffer.from([0x3e, 1, 0x3a, 1, 0x3a, 1, 0x3a, 1, 0x5b, 0x48, 0x45, 0x3a, 0, 1, 0x3a, 0x41, 0x41])]), /does not end with '\]'/],
+    [
+      'a module without its closing bracket',
+      Buffer.concat([Buffer.from([0x3e, 1, 0x3a, 1, 0x3a, 1, 0x3a, 1, 0x5b, 0x48, 0x45, 0x3a, 0, 1, 0x3a, 0x41, 0x41])]),
+      /does not end with '\]'/,
+    ],
     ['a missing closing tag', Buffer.concat([good().subarray(0, -1), Buffer.from('x')]), /does not end with '<'/],
-    ['a duplicate module', encodePacket({ encoding: 1, compression: 1, encryption: 1, modules: [{ id: 'HE', payload: Buffer.from('a') }, { id: 'HE', payload: Buffer.from('b') }] }), /duplicate module HE/],
+    [
+      'a duplicate module',
+      encodePacket({
+        encoding: 1,
+        compression: 1,
+        encryption: 1,
+        modules: [
+          { id: 'HE', payload: Buffer.from('a') },
+          { id: 'HE', payload: Buffer.from('b') },
+        ],
+      }),
+      /duplicate module HE/,
+    ],
     ['a lone ">" at the end of the stream', Buffer.concat([good(), Buffer.from('>')]), /truncated stream: 1 bytes/],
     ['a truncated packet', good().subarray(0, 12), /truncated stream: 12 bytes/],
   ];
@@ -42,7 +67,10 @@ describe('packet framing', () => {
 
   it('refuses to encode an empty or oversized module', () => {
     expect(() => encodePacket({ encoding: 1, compression: 1, encryption: 1, modules: [{ id: 'HE', payload: Buffer.alloc(0) }] })).to.throw(WireError, /size 0/);
-    expect(() => encodePacket({ encoding: 1, compression: 1, encryption: 1, modules: [{ id: 'HE', payload: Buffer.alloc(65536) }] })).to.throw(WireError, /size 65536/);
+    expect(() => encodePacket({ encoding: 1, compression: 1, encryption: 1, modules: [{ id: 'HE', payload: Buffer.alloc(65536) }] })).to.throw(
+      WireError,
+      /size 65536/,
+    );
   });
 
   it('property: any modules, encoded and cut anywhere, decode to the same modules', () => {
@@ -94,7 +122,10 @@ describe('message validation', () => {
 
   it('rejects a payload that is not protobuf', () => {
     const pkt = new PacketDecoder().push(encodeMessage(MessageId.CONNECT, { target: 'x:1' }))[0];
-    expect(() => decodeMessage({ ...pkt, modules: [pkt.modules[0], { id: 'PA', payload: Buffer.from([0xff, 0xff, 0xff]) }] })).to.throw(WireError, /Connect payload does not decode|CONNECT payload does not decode/);
+    expect(() => decodeMessage({ ...pkt, modules: [pkt.modules[0], { id: 'PA', payload: Buffer.from([0xff, 0xff, 0xff]) }] })).to.throw(
+      WireError,
+      /Connect payload does not decode|CONNECT payload does not decode/,
+    );
   });
 
   it('keeps an all-default payload valid on the wire', () => {
@@ -111,7 +142,10 @@ describe('decoder robustness', () => {
       b[at] = byte;
       return b;
     });
-    const bytes = fc.oneof(fc.uint8Array({ maxLength: 200 }).map((a) => Buffer.from(a)), mutated);
+    const bytes = fc.oneof(
+      fc.uint8Array({ maxLength: 200 }).map((a) => Buffer.from(a)),
+      mutated,
+    );
     fc.assert(
       fc.property(bytes, fc.integer({ min: 1, max: 16 }), (input, step) => {
         const d = new PacketDecoder();

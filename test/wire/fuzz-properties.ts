@@ -23,7 +23,10 @@ export function fuzzRuns(fallback: number): number {
   return Number.isInteger(runs) && runs > 0 ? runs : fallback;
 }
 
-export const vectors: readonly Buffer[] = fs.readdirSync(VECTORS).filter((f) => f.endsWith('.hex')).sort()
+export const vectors: readonly Buffer[] = fs
+  .readdirSync(VECTORS)
+  .filter((f) => f.endsWith('.hex'))
+  .sort()
   .map((f) => Buffer.from(fs.readFileSync(path.join(VECTORS, f), 'utf8').trim(), 'hex'));
 
 const MESSAGE_IDS = Object.values(MessageId).filter((v): v is number => typeof v === 'number');
@@ -109,61 +112,124 @@ function damage(input: Buffer, d: ByteDamage): Buffer {
   }
 }
 
-const mutatedVector = fc.record({
-  vector: fc.nat({ max: vectors.length - 1 }),
-  change: structuralChange,
-  damage: fc.array(byteDamage, { maxLength: 3 }),
-}).map(({ vector, change, damage: steps }) => steps.reduce(damage, restructure(vectors[vector], change)));
+const mutatedVector = fc
+  .record({
+    vector: fc.nat({ max: vectors.length - 1 }),
+    change: structuralChange,
+    damage: fc.array(byteDamage, { maxLength: 3 }),
+  })
+  .map(({ vector, change, damage: steps }) => steps.reduce(damage, restructure(vectors[vector], change)));
 
 /** Protobuf bytes of random fields (numbers 1..16, varint or length-delimited): decodes often, as anything. */
-const randomProtobuf = fc.array(
-  fc.oneof(
-    fc.record({ field: fc.integer({ min: 1, max: 16 }), varint: fc.oneof(fc.integer({ min: 0, max: 300 }), fc.nat()) }),
-    fc.record({ field: fc.integer({ min: 1, max: 16 }), bytes: fc.oneof(bytes(24), fc.string({ maxLength: 24 }).map((s) => Buffer.from(s))) }),
-  ),
-  { minLength: 1, maxLength: 6 },
-).map((fields) => {
-  const w = Writer.create();
-  for (const f of fields) {
-    if ('varint' in f) w.uint32((f.field << 3) | 0).uint32(f.varint);
-    else w.uint32((f.field << 3) | 2).bytes(f.bytes);
-  }
-  return Buffer.from(w.finish());
-});
+const randomProtobuf = fc
+  .array(
+    fc.oneof(
+      fc.record({ field: fc.integer({ min: 1, max: 16 }), varint: fc.oneof(fc.integer({ min: 0, max: 300 }), fc.nat()) }),
+      fc.record({
+        field: fc.integer({ min: 1, max: 16 }),
+        bytes: fc.oneof(
+          bytes(24),
+          fc.string({ maxLength: 24 }).map((s) => Buffer.from(s)),
+        ),
+      }),
+    ),
+    { minLength: 1, maxLength: 6 },
+  )
+  .map((fields) => {
+    const w = Writer.create();
+    for (const f of fields) {
+      if ('varint' in f) w.uint32((f.field << 3) | 0).uint32(f.varint);
+      else w.uint32((f.field << 3) | 2).bytes(f.bytes);
+    }
+    return Buffer.from(w.finish());
+  });
 
 const messageId = fc.oneof({ arbitrary: fc.constantFrom(...MESSAGE_IDS), weight: 9 }, { arbitrary: fc.integer({ min: 0, max: 300 }), weight: 1 });
 
 /** A well-framed protobuf packet with a valid header and a random payload. */
-const protobufMessage = fc.record({
-  id: messageId,
-  extended: fc.boolean(),
-  payload: fc.option(fc.oneof(randomProtobuf, bytes(40).filter((b) => b.length > 0)), { nil: undefined }),
-}).map(({ id, extended, payload }) => {
-  const header = internal.Header.encode({ id, modules: payload ? ['PA'] : [], sentAt: { seconds: 1_700_000_000, nanos: 0 }, protocolVersion: '0.3', extensions: extended ? ['booster.v1'] : [] }).finish();
-  const modules: Module[] = [{ id: 'HE', payload: Buffer.from(header) }];
-  if (payload) modules.push({ id: 'PA', payload });
-  return encodePacket({ encoding: 1, compression: 1, encryption: 1, modules });
-});
+const protobufMessage = fc
+  .record({
+    id: messageId,
+    extended: fc.boolean(),
+    payload: fc.option(
+      fc.oneof(
+        randomProtobuf,
+        bytes(40).filter((b) => b.length > 0),
+      ),
+      { nil: undefined },
+    ),
+  })
+  .map(({ id, extended, payload }) => {
+    const header = internal.Header.encode({
+      id,
+      modules: payload ? ['PA'] : [],
+      sentAt: { seconds: 1_700_000_000, nanos: 0 },
+      protocolVersion: '0.3',
+      extensions: extended ? ['booster.v1'] : [],
+    }).finish();
+    const modules: Module[] = [{ id: 'HE', payload: Buffer.from(header) }];
+    if (payload) modules.push({ id: 'PA', payload });
+    return encodePacket({ encoding: 1, compression: 1, encryption: 1, modules });
+  });
 
 const JSON_KEYS = [
-  'bport', 'pport', 'target', 'id', 'hops', 'ttl', 'feature', 'operation', 'tunnels', 'copies', 'nodeID', 'node_id', 'remoteNode', 'remote_node',
-  'data', 'type', 'tot', 'bandwidth', 'sender_id', 'code', 'message', 'op', 'policy', 'rule', 'index', 'ok', 'error', 'available', 'rules',
-  'faults', 'nonce', 'role', 'proof', 'baddr', 'paddr', 'active',
+  'bport',
+  'pport',
+  'target',
+  'id',
+  'hops',
+  'ttl',
+  'feature',
+  'operation',
+  'tunnels',
+  'copies',
+  'nodeID',
+  'node_id',
+  'remoteNode',
+  'remote_node',
+  'data',
+  'type',
+  'tot',
+  'bandwidth',
+  'sender_id',
+  'code',
+  'message',
+  'op',
+  'policy',
+  'rule',
+  'index',
+  'ok',
+  'error',
+  'available',
+  'rules',
+  'faults',
+  'nonce',
+  'role',
+  'proof',
+  'baddr',
+  'paddr',
+  'active',
 ];
 
 /** A well-framed 0.3 JSON packet: the bare message id, and an object with the keys our mapping reads, holding anything. */
-const jsonMessage = fc.record({
-  id: messageId,
-  payload: fc.oneof(fc.dictionary(fc.constantFrom(...JSON_KEYS), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 5 }).map((o) => JSON.stringify(o)), fc.json({ maxDepth: 2 })),
-}).map(({ id, payload }) => {
-  const pa = Buffer.from(payload.length > 0 ? payload : '{}');
-  const modules: Module[] = [{ id: 'HE', payload: Buffer.from(String(id)) }];
-  if (pa.length <= 65535) modules.push({ id: 'PA', payload: pa });
-  return encodePacket({ encoding: 2, compression: 1, encryption: 1, modules });
-});
+const jsonMessage = fc
+  .record({
+    id: messageId,
+    payload: fc.oneof(
+      fc.dictionary(fc.constantFrom(...JSON_KEYS), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 5 }).map((o) => JSON.stringify(o)),
+      fc.json({ maxDepth: 2 }),
+    ),
+  })
+  .map(({ id, payload }) => {
+    const pa = Buffer.from(payload.length > 0 ? payload : '{}');
+    const modules: Module[] = [{ id: 'HE', payload: Buffer.from(String(id)) }];
+    if (pa.length <= 65535) modules.push({ id: 'PA', payload: pa });
+    return encodePacket({ encoding: 2, compression: 1, encryption: 1, modules });
+  });
 
 /** A framed-looking prefix followed by noise. */
-const framedNoise = fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 255 }), bytes(120))
+const framedNoise = fc
+  .tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 255 }), bytes(120))
   .map(([enc, count, rest]) => Buffer.concat([Buffer.from([0x3e, enc, 0x3a, 1, 0x3a, 1, 0x3a, count]), rest]));
 
 const onePacketish = fc.oneof(
@@ -213,7 +279,8 @@ function decodeAll(chunks: readonly Buffer[], maxPacketBytes: number): Outcome {
   }
 }
 
-const summary = (packets: Packet[]) => packets.map((p) => [p.encoding, p.compression, p.encryption, p.modules.map((m) => `${m.id}:${m.payload.toString('hex')}`)]);
+const summary = (packets: Packet[]) =>
+  packets.map((p) => [p.encoding, p.compression, p.encryption, p.modules.map((m) => `${m.id}:${m.payload.toString('hex')}`)]);
 
 /**
  * Framing and message decoding: every input either decodes or fails with a
@@ -224,7 +291,10 @@ export const decoderProperty = fc.property(wireInput, cuts, fc.oneof(fc.constant
   const whole = decodeAll([input], limit);
   const cut = decodeAll(chunksOf(input, sizes), limit);
   for (const outcome of [whole, cut]) if (outcome.error !== undefined && !(outcome.error instanceof WireError)) throw outcome.error;
-  expect(cut.error === undefined, `cut input ${cut.error === undefined ? 'decoded' : 'failed'}, whole input ${whole.error === undefined ? 'decoded' : 'failed'}`).to.equal(whole.error === undefined);
+  expect(
+    cut.error === undefined,
+    `cut input ${cut.error === undefined ? 'decoded' : 'failed'}, whole input ${whole.error === undefined ? 'decoded' : 'failed'}`,
+  ).to.equal(whole.error === undefined);
   if (whole.error === undefined) expect(summary(cut.packets)).to.deep.equal(summary(whole.packets));
 });
 
@@ -235,12 +305,19 @@ export interface LinkOutcome {
 
 /** Plays `chunks` to a ProtocolLink as the other side's bytes, then ends the stream; resolves once the stream has ended or closed. */
 export async function playToLink(chunks: readonly Buffer[]): Promise<LinkOutcome> {
-  const stream = new Duplex({ read() {}, write(_chunk, _encoding, done) { done(); } });
+  const stream = new Duplex({
+    read() {},
+    write(_chunk, _encoding, done) {
+      done();
+    },
+  });
   const link = new ProtocolLink(stream, 'fuzz peer');
   const messages: WireMessage[] = [];
   let reason: string | undefined;
   link.onMessage((m) => messages.push(m));
-  link.onClose((r) => { reason = r; });
+  link.onClose((r) => {
+    reason = r;
+  });
   const settled = new Promise<void>((resolve) => {
     stream.once('end', resolve);
     stream.once('close', resolve);

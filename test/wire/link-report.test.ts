@@ -2,8 +2,19 @@ import { expect } from 'chai';
 import * as net from 'node:net';
 import { ProtocolLink, type WireMessage } from '../../src/network/link/protocol';
 import {
-  BOOSTER_EXTENSION, decodeMessage, encodeMessage, encodePacket, Encoding, fitLinkReport, MAX_LINK_ID_BYTES, MAX_REPORTED_LINKS, MessageId, PacketDecoder,
-  readLinkReport, WireError, type ReportedLink,
+  BOOSTER_EXTENSION,
+  decodeMessage,
+  encodeMessage,
+  encodePacket,
+  Encoding,
+  fitLinkReport,
+  MAX_LINK_ID_BYTES,
+  MAX_REPORTED_LINKS,
+  MessageId,
+  PacketDecoder,
+  readLinkReport,
+  WireError,
+  type ReportedLink,
 } from '../../src/wire';
 import { internal } from '../../src/wire/generated/booster';
 
@@ -24,7 +35,9 @@ describe('LinkReport (booster.v1, message 107)', () => {
     expect(MessageId.LINK_REPORT).to.equal(107);
     const bytes = internal.PayloadLinkReport.encode({ links: [{ id: 'direct', kind: 'direct', capacity: 12_500_000, throughput: 3000 }] }).finish();
     // Field 1 (links), a nested message with fields 1..4 (string, string, int64, int64).
-    expect(Buffer.from(bytes).toString('hex')).to.equal('0a18' + '0a06' + Buffer.from('direct').toString('hex') + '1206' + Buffer.from('direct').toString('hex') + '18a0f8fa05' + '20b817');
+    expect(Buffer.from(bytes).toString('hex')).to.equal(
+      '0a18' + '0a06' + Buffer.from('direct').toString('hex') + '1206' + Buffer.from('direct').toString('hex') + '18a0f8fa05' + '20b817',
+    );
   });
 
   it('round-trips through encode and decode, int64 rates included', () => {
@@ -107,7 +120,17 @@ describe('LinkReport (booster.v1, message 107)', () => {
     it('a payload that does not decode closes the link with the reason', async () => {
       const closed = new Promise<string>((r) => received.onClose(r));
       const header = internal.Header.encode({ id: MessageId.LINK_REPORT, modules: ['PA'], protocolVersion: '0.3', extensions: [BOOSTER_EXTENSION] }).finish();
-      sent.write(encodePacket({ encoding: Encoding.Protobuf, compression: 1, encryption: 1, modules: [{ id: 'HE', payload: Buffer.from(header) }, { id: 'PA', payload: Buffer.from([0x0a, 0x7f, 0x01]) }] }));
+      sent.write(
+        encodePacket({
+          encoding: Encoding.Protobuf,
+          compression: 1,
+          encryption: 1,
+          modules: [
+            { id: 'HE', payload: Buffer.from(header) },
+            { id: 'PA', payload: Buffer.from([0x0a, 0x7f, 0x01]) },
+          ],
+        }),
+      );
       expect(await closed).to.match(/^protocol error: LINK_REPORT payload does not decode/);
     });
 

@@ -31,7 +31,9 @@ export function loadVectors(): VectorSpec[] {
     const msg = /- message: \*\*\w+\*\* \(id (\d+)\), (\d+) bytes/.exec(section)!;
     const fr = /- framing: encoding=(\d) .*?, compression=(\d), encryption=(\d), module count=(\d+), module order on the wire: (.*)/.exec(section)!;
     const order = [...fr[5].matchAll(/(HE|PA) \((\d+) bytes?\)/g)].map((m) => ({ id: m[1], size: Number(m[2]) }));
-    const h = /- header \(protobuf `Header`\): id=(\d+), modules=(\[[^\]]*\])[^,]*, sentAt=\{seconds: (\d+), nanos: (\d+)\}.*protocolVersion="([^"]+)"/.exec(section);
+    const h = /- header \(protobuf `Header`\): id=(\d+), modules=(\[[^\]]*\])[^,]*, sentAt=\{seconds: (\d+), nanos: (\d+)\}.*protocolVersion="([^"]+)"/.exec(
+      section,
+    );
     const jh = /the HE module is the bare JSON number `(\d+)`/.exec(section);
     const json = /- payload \(JSON, exact text\): `(.*)`$/m.exec(section);
     const fields: Record<string, unknown> = {};
@@ -45,9 +47,15 @@ export function loadVectors(): VectorSpec[] {
       }
     }
     return {
-      file, bytes,
-      messageId: Number(msg[1]), length: Number(msg[2]),
-      encoding: Number(fr[1]), compression: Number(fr[2]), encryption: Number(fr[3]), count: Number(fr[4]), order,
+      file,
+      bytes,
+      messageId: Number(msg[1]),
+      length: Number(msg[2]),
+      encoding: Number(fr[1]),
+      compression: Number(fr[2]),
+      encryption: Number(fr[3]),
+      count: Number(fr[4]),
+      order,
       header: h ? { id: Number(h[1]), modules: JSON.parse(h[2]) as string[], seconds: Number(h[3]), nanos: Number(h[4]), version: h[5] } : undefined,
       jsonHeader: jh ? Number(jh[1]) : undefined,
       fields,

@@ -45,13 +45,16 @@ export async function serveGuarded(options: GuardedServerOptions): Promise<Guard
   const requiresToken = !isLoopback(options.address.host);
   const refusals = refusalLog(log, name);
   const sockets = new Set<Socket>();
-  const server = http.createServer({ maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS, keepAliveTimeout: KEEP_ALIVE_MS }, (req, res) => {
-    void respond(req, res).catch((err: Error) => {
-      log.warn(`${name}: request ${req.url?.slice(0, 100)} failed: ${err.message}`);
-      if (!res.headersSent) send(res, 500, { contentType: 'text/plain; charset=utf-8', body: 'internal error\n' });
-      else res.destroy();
-    });
-  });
+  const server = http.createServer(
+    { maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS, keepAliveTimeout: KEEP_ALIVE_MS },
+    (req, res) => {
+      void respond(req, res).catch((err: Error) => {
+        log.warn(`${name}: request ${req.url?.slice(0, 100)} failed: ${err.message}`);
+        if (!res.headersSent) send(res, 500, { contentType: 'text/plain; charset=utf-8', body: 'internal error\n' });
+        else res.destroy();
+      });
+    },
+  );
   server.maxConnections = MAX_CONNECTIONS;
   server.maxRequestsPerSocket = 100;
   server.on('connection', (s: Socket) => {

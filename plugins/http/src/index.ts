@@ -42,7 +42,12 @@ export function activate(context: PluginContext): void {
         throw err;
       }
       const url = formatUrl(server.address, route.path);
-      log.info(`${id} at ${url}${server.requiresToken ? ' (bearer token required: booster key show --http-token)' : ' (loopback only)'}`, { monitor: id, url, host: server.address.host, port: server.address.port });
+      log.info(`${id} at ${url}${server.requiresToken ? ' (bearer token required: booster key show --http-token)' : ' (loopback only)'}`, {
+        monitor: id,
+        url,
+        host: server.address.host,
+        port: server.address.port,
+      });
       return {
         dispose() {
           server.dispose();
@@ -65,9 +70,7 @@ export function activate(context: PluginContext): void {
         };
       }),
     ),
-    context.monitors.register(
-      monitor('http-api', apiAt, (api) => ({ path: '/health', handle: jsonApi(api, Date.now()), dispose() {} })),
-    ),
+    context.monitors.register(monitor('http-api', apiAt, (api) => ({ path: '/health', handle: jsonApi(api, Date.now()), dispose() {} }))),
     context.monitors.register(dashboardMonitor(context, dashboard)),
   );
 }
@@ -82,7 +85,12 @@ function dashboardMonitor(context: PluginContext, options: DashboardOptions | un
       const { serveDashboard } = await import('./dashboard/server');
       const server = await serveDashboard(api, options, context.log, (token) => context.security.verifyHttpToken(token));
       const url = formatUrl(server.address, '/');
-      context.log.info(`dashboard at ${url}${server.requiresToken ? ' (log in with: booster key show --http-token)' : ' (loopback only)'}`, { monitor: 'dashboard', url, host: server.address.host, port: server.address.port });
+      context.log.info(`dashboard at ${url}${server.requiresToken ? ' (log in with: booster key show --http-token)' : ' (loopback only)'}`, {
+        monitor: 'dashboard',
+        url,
+        host: server.address.host,
+        port: server.address.port,
+      });
       return server;
     },
   };

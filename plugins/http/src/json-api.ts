@@ -58,5 +58,14 @@ function sourceView(c: Candidate) {
 }
 
 function tunnelView(t: TunnelInfo) {
-  return { id: t.id, target: t.targetAddress, source: t.sourceId, protocol: t.protocol, client: t.client, openedAt: new Date(t.openedAt).toISOString(), bytesUp: t.bytesUp, bytesDown: t.bytesDown };
+  return {
+    id: t.id,
+    target: t.targetAddress,
+    source: t.sourceId,
+    protocol: t.protocol,
+    client: t.client,
+    openedAt: new Date(t.openedAt).toISOString(),
+    bytesUp: t.bytesUp,
+    bytesDown: t.bytesDown,
+  };
 }

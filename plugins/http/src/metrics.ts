@@ -26,65 +26,184 @@ export class NodeMetrics implements Disposable {
     const registers = [this.registry];
     const sources = () => this.capped(api.sources());
 
-    new Gauge({ name: 'booster_tunnels_open', help: 'Tunnels open now, by source', labelNames: ['source'], registers, collect() {
-      this.reset();
-      for (const [source, list] of sources()) this.set({ source }, sum(list, (c) => c.stats.openTunnels));
-    } });
-    new Counter({ name: 'booster_tunnels_total', help: 'Tunnels opened since the source was added, by source', labelNames: ['source'], registers, collect() {
-      this.reset();
-      for (const [source, list] of sources()) this.inc({ source }, sum(list, (c) => c.stats.totalTunnels));
-    } });
-    new Counter({ name: 'booster_bytes_total', help: 'Bytes moved through tunnels, by source and direction (down: from the target to the client)', labelNames: ['source', 'direction'], registers, collect() {
-      this.reset();
-      for (const [source, list] of sources()) {
-        this.inc({ source, direction: 'down' }, sum(list, (c) => c.stats.bytesDown));
-        this.inc({ source, direction: 'up' }, sum(list, (c) => c.stats.bytesUp));
-      }
-    } });
-    new Gauge({ name: 'booster_source_capacity_bytes_per_second', help: 'Download capacity the policies use, by source (0 while unknown)', labelNames: ['source'], registers, collect() {
-      this.reset();
-      for (const [source, list] of sources()) this.set({ source }, sum(list, (c) => c.stats.capacity));
-    } });
-    new Gauge({ name: 'booster_source_throughput_bytes_per_second', help: 'Recent throughput (EWMA), by source and direction', labelNames: ['source', 'direction'], registers, collect() {
-      this.reset();
-      for (const [source, list] of sources()) {
-        this.set({ source, direction: 'down' }, sum(list, (c) => c.stats.throughputDown));
-        this.set({ source, direction: 'up' }, sum(list, (c) => c.stats.throughputUp));
-      }
-    } });
-    new Gauge({ name: 'booster_source_up', help: '1 when the source is healthy (in rotation), else 0; for "other", how many are', labelNames: ['source'], registers, collect() {
-      this.reset();
-      for (const [source, list] of sources()) this.set({ source }, list.filter((c) => c.stats.health === 'healthy').length);
-    } });
-    new Gauge({ name: 'booster_source_connect_latency_seconds', help: 'Recent connect latency (EWMA), by source (0 while unknown)', labelNames: ['source'], registers, collect() {
-      this.reset();
-      for (const [source, list] of sources()) if (list.length === 1) this.set({ source }, list[0].stats.connectLatencyMs / 1000);
-    } });
-    new Gauge({ name: 'booster_peers_up', help: 'Peers whose link is up', registers, collect() {
-      this.set(api.peers().filter((p) => p.state === 'up').length);
-    } });
-    new Gauge({ name: 'booster_peer_heartbeat_rtt_seconds', help: 'Heartbeat round trip (EWMA) of each peer whose link is up and measured', labelNames: ['peer'], registers, collect() {
-      this.reset();
-      for (const p of api.peers().slice(0, MAX_SOURCE_LABELS)) if (p.rttMs !== undefined) this.set({ peer: p.id }, p.rttMs / 1000);
-    } });
-    new Gauge({ name: 'booster_peers', help: 'Peers this node wired, whatever their state', registers, collect() {
-      this.set(api.peers().length);
-    } });
-    new Gauge({ name: 'booster_policy_info', help: 'The balancing policy in use (value 1)', labelNames: ['policy'], registers, collect() {
-      this.reset();
-      const current = api.policy().current;
-      if (current) this.set({ policy: current }, 1);
-    } });
-    new Counter({ name: 'booster_policy_faults_total', help: 'Times a policy threw, overran its deadline or chose a non-candidate (the fallback chose instead)', labelNames: ['policy'], registers, collect() {
-      this.reset();
-      for (const [policy, n] of Object.entries(api.policy().faults)) this.inc({ policy }, n);
-    } });
-    const decisions = new Counter({ name: 'booster_policy_decisions_total', help: 'Sources chosen for a dial, by the policy in use', labelNames: ['policy'], registers });
-    const dials = new Counter({ name: 'booster_dials_total', help: 'Dials to targets, by source and result (ok, error)', labelNames: ['source', 'result'], registers });
-    const rejections = new Counter({ name: 'booster_proxy_rejections_total', help: 'Proxy connections refused before a tunnel, by reason', labelNames: ['reason'], registers });
-    const limitHits = new Counter({ name: 'booster_limit_hits_total', help: 'Times a configured limit refused something, by limit', labelNames: ['limit'], registers });
+    new Gauge({
+      name: 'booster_tunnels_open',
+      help: 'Tunnels open now, by source',
+      labelNames: ['source'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [source, list] of sources())
+          this.set(
+            { source },
+            sum(list, (c) => c.stats.openTunnels),
+          );
+      },
+    });
+    new Counter({
+      name: 'booster_tunnels_total',
+      help: 'Tunnels opened since the source was added, by source',
+      labelNames: ['source'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [source, list] of sources())
+          this.inc(
+            { source },
+            sum(list, (c) => c.stats.totalTunnels),
+          );
+      },
+    });
+    new Counter({
+      name: 'booster_bytes_total',
+      help: 'Bytes moved through tunnels, by source and direction (down: from the target to the client)',
+      labelNames: ['source', 'direction'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [source, list] of sources()) {
+          this.inc(
+            { source, direction: 'down' },
+            sum(list, (c) => c.stats.bytesDown),
+          );
+          this.inc(
+            { source, direction: 'up' },
+            sum(list, (c) => c.stats.bytesUp),
+          );
+        }
+      },
+    });
+    new Gauge({
+      name: 'booster_source_capacity_bytes_per_second',
+      help: 'Download capacity the policies use, by source (0 while unknown)',
+      labelNames: ['source'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [source, list] of sources())
+          this.set(
+            { source },
+            sum(list, (c) => c.stats.capacity),
+          );
+      },
+    });
+    new Gauge({
+      name: 'booster_source_throughput_bytes_per_second',
+      help: 'Recent throughput (EWMA), by source and direction',
+      labelNames: ['source', 'direction'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [source, list] of sources()) {
+          this.set(
+            { source, direction: 'down' },
+            sum(list, (c) => c.stats.throughputDown),
+          );
+          this.set(
+            { source, direction: 'up' },
+            sum(list, (c) => c.stats.throughputUp),
+          );
+        }
+      },
+    });
+    new Gauge({
+      name: 'booster_source_up',
+      help: '1 when the source is healthy (in rotation), else 0; for "other", how many are',
+      labelNames: ['source'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [source, list] of sources()) this.set({ source }, list.filter((c) => c.stats.health === 'healthy').length);
+      },
+    });
+    new Gauge({
+      name: 'booster_source_connect_latency_seconds',
+      help: 'Recent connect latency (EWMA), by source (0 while unknown)',
+      labelNames: ['source'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [source, list] of sources()) if (list.length === 1) this.set({ source }, list[0].stats.connectLatencyMs / 1000);
+      },
+    });
+    new Gauge({
+      name: 'booster_peers_up',
+      help: 'Peers whose link is up',
+      registers,
+      collect() {
+        this.set(api.peers().filter((p) => p.state === 'up').length);
+      },
+    });
+    new Gauge({
+      name: 'booster_peer_heartbeat_rtt_seconds',
+      help: 'Heartbeat round trip (EWMA) of each peer whose link is up and measured',
+      labelNames: ['peer'],
+      registers,
+      collect() {
+        this.reset();
+        for (const p of api.peers().slice(0, MAX_SOURCE_LABELS)) if (p.rttMs !== undefined) this.set({ peer: p.id }, p.rttMs / 1000);
+      },
+    });
+    new Gauge({
+      name: 'booster_peers',
+      help: 'Peers this node wired, whatever their state',
+      registers,
+      collect() {
+        this.set(api.peers().length);
+      },
+    });
+    new Gauge({
+      name: 'booster_policy_info',
+      help: 'The balancing policy in use (value 1)',
+      labelNames: ['policy'],
+      registers,
+      collect() {
+        this.reset();
+        const current = api.policy().current;
+        if (current) this.set({ policy: current }, 1);
+      },
+    });
+    new Counter({
+      name: 'booster_policy_faults_total',
+      help: 'Times a policy threw, overran its deadline or chose a non-candidate (the fallback chose instead)',
+      labelNames: ['policy'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [policy, n] of Object.entries(api.policy().faults)) this.inc({ policy }, n);
+      },
+    });
+    const decisions = new Counter({
+      name: 'booster_policy_decisions_total',
+      help: 'Sources chosen for a dial, by the policy in use',
+      labelNames: ['policy'],
+      registers,
+    });
+    const dials = new Counter({
+      name: 'booster_dials_total',
+      help: 'Dials to targets, by source and result (ok, error)',
+      labelNames: ['source', 'result'],
+      registers,
+    });
+    const rejections = new Counter({
+      name: 'booster_proxy_rejections_total',
+      help: 'Proxy connections refused before a tunnel, by reason',
+      labelNames: ['reason'],
+      registers,
+    });
+    const limitHits = new Counter({
+      name: 'booster_limit_hits_total',
+      help: 'Times a configured limit refused something, by limit',
+      labelNames: ['limit'],
+      registers,
+    });
     const limits = new Set<string>();
-    const faults = new Counter({ name: 'booster_plugin_faults_total', help: 'Faults reported by or about plugins (the node carried on)', labelNames: ['plugin'], registers });
+    const faults = new Counter({
+      name: 'booster_plugin_faults_total',
+      help: 'Faults reported by or about plugins (the node carried on)',
+      labelNames: ['plugin'],
+      registers,
+    });
     for (const reason of REJECTION_REASONS) rejections.inc({ reason }, 0);
     const plugins = new Set<string>();
 

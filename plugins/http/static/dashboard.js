@@ -39,32 +39,37 @@
 
   function renderSources(sources) {
     const box = $('sources');
-    box.replaceChildren(...sources.map((s) => {
-      const card = el('article', undefined, { class: 'card', 'data-source': s.id, 'data-kind': s.kind, 'data-state': s.state });
-      card.append(el('h3', s.label), el('div', s.kind));
-      const st = el('div', undefined);
-      st.append(el('span', stateText(s), { class: 'state' }));
-      if (s.reason && s.state !== 'up') st.append(el('span', ' — ' + s.reason, { class: 'reason' }));
-      card.append(st);
-      const dl = el('dl');
-      for (const [k, v] of [
-        ['open tunnels', s.openTunnels],
-        ['dials under way', s.pendingDials],
-        ['down', bytesPerSecond(s.throughputDown)],
-        ['up', bytesPerSecond(s.throughputUp)],
-        ['capacity', s.capacity ? bytesPerSecond(s.capacity) : 'unknown'],
-      ]) dl.append(el('dt', k), el('dd', v));
-      card.append(dl);
-      return card;
-    }));
+    box.replaceChildren(
+      ...sources.map((s) => {
+        const card = el('article', undefined, { class: 'card', 'data-source': s.id, 'data-kind': s.kind, 'data-state': s.state });
+        card.append(el('h3', s.label), el('div', s.kind));
+        const st = el('div', undefined);
+        st.append(el('span', stateText(s), { class: 'state' }));
+        if (s.reason && s.state !== 'up') st.append(el('span', ' — ' + s.reason, { class: 'reason' }));
+        card.append(st);
+        const dl = el('dl');
+        for (const [k, v] of [
+          ['open tunnels', s.openTunnels],
+          ['dials under way', s.pendingDials],
+          ['down', bytesPerSecond(s.throughputDown)],
+          ['up', bytesPerSecond(s.throughputUp)],
+          ['capacity', s.capacity ? bytesPerSecond(s.capacity) : 'unknown'],
+        ])
+          dl.append(el('dt', k), el('dd', v));
+        card.append(dl);
+        return card;
+      }),
+    );
   }
 
   function renderPeers(peers) {
-    $('peers').replaceChildren(...peers.map((p) => {
-      const row = el('tr', undefined, { 'data-peer': p.id, 'data-state': p.state });
-      row.append(el('td', p.id), el('td', p.baddr), el('td', p.state), el('td', p.tunnels), el('td', p.rttMs === null ? '–' : p.rttMs.toFixed(1) + ' ms'));
-      return row;
-    }));
+    $('peers').replaceChildren(
+      ...peers.map((p) => {
+        const row = el('tr', undefined, { 'data-peer': p.id, 'data-state': p.state });
+        row.append(el('td', p.id), el('td', p.baddr), el('td', p.state), el('td', p.tunnels), el('td', p.rttMs === null ? '–' : p.rttMs.toFixed(1) + ' ms'));
+        return row;
+      }),
+    );
     if (peers.length === 0) {
       const row = el('tr');
       row.append(el('td', 'no peers wired', { colspan: '5' }));
@@ -119,13 +124,17 @@
     if (!chart || chart.ids.join('\n') !== ids.join('\n')) {
       if (chart) chart.destroy();
       const width = Math.max(320, container.clientWidth || 480);
-      chart = new uPlot({
-        width,
-        height: 220,
-        scales: { x: { time: true } },
-        axes: [{}, { label: yLabel, size: 60 }],
-        series: [{}, ...ids.map((id, i) => ({ label: state.labels.get(id) || id, stroke: COLORS[i % COLORS.length], width: 2, spanGaps: false }))],
-      }, chartData(key), container);
+      chart = new uPlot(
+        {
+          width,
+          height: 220,
+          scales: { x: { time: true } },
+          axes: [{}, { label: yLabel, size: 60 }],
+          series: [{}, ...ids.map((id, i) => ({ label: state.labels.get(id) || id, stroke: COLORS[i % COLORS.length], width: 2, spanGaps: false }))],
+        },
+        chartData(key),
+        container,
+      );
       chart.ids = ids;
       state.charts[key] = chart;
     } else {

@@ -69,5 +69,8 @@ function guardedLookup(guard: AddressGuard): (hostname: string, options: dns.Loo
 }
 
 function notAllowed(host: string, why: string): Error {
-  return Object.assign(new Error(`connection to ${host} not allowed: ${why} (off limits to clients that are not on this machine)`), { code: 'ERR_TARGET_NOT_ALLOWED', socksReply: 2 });
+  return Object.assign(new Error(`connection to ${host} not allowed: ${why} (off limits to clients that are not on this machine)`), {
+    code: 'ERR_TARGET_NOT_ALLOWED',
+    socksReply: 2,
+  });
 }

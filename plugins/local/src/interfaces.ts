@@ -22,7 +22,8 @@ export async function resolveInterfaceSources(wanted: readonly string[], probe?:
   const picked = new Map<string, LocalAddress>();
   for (const w of wanted) {
     const matches = w === 'auto' ? all : all.filter((a) => a.name === w || a.address === w);
-    if (matches.length === 0) problems.push(`interface "${w}" not found (have: ${[...new Set(all.map((a) => `${a.name} ${a.address}`))].join(', ') || 'none'})`);
+    if (matches.length === 0)
+      problems.push(`interface "${w}" not found (have: ${[...new Set(all.map((a) => `${a.name} ${a.address}`))].join(', ') || 'none'})`);
     for (const m of matches) picked.set(m.address, m);
   }
   const sources: SourceDescriptor[] = [];
@@ -32,7 +33,14 @@ export async function resolveInterfaceSources(wanted: readonly string[], probe?:
       problems.push(`skipping ${a.name} ${a.address}: no route out (${route})`);
       continue;
     }
-    sources.push({ id: `if:${a.name}:${a.address}`, kind: 'interface', label: `${a.name} (${a.address})`, dialer: 'direct', localAddress: a.address, local: true });
+    sources.push({
+      id: `if:${a.name}:${a.address}`,
+      kind: 'interface',
+      label: `${a.name} (${a.address})`,
+      dialer: 'direct',
+      localAddress: a.address,
+      local: true,
+    });
   }
   return { sources, problems };
 }

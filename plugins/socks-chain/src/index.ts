@@ -8,8 +8,14 @@ const METHOD_BOOSTER_TLS = 0x86;
 
 /** RFC 1928 reply names as the socks package spells them, to recover the peer's reply code. */
 const REPLY_NAMES: Record<string, number> = {
-  Failure: 1, NotAllowed: 2, NetworkUnreachable: 3, HostUnreachable: 4, ConnectionRefused: 5,
-  TTLExpired: 6, CommandNotSupported: 7, AddressNotSupported: 8,
+  Failure: 1,
+  NotAllowed: 2,
+  NetworkUnreachable: 3,
+  HostUnreachable: 4,
+  ConnectionRefused: 5,
+  TTLExpired: 6,
+  CommandNotSupported: 7,
+  AddressNotSupported: 8,
 };
 
 /**
@@ -85,7 +91,12 @@ export class SocksChainDialer implements Dialer {
       socket.write(Buffer.from([0x05, 0x01, METHOD_BOOSTER_TLS]));
     });
     if (reply[0] !== 0x05 || reply[1] !== METHOD_BOOSTER_TLS) {
-      throw Object.assign(new Error(`${where} refused booster's TLS method (reply ${reply[1] === 0xff ? 'no acceptable methods' : `0x${reply[1].toString(16)}`}): it does not know this network, or is a 0.3 node`), { socksReply: 1 });
+      throw Object.assign(
+        new Error(
+          `${where} refused booster's TLS method (reply ${reply[1] === 0xff ? 'no acceptable methods' : `0x${reply[1].toString(16)}`}): it does not know this network, or is a 0.3 node`,
+        ),
+        { socksReply: 1 },
+      );
     }
     try {
       return await this.security.secureClient(socket, signal);

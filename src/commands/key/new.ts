@@ -27,7 +27,10 @@ Every node and CLI of one network needs the same key: make it once, then copy it
       return this.exit(1);
     }
     const { key, file, replaced } = made;
-    if (replaced) stderr('booster: warning: the previous key is gone; every node and device of this network must get the new key (booster key show --qr), or they cannot reach this one');
+    if (replaced)
+      stderr(
+        'booster: warning: the previous key is gone; every node and device of this network must get the new key (booster key show --qr), or they cannot reach this one',
+      );
     if (process.env.BOOSTER_KEY) stderr('booster: warning: BOOSTER_KEY is set in this shell and takes precedence over the key file');
     this.log(`wrote a new network key to ${file}`);
     this.log(`fingerprint ${key.fingerprint}`);

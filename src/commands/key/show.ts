@@ -11,12 +11,19 @@ export default class KeyShow extends BoosterCommand {
 
 The key comes from --key-file, else BOOSTER_KEY, else DIR/network.key. On the other device, put it in that device's network.key, or in BOOSTER_KEY, or in "key" of its config file. Anyone who has the key can use your nodes: show it only to your own devices.`;
 
-  static override examples = ['<%= config.bin %> key show', '<%= config.bin %> key show --qr', '<%= config.bin %> key show --json', '<%= config.bin %> key show --http-token'];
+  static override examples = [
+    '<%= config.bin %> key show',
+    '<%= config.bin %> key show --qr',
+    '<%= config.bin %> key show --json',
+    '<%= config.bin %> key show --http-token',
+  ];
   static override enableJsonFlag = true;
 
   static override flags = {
     qr: Flags.boolean({ description: 'also draw the key as a QR code, for a phone (e.g. Termux) to scan' }),
-    'http-token': Flags.boolean({ description: 'print only the bearer token that --metrics and --http-api require off loopback (derived from the key; not the key)' }),
+    'http-token': Flags.boolean({
+      description: 'print only the bearer token that --metrics and --http-api require off loopback (derived from the key; not the key)',
+    }),
     ...keyLocationFlags('read the key from this file instead'),
   };
 

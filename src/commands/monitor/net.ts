@@ -23,11 +23,20 @@ export default class MonitorNet extends NodeCommand {
     });
     const pairs = new BandwidthPairer();
     try {
-      await streamMonitor(this, client, 'net', (m: WireMessage) => {
-        if (m.kind !== 'bandwidth') return undefined;
-        const row = pairs.add(m);
-        return row && `${clock()} ↓ ${bytes(row.down.bandwidth)}/s (total ${bytes(row.down.tot)})   ↑ ${bytes(row.up.bandwidth)}/s (total ${bytes(row.up.tot)})`;
-      }, flags.json, recorder && ((m) => recorder.write(m)));
+      await streamMonitor(
+        this,
+        client,
+        'net',
+        (m: WireMessage) => {
+          if (m.kind !== 'bandwidth') return undefined;
+          const row = pairs.add(m);
+          return (
+            row && `${clock()} ↓ ${bytes(row.down.bandwidth)}/s (total ${bytes(row.down.tot)})   ↑ ${bytes(row.up.bandwidth)}/s (total ${bytes(row.up.tot)})`
+          );
+        },
+        flags.json,
+        recorder && ((m) => recorder.write(m)),
+      );
     } finally {
       await recorder?.close();
     }

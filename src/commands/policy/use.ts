@@ -10,7 +10,7 @@ export default class PolicyUse extends NodeCommand {
   static override flags = { ...transientFlag };
   static override enableJsonFlag = true;
   static override args = { name: Args.string({ description: 'policy id (see booster policy list)', required: true }) };
-  
+
   async run(): Promise<ControlReply> {
     const { args, flags } = await this.parse(PolicyUse);
     return this.withClient(this.nodeAddress(flags.node), flags.timeout, async (client) => {

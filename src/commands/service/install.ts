@@ -26,7 +26,7 @@ Then it prints the systemctl commands to enable it; --enable runs them.`;
     user: Flags.boolean({ description: 'a user unit, run by your own systemd manager (default)', exclusive: ['system'] }),
     system: Flags.boolean({ description: 'a system unit, /etc/systemd/system/booster.service (needs root)', exclusive: ['user'] }),
     config: Flags.file({ char: 'c', description: 'config file the service starts with (checked now; the service must be able to read it)', exists: true }),
-    'log-format': Flags.string({ description: 'the service\'s log format (the journal keeps stderr) [default: text]', options: [...LOG_FORMATS] }),
+    'log-format': Flags.string({ description: "the service's log format (the journal keeps stderr) [default: text]", options: [...LOG_FORMATS] }),
     'run-as': Flags.string({ description: 'system unit: run as this existing user instead of a DynamicUser', dependsOn: ['system'] }),
     'dry-run': Flags.boolean({ description: 'print the unit and where it would go; write nothing' }),
     force: Flags.boolean({ description: 'replace an existing unit' }),
@@ -44,7 +44,9 @@ Then it prints the systemctl commands to enable it; --enable runs them.`;
       drainMs = readConfigFile(config).settings.drainTimeoutMs ?? drainMs;
       startArgs.push('--config', config);
       if (scope === 'system' && !flags['run-as'] && (fs.statSync(config).mode & 0o004) === 0) {
-        this.warn(`a DynamicUser cannot read ${config} (not world-readable): make it readable and keep the network key out of it (the service keeps its own in /var/lib/booster), or use --run-as USER`);
+        this.warn(
+          `a DynamicUser cannot read ${config} (not world-readable): make it readable and keep the network key out of it (the service keeps its own in /var/lib/booster), or use --run-as USER`,
+        );
       }
     }
     if (flags['log-format']) startArgs.push('--log-format', flags['log-format']);

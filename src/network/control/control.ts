@@ -71,7 +71,8 @@ export class ControlHandler {
         try {
           await this.policies.use(request.policy);
         } catch (err) {
-          if (err instanceof UnknownPolicyError) throw new Error(`${err.message}; after "booster plugins install" or "plugins link", run "booster ctrl restart" so the node finds the new plugin`);
+          if (err instanceof UnknownPolicyError)
+            throw new Error(`${err.message}; after "booster plugins install" or "plugins link", run "booster ctrl restart" so the node finds the new plugin`);
           throw err;
         }
         return { message: await this.saved(`policy is now ${request.policy}`, request.transient, (s) => s.setPolicy(request.policy)) };
@@ -79,7 +80,11 @@ export class ControlHandler {
         const rule = validateRule(request.rule);
         if ('source' in rule && this.sources) checkKnownSource(rule.source, this.sources.ids());
         this.rules.add(rule);
-        return { message: await this.saved(`added rule #${this.rules.list().length - 1}: ${describeRule(rule)}`, request.transient, (s) => s.setRules(this.rules.list())) };
+        return {
+          message: await this.saved(`added rule #${this.rules.list().length - 1}: ${describeRule(rule)}`, request.transient, (s) =>
+            s.setRules(this.rules.list()),
+          ),
+        };
       }
       case 'rules-remove': {
         const removed = this.rules.remove(request.index);

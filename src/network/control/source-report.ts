@@ -40,7 +40,7 @@ export class SourceReporter {
       id: c.id,
       kind: c.kind,
       label: c.label,
-      address: c.proxy ? formatHostPort(c.proxy.host, c.proxy.port) : c.localAddress ?? '',
+      address: c.proxy ? formatHostPort(c.proxy.host, c.proxy.port) : (c.localAddress ?? ''),
       state,
       reason: clip(detail?.reason ?? ''),
       ejectedForMs: detail?.ejectedForMs ?? 0,

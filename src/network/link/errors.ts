@@ -14,7 +14,10 @@ export function parseHostPort(input: string, defaultPort?: number): { host: stri
   const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(input) ?? /^([^:]+)(?::(\d+))?$/.exec(input);
   const port = m?.[2] !== undefined ? Number(m[2]) : defaultPort;
   if (!m || port === undefined || !Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new PeerError(`"${input.length > 300 ? `${input.slice(0, 300)}…` : input}" is not a host:port address${defaultPort ? '' : ' (the port is required)'}`, 'unreachable');
+    throw new PeerError(
+      `"${input.length > 300 ? `${input.slice(0, 300)}…` : input}" is not a host:port address${defaultPort ? '' : ' (the port is required)'}`,
+      'unreachable',
+    );
   }
   return { host: m[1], port };
 }

@@ -37,7 +37,6 @@ export interface DialOptions {
   readonly limits?: Pick<Limits, 'maxPacketBytes' | 'maxUnauthenticatedPacketBytes' | 'maxLinkBufferBytes'>;
 }
 
-
 /**
  * Dials a booster endpoint and establishes a link (README "Security"):
  * 1. read the other side's plain Hello (the accepting side speaks first, as in 0.3);
@@ -102,18 +101,28 @@ export async function greet(options: DialOptions): Promise<Greeting> {
 }
 
 async function authenticate(
-  link: ProtocolLink, label: string, hello: { bport: number; pport: number },
-  auth: NonNullable<DialOptions['auth']>, signal: AbortSignal,
+  link: ProtocolLink,
+  label: string,
+  hello: { bport: number; pport: number },
+  auth: NonNullable<DialOptions['auth']>,
+  signal: AbortSignal,
 ): Promise<void> {
   const clientNonce = nonce();
   link.sendAuthInit(clientNonce, auth.role);
   const challenge = await expect(link, 'auth-challenge', 'an authentication challenge', signal);
   const transcript = {
-    role: auth.role, clientNonce, serverNonce: challenge.nonce, bport: hello.bport, pport: hello.pport,
+    role: auth.role,
+    clientNonce,
+    serverNonce: challenge.nonce,
+    bport: hello.bport,
+    pport: hello.pport,
     binding: channelBinding(link.transportStream),
   };
   if (challenge.nonce.length !== clientNonce.length || !auth.authenticator.verify('server', transcript, challenge.proof)) {
-    throw new PeerError(`${label} does not hold this network's key (its authentication proof is wrong); check that both nodes use the same key ("booster key show")`, 'auth');
+    throw new PeerError(
+      `${label} does not hold this network's key (its authentication proof is wrong); check that both nodes use the same key ("booster key show")`,
+      'auth',
+    );
   }
   link.sendAuthProof(auth.authenticator.proof('client', transcript));
   const result = await expect(link, 'result', 'the authentication result', signal);

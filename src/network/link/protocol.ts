@@ -6,8 +6,24 @@ import type { Rule } from '../../api/settings';
 import { DEFAULT_LIMITS } from '../../kernel/defaults';
 import { silentLogger } from '../../kernel/logger';
 import {
-  bandwidthJson, BOOSTER_EXTENSION, decodeTyped, DEFAULT_MAX_WIRE_STRING_BYTES, networkUpdateJson, nodeStatusJson, proxyUpdateJson, encodeJsonMessage, encodeMessage,
-  fromMillis, MessageId, messageName, nodeId, PacketDecoder, fitLinkReport, tunnelId, WireError, type ReportedLink,
+  bandwidthJson,
+  BOOSTER_EXTENSION,
+  decodeTyped,
+  DEFAULT_MAX_WIRE_STRING_BYTES,
+  networkUpdateJson,
+  nodeStatusJson,
+  proxyUpdateJson,
+  encodeJsonMessage,
+  encodeMessage,
+  fromMillis,
+  MessageId,
+  messageName,
+  nodeId,
+  PacketDecoder,
+  fitLinkReport,
+  tunnelId,
+  WireError,
+  type ReportedLink,
 } from '../../wire';
 import type { internal } from '../../wire/generated/booster';
 import type { ControlReply, ControlRequest, SourceReport } from './wire-message';
@@ -68,14 +84,17 @@ export class ProtocolLink implements Disposable {
     this.maxStringBytes = limits.maxStringBytes ?? DEFAULT_MAX_WIRE_STRING_BYTES;
     this.listeners = [
       ['data', (chunk: Buffer) => this.onData(chunk)],
-      ['end', () => {
-        try {
-          this.decoder.end();
-          this.finish('closed by the other side');
-        } catch (err) {
-          this.protocolError(err as Error);
-        }
-      }],
+      [
+        'end',
+        () => {
+          try {
+            this.decoder.end();
+            this.finish('closed by the other side');
+          } catch (err) {
+            this.protocolError(err as Error);
+          }
+        },
+      ],
       ['error', (err: Error) => this.finish(`stream error: ${(err as NodeJS.ErrnoException).code ?? err.message}`)],
       ['close', () => this.finish(this.closeReason || 'closed')],
     ];
@@ -205,9 +224,18 @@ export class ProtocolLink implements Disposable {
   sendControlReply(reply: ControlReply): void {
     if (!this.peerExtended) return;
     const payload = (r: ControlReply) => ({
-      ok: r.ok, error: r.error ?? '', message: r.message ?? '', policy: r.policy,
-      available: [...r.available], rules: r.rules.map(toWireRule), faults: r.faults, rulesOffset: r.rulesOffset, rulesTotal: r.rulesTotal,
-      sources: (r.sources ?? []).map(toWireSource), sourcesTotal: r.sourcesTotal ?? 0, peer: r.peer ? toPayloadNode(r.peer) : undefined,
+      ok: r.ok,
+      error: r.error ?? '',
+      message: r.message ?? '',
+      policy: r.policy,
+      available: [...r.available],
+      rules: r.rules.map(toWireRule),
+      faults: r.faults,
+      rulesOffset: r.rulesOffset,
+      rulesTotal: r.rulesTotal,
+      sources: (r.sources ?? []).map(toWireSource),
+      sourcesTotal: r.sourcesTotal ?? 0,
+      peer: r.peer ? toPayloadNode(r.peer) : undefined,
     });
     let packet: Buffer;
     try {
@@ -224,7 +252,14 @@ export class ProtocolLink implements Disposable {
 
   /** Booster extension (monitor feature node): a source's health changed. Only sent to a side that announced extensions. */
   sendSourceHealth(e: { id: string; kind: string; label: string; health: string; reason: string }): void {
-    if (this.peerExtended) this.send(MessageId.SOURCE_HEALTH, { id: e.id, kind: e.kind, label: e.label, health: e.health, reason: e.reason.length > 1000 ? `${e.reason.slice(0, 1000)}…` : e.reason });
+    if (this.peerExtended)
+      this.send(MessageId.SOURCE_HEALTH, {
+        id: e.id,
+        kind: e.kind,
+        label: e.label,
+        health: e.health,
+        reason: e.reason.length > 1000 ? `${e.reason.slice(0, 1000)}…` : e.reason,
+      });
   }
 
   // JSON monitor packets, byte-compatible with 0.3 (key order matters to some readers).
@@ -326,7 +361,13 @@ export function nodeIdOf(host: string, bport: number, pport: number): string {
 /** A NodeStatus that always encodes: a node with more targets than fit lists its busiest (see fitNodeStatus). */
 export function toPayloadNode(node: NodeStatusView): internal.PayloadNode.$Properties {
   const n = fitNodeStatus(node, 'protobuf').node;
-  return { id: n.id, baddr: n.baddr, paddr: n.paddr, active: n.active, tunnels: n.tunnels.map((t) => ({ id: tunnelId(t.target), target: t.target, copies: t.copies })) };
+  return {
+    id: n.id,
+    baddr: n.baddr,
+    paddr: n.paddr,
+    active: n.active,
+    tunnels: n.tunnels.map((t) => ({ id: tunnelId(t.target), target: t.target, copies: t.copies })),
+  };
 }
 
 function toWireRule(r: Rule): internal.Rule.$Properties {
@@ -336,11 +377,30 @@ function toWireRule(r: Rule): internal.Rule.$Properties {
 function toWireSource(s: SourceReport): internal.Source.$Properties {
   const whole = (n: number | undefined) => Math.round(n ?? 0);
   return {
-    id: s.id, kind: s.kind, label: s.label, address: s.address, state: s.state, reason: s.reason, capacitySource: s.capacitySource, note: s.note ?? '',
-    ejectedForMs: whole(s.ejectedForMs), stateForMs: whole(s.stateForMs), openTunnels: whole(s.openTunnels), pendingDials: whole(s.pendingDials),
-    load: whole(s.load), workload: whole(s.workload), throughputUp: whole(s.throughputUp), throughputDown: whole(s.throughputDown),
-    capacity: whole(s.capacity), connectLatencyMs: whole(s.connectLatencyMs), recentFailures: whole(s.recentFailures),
-    consecutiveFailures: whole(s.consecutiveFailures), totalTunnels: whole(s.totalTunnels), bytesUp: whole(s.bytesUp), bytesDown: whole(s.bytesDown),
-    rank: whole(s.rank), score: s.score ?? 0,
+    id: s.id,
+    kind: s.kind,
+    label: s.label,
+    address: s.address,
+    state: s.state,
+    reason: s.reason,
+    capacitySource: s.capacitySource,
+    note: s.note ?? '',
+    ejectedForMs: whole(s.ejectedForMs),
+    stateForMs: whole(s.stateForMs),
+    openTunnels: whole(s.openTunnels),
+    pendingDials: whole(s.pendingDials),
+    load: whole(s.load),
+    workload: whole(s.workload),
+    throughputUp: whole(s.throughputUp),
+    throughputDown: whole(s.throughputDown),
+    capacity: whole(s.capacity),
+    connectLatencyMs: whole(s.connectLatencyMs),
+    recentFailures: whole(s.recentFailures),
+    consecutiveFailures: whole(s.consecutiveFailures),
+    totalTunnels: whole(s.totalTunnels),
+    bytesUp: whole(s.bytesUp),
+    bytesDown: whole(s.bytesDown),
+    rank: whole(s.rank),
+    score: s.score ?? 0,
   };
 }

@@ -377,4 +377,3 @@ export interface SourceReport {
   readonly score?: number;
   readonly note?: string;
 }
-

@@ -87,7 +87,9 @@ export class MonitorStream implements Disposable {
         const remote: NodeStatusView = peer?.status() ?? { id: e.nodeId, baddr: e.address, paddr: seen?.paddr ?? '', active: false, tunnels: [] };
         link.sendNetworkUpdateJson(s.identity.id, operation, { ...fitNodeStatus(remote, 'json').node, active: false });
       }),
-      s.events.onSourceHealthChanged((e) => link.sendSourceHealth({ id: e.source.id, kind: e.source.kind, label: e.source.label, health: e.health, reason: e.reason })),
+      s.events.onSourceHealthChanged((e) =>
+        link.sendSourceHealth({ id: e.source.id, kind: e.source.kind, label: e.source.label, health: e.health, reason: e.reason }),
+      ),
       s.events.onTunnelOpened((t) => link.sendProxyUpdateJson(s.identity.id, t.targetAddress, 'added')),
       s.events.onTunnelClosed((c) => link.sendProxyUpdateJson(s.identity.id, c.tunnel.targetAddress, 'removed')),
       s.network.onRemoteTunnel((e) => link.sendProxyUpdateJson(e.nodeId, e.target, e.operation)),

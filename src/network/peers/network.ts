@@ -154,7 +154,9 @@ export class Network implements Disposable {
   private dial(transport: Transport, address: { host: string; port: number }, reconnect?: { signal: AbortSignal }): Promise<Greeting> {
     const { limits } = this.settings;
     return greet({
-      transport, address, log: this.log,
+      transport,
+      address,
+      log: this.log,
       timeoutMs: reconnect ? RECONNECT_ATTEMPT_TIMEOUT_MS : Math.max(3000, this.settings.heartbeatMs * 3),
       signal: reconnect?.signal,
       auth: { role: 'peer', authenticator: this.security.authenticator },
@@ -166,7 +168,12 @@ export class Network implements Disposable {
   private createPeer(id: string, host: string, bport: number, pport: number, transport: Transport, secure: boolean, name?: string): RemotePeer {
     const { limits } = this.settings;
     const peer = new RemotePeer({
-      id, host, bport, pport, secure, name,
+      id,
+      host,
+      bport,
+      pport,
+      secure,
+      name,
       dial: (signal) => this.dial(transport, { host, port: bport }, { signal }),
       heartbeatMs: this.settings.heartbeatMs,
       legacyHeartbeatMs: this.settings.legacyHeartbeatMs,

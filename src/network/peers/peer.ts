@@ -117,7 +117,14 @@ export class RemotePeer implements Disposable {
   }
 
   get source(): SourceDescriptor {
-    return { id: this.id, kind: 'peer', label: peerLabel(this.baddr, this.options.name), dialer: 'socks5-chain', proxy: { host: this.host, port: this.pport, secure: this.options.secure }, local: false };
+    return {
+      id: this.id,
+      kind: 'peer',
+      label: peerLabel(this.baddr, this.options.name),
+      dialer: 'socks5-chain',
+      proxy: { host: this.host, port: this.pport, secure: this.options.secure },
+      local: false,
+    };
   }
 
   status(): NodeStatusView {
@@ -138,10 +145,7 @@ export class RemotePeer implements Disposable {
       onSilence: (reason) => this.lost(`heartbeat: ${reason}`),
       onRejected: (reason) => this.options.log.warn(`peer ${this.baddr}: ${reason}`),
     });
-    this.linkSubscriptions = [
-      link.onMessage((m) => this.onMessage(m)),
-      link.onClose((reason) => this.lost(reason)),
-    ];
+    this.linkSubscriptions = [link.onMessage((m) => this.onMessage(m)), link.onClose((reason) => this.lost(reason))];
     link.sendNotify();
     this.heartbeat.start();
     this._state = 'up';
@@ -236,7 +240,9 @@ export class RemotePeer implements Disposable {
       }
       if (greeting.legacy === this.options.secure) {
         greeting.link.close();
-        throw new Error(`it came back ${greeting.legacy ? 'as a 0.3 node that cannot authenticate' : 'authenticated'}, which it was not before; not wiring it again`);
+        throw new Error(
+          `it came back ${greeting.legacy ? 'as a 0.3 node that cannot authenticate' : 'authenticated'}, which it was not before; not wiring it again`,
+        );
       }
       if (greeting.pport !== this.pport) {
         this.options.log.warn(`peer ${this.baddr} came back with proxy port ${greeting.pport} (was ${this.pport}); treating as the same node`);

@@ -57,13 +57,15 @@ export class PeerWorkload {
     if (length > maxTargetLength) {
       throw new LimitError(
         `reported a ${length}-byte target, longer than limits.maxTargetLength (${maxTargetLength} bytes); no host:port is that long`,
-        'peer-target-too-long', 'maxTargetLength',
+        'peer-target-too-long',
+        'maxTargetLength',
       );
     }
     if (this.copies.size >= maxTargets) {
       throw new LimitError(
         `reported more than ${maxTargets} distinct open targets at once (limits.maxPeerTargets; raise it in the config file if a peer really is that busy)`,
-        'too-many-peer-targets', 'maxPeerTargets',
+        'too-many-peer-targets',
+        'maxPeerTargets',
       );
     }
   }

@@ -53,7 +53,12 @@ export class Endpoint implements Disposable {
   ) {
     this.log = logger.child('endpoint');
     this.limitLog = new LimitLog(this.log, settings.limits.limitLogIntervalMs, undefined, (limit, message) => events.limitHit.fire({ limit, message }));
-    this.refusals = RefusalLog.warn((n, s) => `endpoint refused more than ${n} requests within ${s} s`, this.log, this.limitLog, settings.limits.limitLogIntervalMs);
+    this.refusals = RefusalLog.warn(
+      (n, s) => `endpoint refused more than ${n} requests within ${s} s`,
+      this.log,
+      this.limitLog,
+      settings.limits.limitLogIntervalMs,
+    );
   }
 
   get address(): { host: string; port: number } {

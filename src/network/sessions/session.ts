@@ -182,7 +182,10 @@ export class InboundSession implements Disposable {
   private async startTls(): Promise<void> {
     const { secure } = this.services;
     if (!secure || this.secured || this.challenge || this.isAuthenticated) {
-      return this.refuse('start-tls', secure ? 'StartTls is only accepted once, before authentication' : 'this node does not run TLS on its links (transport "tcp")');
+      return this.refuse(
+        'start-tls',
+        secure ? 'StartTls is only accepted once, before authentication' : 'this node does not run TLS on its links (transport "tcp")',
+      );
     }
     this.upgrading = true;
     this.link.sendStartTls();
@@ -222,7 +225,11 @@ export class InboundSession implements Disposable {
     if (!(AUTH_ROLES as readonly string[]).includes(role)) return this.refuse('auth-init', `unknown role "${role.slice(0, 32)}" (peer or cli)`);
     const { identity, authenticator } = this.services;
     this.challenge = {
-      role: role as AuthRole, clientNonce, serverNonce: nonce(), bport: identity.bport, pport: identity.pport,
+      role: role as AuthRole,
+      clientNonce,
+      serverNonce: nonce(),
+      bport: identity.bport,
+      pport: identity.pport,
       binding: channelBinding(this.link.transportStream),
     };
     this.link.sendAuthChallenge(this.challenge.serverNonce, authenticator.proof('server', this.challenge));

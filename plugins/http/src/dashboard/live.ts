@@ -67,7 +67,9 @@ export class LiveUpdates implements Disposable {
   private send(ws: WebSocket, message: string): void {
     if (ws.readyState !== WebSocket.OPEN) return;
     if (ws.bufferedAmount > this.limits.maxBufferedBytes) {
-      this.log.warn(`dashboard: dropped a WebSocket client that is not reading (${ws.bufferedAmount} bytes unsent, dashboardMaxBufferedBytes ${this.limits.maxBufferedBytes})`);
+      this.log.warn(
+        `dashboard: dropped a WebSocket client that is not reading (${ws.bufferedAmount} bytes unsent, dashboardMaxBufferedBytes ${this.limits.maxBufferedBytes})`,
+      );
       this.clients.delete(ws);
       ws.terminate();
       return;

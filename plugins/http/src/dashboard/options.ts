@@ -31,7 +31,8 @@ export function parseDashboardOptions(options: Readonly<Record<string, unknown>>
   for (const [key, [option, min, max]] of Object.entries(RANGES)) {
     const v = options[option];
     if (v === undefined) continue;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new Error(`${option} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)?.slice(0, 40)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+      throw new Error(`${option} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)?.slice(0, 40)}`);
     parsed[key] = v;
   }
   return { address: parseListenAddress('dashboard', options.dashboard), ...(parsed as Omit<DashboardOptions, 'address'>) };

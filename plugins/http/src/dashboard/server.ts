@@ -38,7 +38,12 @@ export interface DashboardServer extends Disposable {
  * /api/state (the same snapshot once), POST /api/policy (switch the policy),
  * and, off loopback, /login and /logout. See DashboardAuth for who may see it.
  */
-export async function serveDashboard(api: MonitorApi, options: DashboardOptions, log: Logger, verifyToken: (token: string) => boolean): Promise<DashboardServer> {
+export async function serveDashboard(
+  api: MonitorApi,
+  options: DashboardOptions,
+  log: Logger,
+  verifyToken: (token: string) => boolean,
+): Promise<DashboardServer> {
   const assets = await loadAssets();
   const auth = new DashboardAuth(!isLoopback(options.address.host), verifyToken, options);
   const live = new LiveUpdates(api, log, options);
@@ -46,13 +51,16 @@ export async function serveDashboard(api: MonitorApi, options: DashboardOptions,
   const sockets = new Set<Socket>();
   const failedLogins = { count: 0, loggedAt: 0 };
 
-  const server = http.createServer({ requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS, keepAliveTimeout: 5_000, maxHeaderSize: 8192 }, (req, res) => {
-    void route(req, res).catch((err: Error) => {
-      log.warn(`dashboard: ${req.method} ${req.url?.slice(0, 100)} failed: ${err.message}`);
-      if (!res.headersSent) text(res, 500, 'internal error');
-      else res.destroy();
-    });
-  });
+  const server = http.createServer(
+    { requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS, keepAliveTimeout: 5_000, maxHeaderSize: 8192 },
+    (req, res) => {
+      void route(req, res).catch((err: Error) => {
+        log.warn(`dashboard: ${req.method} ${req.url?.slice(0, 100)} failed: ${err.message}`);
+        if (!res.headersSent) text(res, 500, 'internal error');
+        else res.destroy();
+      });
+    },
+  );
   server.maxConnections = MAX_HTTP_CONNECTIONS;
   server.on('connection', (s: Socket) => {
     sockets.add(s);
@@ -161,7 +169,9 @@ function crossSiteStatus(message: string | undefined) {
 }
 
 function rejectUpgrade(socket: Duplex, status: number, message: string): void {
-  socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(message) + 1}\r\n\r\n${message}\n`);
+  socket.end(
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(message) + 1}\r\n\r\n${message}\n`,
+  );
 }
 
 /** The body as text, or undefined when longer than MAX_BODY_BYTES (the rest is not read). */

@@ -9,7 +9,7 @@ export default class RulesRemove extends NodeCommand {
   static override enableJsonFlag = true;
   static override args = { index: Args.integer({ description: 'rule number', required: true, min: 0 }) };
   static override flags = { ...transientFlag };
-  
+
   async run(): Promise<ControlReply> {
     const { args, flags } = await this.parse(RulesRemove);
     return this.withClient(this.nodeAddress(flags.node), flags.timeout, async (client) => {
