@@ -32,6 +32,12 @@ export class SocksChainDialer implements Dialer {
   async dial({ target, source, signal }: DialRequest): Promise<DialResult> {
     if (!source.proxy) throw Object.assign(new Error(`source ${source.id} has no proxy address`), { socksReply: 1 });
     const proxySocket = await connectToProxy(source.proxy, signal);
+    // Between the phases below (method negotiation, TLS, SOCKS) the raw socket
+    // may have no 'error' listener of its own: an abort or a reset there would be
+    // an uncaught exception. Its errors surface as the failure of the phase in
+    // progress (the socket is destroyed), so this listener only keeps them caught.
+    const keepCaught = () => {};
+    proxySocket.on('error', keepCaught);
     const onAbort = () => proxySocket.destroy(Object.assign(new Error('dial aborted'), { code: 'ABORT_ERR' }));
     signal.addEventListener('abort', onAbort, { once: true });
     try {
@@ -54,6 +60,7 @@ export class SocksChainDialer implements Dialer {
       throw Object.assign(new Error(`peer proxy ${source.proxy.host}:${source.proxy.port}: ${message}`), { socksReply: reply ?? 1 });
     } finally {
       signal.removeEventListener('abort', onAbort);
+      proxySocket.off('error', keepCaught);
     }
   }
 
