@@ -23,7 +23,10 @@ export class Recorder {
   private readonly out: fs.WriteStream;
   private failure?: Error;
 
-  private constructor(readonly file: string, out: fs.WriteStream) {
+  private constructor(
+    readonly file: string,
+    out: fs.WriteStream,
+  ) {
     this.out = out;
     out.on('error', (err) => (this.failure = err));
   }
@@ -33,7 +36,8 @@ export class Recorder {
     const handle = await fs.promises.open(file, 'w').catch((err: Error) => {
       throw new Error(`cannot record to ${file}: ${err.message}`);
     });
-    const recorder = new Recorder(file, fs.createWriteStream('', { fd: handle.fd, autoClose: true }));
+    // The stream must own the FileHandle: a bare fd lets the handle be garbage-collected, which closes the file mid-recording.
+    const recorder = new Recorder(file, handle.createWriteStream());
     const header: RecordHeader = { t: Date.now(), kind: 'booster-record', version: RECORD_VERSION, node, features };
     recorder.out.write(`${JSON.stringify(header)}\n`);
     return recorder;
@@ -54,7 +58,10 @@ export class Recorder {
 
 /** A recording read back: its header and lines, each checked for a time and a kind. */
 export function parseRecord(text: string, file = 'recording'): { header: RecordHeader; lines: RecordLine[] } {
-  const rows = text.split('\n').map((l, i) => ({ l: l.trim(), n: i + 1 })).filter((r) => r.l.length > 0);
+  const rows = text
+    .split('\n')
+    .map((l, i) => ({ l: l.trim(), n: i + 1 }))
+    .filter((r) => r.l.length > 0);
   const parsed = rows.map(({ l, n }) => {
     let v: unknown;
     try {
@@ -63,7 +70,8 @@ export function parseRecord(text: string, file = 'recording'): { header: RecordH
       throw new Error(`${file} line ${n}: not JSON (${(err as Error).message})`);
     }
     const o = v as { t?: unknown; kind?: unknown };
-    if (typeof o !== 'object' || o === null || typeof o.t !== 'number' || typeof o.kind !== 'string') throw new Error(`${file} line ${n}: expected an object with a numeric "t" and a "kind"`);
+    if (typeof o !== 'object' || o === null || typeof o.t !== 'number' || typeof o.kind !== 'string')
+      throw new Error(`${file} line ${n}: expected an object with a numeric "t" and a "kind"`);
     return v;
   });
   const header = parsed[0] as RecordHeader | undefined;
