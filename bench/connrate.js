@@ -72,6 +72,18 @@ async function main() {
   const p = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
   // The load generator's own CPU time, to tell whether it (not the proxy) was the limit.
   const cpu = process.cpuUsage();
-  console.log(JSON.stringify({ concurrency, seconds, connections: latencies.length, errors, perSecond: latencies.length / seconds, p50: p(0.5), p99: p(0.99), cpuUserMs: cpu.user / 1000, cpuSystemMs: cpu.system / 1000 }));
+  console.log(
+    JSON.stringify({
+      concurrency,
+      seconds,
+      connections: latencies.length,
+      errors,
+      perSecond: latencies.length / seconds,
+      p50: p(0.5),
+      p99: p(0.99),
+      cpuUserMs: cpu.user / 1000,
+      cpuSystemMs: cpu.system / 1000,
+    }),
+  );
 }
 main();

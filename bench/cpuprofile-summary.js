@@ -30,7 +30,8 @@ for (let i = 0; i < profile.samples.length; i++) {
   total += dt;
 }
 
-const keyOf = (n) => `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.replace(/^.*\/dist\//, '').replace(/^file:\/\//, '')}:${n.callFrame.lineNumber + 1}`;
+const keyOf = (n) =>
+  `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.replace(/^.*\/dist\//, '').replace(/^file:\/\//, '')}:${n.callFrame.lineNumber + 1}`;
 
 function where(n) {
   const { functionName, url } = n.callFrame;
@@ -73,7 +74,11 @@ for (const [w, us] of [...byWhere].sort((a, b) => b[1] - a[1])) console.log(`  $
 console.log(`\ntop ${top} functions by self time:`);
 for (const [k, us] of [...byFn].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`  ${pct(us)}  ${k}`);
 console.log(`\ntop ${top} booster functions by inclusive time (self + callees):`);
-for (const [k, us] of [...inclusive].filter(([k]) => k.includes(' src/') || k.includes(' plugins/')).sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`  ${pct(us)}  ${k}`);
+for (const [k, us] of [...inclusive]
+  .filter(([k]) => k.includes(' src/') || k.includes(' plugins/'))
+  .sort((a, b) => b[1] - a[1])
+  .slice(0, top))
+  console.log(`  ${pct(us)}  ${k}`);
 if (process.argv.includes('--all-inclusive')) {
   console.log(`\ntop ${top} functions by inclusive time:`);
   for (const [k, us] of [...inclusive].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`  ${pct(us)}  ${k}`);

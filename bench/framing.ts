@@ -84,5 +84,7 @@ for (const [name, packet] of cases) {
   const ms = medianMs(() => dribble(packet));
   const copied = bytesCopiedBy(() => dribble(packet));
   const mbps = packet.length / 1e6 / (ms / 1000);
-  console.log(`${name}: ${packet.length} bytes in ${Math.ceil(packet.length / CHUNK)} reads: ${ms.toFixed(2)} ms (${mbps.toFixed(0)} MB/s), ${copied} bytes copied (${(copied / packet.length).toFixed(3)}× the packet)`);
+  console.log(
+    `${name}: ${packet.length} bytes in ${Math.ceil(packet.length / CHUNK)} reads: ${ms.toFixed(2)} ms (${mbps.toFixed(0)} MB/s), ${copied} bytes copied (${(copied / packet.length).toFixed(3)}× the packet)`,
+  );
 }

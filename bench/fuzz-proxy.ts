@@ -26,7 +26,9 @@ async function main(): Promise<void> {
       const started = process.hrtime.bigint();
       const details = await fc.check(handshakeProperty(rig, input), { numRuns: runs, seed });
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      console.log(`${name}: ${details.numRuns} cases in ${seconds.toFixed(1)} s (${Math.round(details.numRuns / seconds)} cases/s)${details.failed ? ' FAILED' : ''}`);
+      console.log(
+        `${name}: ${details.numRuns} cases in ${seconds.toFixed(1)} s (${Math.round(details.numRuns / seconds)} cases/s)${details.failed ? ' FAILED' : ''}`,
+      );
       if (details.failed) {
         ok = false;
         console.log(fc.defaultReportMessage(details));

@@ -12,7 +12,23 @@
 import { spawn } from 'node:child_process';
 import type * as net from 'node:net';
 import {
-  fdCount, fmt, freePort, machineLine, numberArg, pool, readBytes, rssKiB, runBench, atExit, sleep, socks5, spawnNode, startRawOrigin, stopNode, table, Targets,
+  fdCount,
+  fmt,
+  freePort,
+  machineLine,
+  numberArg,
+  pool,
+  readBytes,
+  rssKiB,
+  runBench,
+  atExit,
+  sleep,
+  socks5,
+  spawnNode,
+  startRawOrigin,
+  stopNode,
+  table,
+  Targets,
 } from './lib/rig';
 
 const N = numberArg('n', 1000);
@@ -91,10 +107,37 @@ async function main(): Promise<boolean> {
   }
   await origin.close();
 
-  const per = (r: Row) => ((r.settled - r.before) / r.opened);
-  console.log(table(['proxy', 'tunnels', 'open s', 'RSS cold MiB', 'before MiB', 'after MiB', 'settled MiB', 'closed MiB', 'fds open', 'KiB / idle tunnel (settled)', 'KiB / tunnel (at once)'], rows.map((r) => [
-    r.proxy, r.opened, fmt(r.openMs / 1000), fmt(r.cold / 1024), fmt(r.before / 1024), fmt(r.after / 1024), fmt(r.settled / 1024), fmt(r.closed / 1024), r.fdsOpen, fmt(per(r)), fmt((r.after - r.before) / r.opened),
-  ])));
+  const per = (r: Row) => (r.settled - r.before) / r.opened;
+  console.log(
+    table(
+      [
+        'proxy',
+        'tunnels',
+        'open s',
+        'RSS cold MiB',
+        'before MiB',
+        'after MiB',
+        'settled MiB',
+        'closed MiB',
+        'fds open',
+        'KiB / idle tunnel (settled)',
+        'KiB / tunnel (at once)',
+      ],
+      rows.map((r) => [
+        r.proxy,
+        r.opened,
+        fmt(r.openMs / 1000),
+        fmt(r.cold / 1024),
+        fmt(r.before / 1024),
+        fmt(r.after / 1024),
+        fmt(r.settled / 1024),
+        fmt(r.closed / 1024),
+        r.fdsOpen,
+        fmt(per(r)),
+        fmt((r.after - r.before) / r.opened),
+      ]),
+    ),
+  );
   if (!spawned) console.log(`\nmicrosocks: ${microsocks}`);
   const t = new Targets();
   const b = rows[0];

@@ -18,7 +18,26 @@ import { fork, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import type * as net from 'node:net';
 import {
-  fdCount, fdKinds, fetchVia, fmt, machineLine, numberArg, openFilesLimit, pool, readBytes, rssKiB, runBench, atExit, sleep, socks5, spawnNode, startOrigin, startRawOrigin, stopNode, table, Targets,
+  fdCount,
+  fdKinds,
+  fetchVia,
+  fmt,
+  machineLine,
+  numberArg,
+  openFilesLimit,
+  pool,
+  readBytes,
+  rssKiB,
+  runBench,
+  atExit,
+  sleep,
+  socks5,
+  spawnNode,
+  startOrigin,
+  startRawOrigin,
+  stopNode,
+  table,
+  Targets,
 } from './lib/rig';
 
 const N = numberArg('n', 10_000);
@@ -36,7 +55,9 @@ const EXPECTED = Math.min(N, NODE_LIMIT);
 
 async function main(): Promise<boolean> {
   console.log(`# load-10k — ${machineLine()}`);
-  console.log(`${N} concurrent tunnels × ${ROUNDS} rounds, opened ${CONCURRENCY} at a time; node under ulimit -n ${ULIMIT} (hard limit ${HARD}), so its proxy takes ${NODE_LIMIT} connections at once: expecting ${EXPECTED} open${EXPECTED < N ? `, ${N - EXPECTED} refused` : ''}\n`);
+  console.log(
+    `${N} concurrent tunnels × ${ROUNDS} rounds, opened ${CONCURRENCY} at a time; node under ulimit -n ${ULIMIT} (hard limit ${HARD}), so its proxy takes ${NODE_LIMIT} connections at once: expecting ${EXPECTED} open${EXPECTED < N ? `, ${N - EXPECTED} refused` : ''}\n`,
+  );
   const originChild = fork(__filename, ['--origin'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   atExit(() => originChild.kill('SIGKILL'));
   const origin = { port: await new Promise<number>((resolve) => originChild.once('message', (m) => resolve(Number(m)))) };
@@ -48,7 +69,9 @@ async function main(): Promise<boolean> {
   await openAndClose(node.pport, origin.port, 200);
   await sleep(2000);
   const base = { fds: fdCount(node.pid)!, rss: rssKiB(node.pid)!, kinds: fdKinds(node.pid) };
-  console.log(`node pid ${node.pid}: baseline ${base.fds} fds, RSS ${fmt(base.rss / 1024)} MiB (proxy connection limit from the log: ${/limit[^\n]*connections[^\n]*/i.exec(node.log())?.[0] ?? 'not logged'})`);
+  console.log(
+    `node pid ${node.pid}: baseline ${base.fds} fds, RSS ${fmt(base.rss / 1024)} MiB (proxy connection limit from the log: ${/limit[^\n]*connections[^\n]*/i.exec(node.log())?.[0] ?? 'not logged'})`,
+  );
 
   const rows: (string | number)[][] = [];
   const t = new Targets();
@@ -86,17 +109,56 @@ async function main(): Promise<boolean> {
     await sleep(2000);
     after = fdCount(node.pid)!;
     const afterRss = rssKiB(node.pid)!;
-    rows.push([round, sockets.length, N - sockets.length, fmt(openMs / 1000), fmt(sockets.length / (openMs / 1000), 0), peak.fds, fmt(peak.rss / 1024), `${probe.kind} ${fmt(probe.ms, 0)} ms`, after, fmt(drainMs / 1000), fmt(afterRss / 1024)]);
+    rows.push([
+      round,
+      sockets.length,
+      N - sockets.length,
+      fmt(openMs / 1000),
+      fmt(sockets.length / (openMs / 1000), 0),
+      peak.fds,
+      fmt(peak.rss / 1024),
+      `${probe.kind} ${fmt(probe.ms, 0)} ms`,
+      after,
+      fmt(drainMs / 1000),
+      fmt(afterRss / 1024),
+    ]);
     if (errors.size) console.log(`round ${round} failures: ${[...errors].map(([k, n]) => `${n} × ${k}`).join(', ')}`);
     t.check(`round ${round}: ${EXPECTED} tunnels open at once`, sockets.length >= EXPECTED, `${sockets.length} opened`);
-    if (EXPECTED < N) t.check(`round ${round}: the ${N - EXPECTED} over the limit refused promptly`, N - sockets.length === N - EXPECTED && refusedMaxMs < 15_000, `${N - sockets.length} refused, slowest after ${refusedMaxMs} ms`);
+    if (EXPECTED < N)
+      t.check(
+        `round ${round}: the ${N - EXPECTED} over the limit refused promptly`,
+        N - sockets.length === N - EXPECTED && refusedMaxMs < 15_000,
+        `${N - sockets.length} refused, slowest after ${refusedMaxMs} ms`,
+      );
     t.check(`round ${round}: node fds back to baseline`, after <= base.fds, `${base.fds} → peak ${peak.fds} → ${after}`);
     if (after > base.fds) {
       const k = fdKinds(node.pid);
-      console.log(`round ${round}: fd kinds above baseline: ${Object.keys(k).filter((x) => (k[x] ?? 0) > (base.kinds[x] ?? 0)).map((x) => `${x} ${base.kinds[x] ?? 0}→${k[x]}`).join(', ')}`);
+      console.log(
+        `round ${round}: fd kinds above baseline: ${Object.keys(k)
+          .filter((x) => (k[x] ?? 0) > (base.kinds[x] ?? 0))
+          .map((x) => `${x} ${base.kinds[x] ?? 0}→${k[x]}`)
+          .join(', ')}`,
+      );
     }
   }
-  console.log(table(['round', 'tunnels open', 'refused', 'open s', 'tunnels/s', 'fds at peak', 'RSS peak MiB', 'extra request at peak', 'fds after close', 'close→baseline s', 'RSS after MiB'], rows));
+  console.log(
+    table(
+      [
+        'round',
+        'tunnels open',
+        'refused',
+        'open s',
+        'tunnels/s',
+        'fds at peak',
+        'RSS peak MiB',
+        'extra request at peak',
+        'fds after close',
+        'close→baseline s',
+        'RSS after MiB',
+      ],
+      rows,
+    ),
+  );
   console.log(`\nbaseline: ${base.fds} fds, RSS ${fmt(base.rss / 1024)} MiB; node alive: ${node.alive}`);
   t.check('node kept running', node.alive, node.alive ? 'alive' : 'EXITED');
   console.log(`\n${t.report()}`);
@@ -121,9 +183,14 @@ if (process.argv.includes('--origin')) {
   process.on('disconnect', () => process.exit(0));
 } else if (openFilesLimit() < Math.min(ULIMIT, N + 1000) && !process.env.LOAD10K_REEXEC) {
   // Node cannot raise its own RLIMIT_NOFILE: run again under bash's ulimit.
-  const r = spawnSync('bash', ['-c', `ulimit -n ${ULIMIT} || exit 97; exec "$@"`, 'x', process.execPath, ...process.execArgv, __filename, ...process.argv.slice(2)], {
-    stdio: 'inherit', env: { ...process.env, LOAD10K_REEXEC: '1' },
-  });
+  const r = spawnSync(
+    'bash',
+    ['-c', `ulimit -n ${ULIMIT} || exit 97; exec "$@"`, 'x', process.execPath, ...process.execArgv, __filename, ...process.argv.slice(2)],
+    {
+      stdio: 'inherit',
+      env: { ...process.env, LOAD10K_REEXEC: '1' },
+    },
+  );
   if (r.status === 97) console.error(`cannot raise ulimit -n to ${ULIMIT} (needs root, or a hard limit that high); run as root or lower --n`);
   process.exit(r.status ?? 1);
 } else {

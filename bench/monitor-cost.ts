@@ -25,7 +25,24 @@ interface Started {
 }
 
 function startNode(name: string, pport: number, extra: readonly string[], dataDir: string): Promise<Started> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'run'), 'start', '--bind', '127.0.0.1', '--pport', String(pport), '--bport', String(pport + 1000), '--data-dir', dataDir, '--no-announce', ...extra], { stdio: ['ignore', 'ignore', 'pipe'], env: process.env });
+  const child = spawn(
+    process.execPath,
+    [
+      path.join(ROOT, 'bin', 'run'),
+      'start',
+      '--bind',
+      '127.0.0.1',
+      '--pport',
+      String(pport),
+      '--bport',
+      String(pport + 1000),
+      '--data-dir',
+      dataDir,
+      '--no-announce',
+      ...extra,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'], env: process.env },
+  );
   return new Promise((resolve, reject) => {
     let log = '';
     const timer = setTimeout(() => reject(new Error(`${name} did not start: ${log}`)), 15_000);
@@ -43,14 +60,29 @@ function startNode(name: string, pport: number, extra: readonly string[], dataDi
 
 function connrate(proxyPort: number, targetPort: number): Promise<{ perSecond: number; errors: number; p50: number; p99: number }> {
   return new Promise((resolve, reject) => {
-    const args = [path.join(ROOT, 'bench', 'connrate.js'), '--target', `127.0.0.1:${targetPort}`, '--proxy', `127.0.0.1:${proxyPort}`, '--concurrency', String(CONCURRENCY), '--seconds', String(SECONDS_RATE), '--path', '/hello'];
+    const args = [
+      path.join(ROOT, 'bench', 'connrate.js'),
+      '--target',
+      `127.0.0.1:${targetPort}`,
+      '--proxy',
+      `127.0.0.1:${proxyPort}`,
+      '--concurrency',
+      String(CONCURRENCY),
+      '--seconds',
+      String(SECONDS_RATE),
+      '--path',
+      '/hello',
+    ];
     execFile(process.execPath, args, (err, out) => (err ? reject(err) : resolve(JSON.parse(out))));
   });
 }
 
 /** CPU time (user + system, ms) a process has used so far, from /proc/PID/stat (Linux). */
 function cpuMs(pid: number): number {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  const fields = fs
+    .readFileSync(`/proc/${pid}/stat`, 'utf8')
+    .replace(/^.*\) /, '')
+    .split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ = 100)
 }
 
@@ -63,7 +95,12 @@ async function main(): Promise<void> {
   try {
     const off = await startNode('monitors off', 12380, [], path.join(work, 'off'));
     nodes.push(off);
-    const on = await startNode('monitors on', 12381, ['--metrics', '127.0.0.1:12390', '--http-api', '127.0.0.1:12391', '--dashboard', '127.0.0.1:12392'], path.join(work, 'on'));
+    const on = await startNode(
+      'monitors on',
+      12381,
+      ['--metrics', '127.0.0.1:12390', '--http-api', '127.0.0.1:12391', '--dashboard', '127.0.0.1:12392'],
+      path.join(work, 'on'),
+    );
     nodes.push(on);
     let liveUpdates = 0;
     const dashboard = new WebSocket('ws://127.0.0.1:12392/live', { origin: 'http://127.0.0.1:12392' });
@@ -72,7 +109,10 @@ async function main(): Promise<void> {
     let scrapeErrors = 0;
     const scraper = setInterval(() => {
       for (const url of ['http://127.0.0.1:12390/metrics', 'http://127.0.0.1:12391/health', 'http://127.0.0.1:12391/tunnels']) {
-        fetch(url).then((r) => (r.ok ? r.text().then(() => scrapes++) : scrapeErrors++), () => scrapeErrors++);
+        fetch(url).then(
+          (r) => (r.ok ? r.text().then(() => scrapes++) : scrapeErrors++),
+          () => scrapeErrors++,
+        );
       }
     }, SCRAPE_MS);
     // Warm-up (JIT, caches) for both, not counted.
@@ -89,7 +129,9 @@ async function main(): Promise<void> {
         const r = await connrate(node.pport, origin.port);
         rates[which].push(r.perSecond);
         cpuPerConn[which].push(((cpuMs(node.child.pid!) - cpuBefore) * 1000) / (r.perSecond * SECONDS_RATE));
-        console.error(`round ${round + 1} monitors ${which}: ${r.perSecond.toFixed(0)} conn/s (errors ${r.errors}, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms)`);
+        console.error(
+          `round ${round + 1} monitors ${which}: ${r.perSecond.toFixed(0)} conn/s (errors ${r.errors}, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms)`,
+        );
       }
     }
     clearInterval(scraper);
@@ -97,13 +139,22 @@ async function main(): Promise<void> {
     const offMedian = median(rates.off);
     const onMedian = median(rates.on);
     const result = {
-      rounds: ROUNDS, secondsPerRun: SECONDS_RATE, concurrency: CONCURRENCY, scrapeEveryMs: SCRAPE_MS, cpus: os.cpus().length,
-      offPerSecond: rates.off.map(Math.round), onPerSecond: rates.on.map(Math.round),
-      offMedian: Math.round(offMedian), onMedian: Math.round(onMedian),
+      rounds: ROUNDS,
+      secondsPerRun: SECONDS_RATE,
+      concurrency: CONCURRENCY,
+      scrapeEveryMs: SCRAPE_MS,
+      cpus: os.cpus().length,
+      offPerSecond: rates.off.map(Math.round),
+      onPerSecond: rates.on.map(Math.round),
+      offMedian: Math.round(offMedian),
+      onMedian: Math.round(onMedian),
       costPercent: Number((((offMedian - onMedian) / offMedian) * 100).toFixed(1)),
-      cpuMicrosPerConnOff: Math.round(median(cpuPerConn.off)), cpuMicrosPerConnOn: Math.round(median(cpuPerConn.on)),
+      cpuMicrosPerConnOff: Math.round(median(cpuPerConn.off)),
+      cpuMicrosPerConnOn: Math.round(median(cpuPerConn.on)),
       cpuCostPercent: Number((((median(cpuPerConn.on) - median(cpuPerConn.off)) / median(cpuPerConn.off)) * 100).toFixed(1)),
-      scrapes, scrapeErrors, liveUpdates,
+      scrapes,
+      scrapeErrors,
+      liveUpdates,
     };
     console.log(JSON.stringify(result));
   } finally {

@@ -41,7 +41,12 @@ async function freePort(): Promise<number> {
 
 async function startNode(heartbeatMs: number): Promise<BoosterNode> {
   const plugins = await discoverInstalledPlugins(ROOT);
-  return BoosterNode.start({ settings: resolveSettings({ bind: '127.0.0.1', pport: 0, bport: 0, heartbeatMs, reconnectMs: 200 }), logger: silentLogger, plugins, key: NetworkKey.parse(process.env.BOOSTER_KEY!, 'BOOSTER_KEY') });
+  return BoosterNode.start({
+    settings: resolveSettings({ bind: '127.0.0.1', pport: 0, bport: 0, heartbeatMs, reconnectMs: 200 }),
+    logger: silentLogger,
+    plugins,
+    key: NetworkKey.parse(process.env.BOOSTER_KEY!, 'BOOSTER_KEY'),
+  });
 }
 
 /** A SOCKS5 CONNECT through `proxyPort` to `port`, left open until closed. */
@@ -91,7 +96,11 @@ async function propagation(samples: number): Promise<{ p50: number; p99: number;
 }
 
 function spawnNode(bport: number, pport: number, heartbeatMs: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'run'), 'start', '--bind', '127.0.0.1', '--bport', String(bport), '--pport', String(pport), '--heartbeat', String(heartbeatMs)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [path.join(ROOT, 'bin', 'run'), 'start', '--bind', '127.0.0.1', '--bport', String(bport), '--pport', String(pport), '--heartbeat', String(heartbeatMs)],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   return new Promise((resolve, reject) => {
     let err = '';
     child.stderr.on('data', (d: Buffer) => {
@@ -157,7 +166,9 @@ async function main(): Promise<void> {
   const rounds = arg('rounds', 5);
   const heartbeatMs = arg('heartbeat', 1000);
   const prop = await propagation(samples);
-  console.log(`workload propagation (tunnel opened on B → visible on A), ${samples} samples: p50 ${prop.p50.toFixed(3)} ms, p99 ${prop.p99.toFixed(3)} ms, max ${prop.max.toFixed(3)} ms  (target p99 ≤ 5 ms)`);
+  console.log(
+    `workload propagation (tunnel opened on B → visible on A), ${samples} samples: p50 ${prop.p50.toFixed(3)} ms, p99 ${prop.p99.toFixed(3)} ms, max ${prop.max.toFixed(3)} ms  (target p99 ≤ 5 ms)`,
+  );
   const det = await detection(rounds, heartbeatMs);
   const fmt = (v: number[]) => `max ${Math.max(...v).toFixed(0)} ms, median ${percentile(v, 50).toFixed(0)} ms (${v.map((x) => x.toFixed(0)).join(', ')})`;
   console.log(`killed peer detected (heartbeat ${heartbeatMs} ms), ${rounds} rounds: ${fmt(det.killed)}  (target ≤ 1000 ms)`);

@@ -15,11 +15,27 @@ const request: PolicyRequest = { target: { host: 'example.com', port: 443, kind:
 
 function candidates(n: number): Candidate[] {
   return Array.from({ length: n }, (_, i) => ({
-    id: i === 0 ? 'direct' : `peer-${i}`, kind: i === 0 ? 'direct' : 'peer', label: String(i), dialer: 'x', local: i === 0,
+    id: i === 0 ? 'direct' : `peer-${i}`,
+    kind: i === 0 ? 'direct' : 'peer',
+    label: String(i),
+    dialer: 'x',
+    local: i === 0,
     stats: {
-      openTunnels: (i * 7) % 13, pendingDials: i % 2, load: ((i * 7) % 13) + (i % 2), workload: (i * 5) % 11, throughputDown: 1e6, throughputUp: 1e5,
-      capacity: 1e6 + ((i * 37) % 100) * 1e4, capacitySource: 'measured',
-      recentFailures: i % 3 === 0 ? 1 : 0, consecutiveFailures: 0, connectLatencyMs: 5 + (i % 17), health: 'healthy', totalTunnels: 0, bytesDown: 0, bytesUp: 0,
+      openTunnels: (i * 7) % 13,
+      pendingDials: i % 2,
+      load: ((i * 7) % 13) + (i % 2),
+      workload: (i * 5) % 11,
+      throughputDown: 1e6,
+      throughputUp: 1e5,
+      capacity: 1e6 + ((i * 37) % 100) * 1e4,
+      capacitySource: 'measured',
+      recentFailures: i % 3 === 0 ? 1 : 0,
+      consecutiveFailures: 0,
+      connectLatencyMs: 5 + (i % 17),
+      health: 'healthy',
+      totalTunnels: 0,
+      bytesDown: 0,
+      bytesUp: 0,
     },
   }));
 }

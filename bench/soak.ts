@@ -18,8 +18,32 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  benchEnv, cli, countLogLines, tcpConnections, fdCount, fdKinds, fetchVia, fmt, freePort, killAtExit, machineLine, openTunnelsOf, percentile, PATTERN, rssKiB, runBench,
-  sleep, sliceSha256, spawnNode, startOrigin, status, stopNode, table, Targets, type NodeProc, type StatusEntry,
+  benchEnv,
+  cli,
+  countLogLines,
+  tcpConnections,
+  fdCount,
+  fdKinds,
+  fetchVia,
+  fmt,
+  freePort,
+  killAtExit,
+  machineLine,
+  openTunnelsOf,
+  percentile,
+  PATTERN,
+  rssKiB,
+  runBench,
+  sleep,
+  sliceSha256,
+  spawnNode,
+  startOrigin,
+  status,
+  stopNode,
+  table,
+  Targets,
+  type NodeProc,
+  type StatusEntry,
 } from './lib/rig';
 
 const SOAK_MS = Number(process.env.SOAK_MS ?? 600_000);
@@ -90,7 +114,11 @@ async function main(): Promise<boolean> {
         }
       } else {
         counts[o.kind]++;
-        failures.push({ at: Date.now() - started, kind: o.kind, detail: 'error' in o ? o.error : o.kind === 'short' ? `${o.bytes}/${o.expected} bytes then a clean end` : `${o.bytes} bytes` });
+        failures.push({
+          at: Date.now() - started,
+          kind: o.kind,
+          detail: 'error' in o ? o.error : o.kind === 'short' ? `${o.bytes}/${o.expected} bytes then a clean end` : `${o.bytes} bytes`,
+        });
         if (o.kind === 'refused') await sleep(50); // no busy loop while every source is failing
       }
     }
@@ -107,7 +135,13 @@ async function main(): Promise<boolean> {
     if (Date.now() >= deadline || !a.alive) break;
     try {
       const st = await status(a.bport);
-      peerShare.push(st.slice(1).reduce((n, e) => n + openTunnelsOf(e), 0) / Math.max(1, st.reduce((n, e) => n + openTunnelsOf(e), 0)));
+      peerShare.push(
+        st.slice(1).reduce((n, e) => n + openTunnelsOf(e), 0) /
+          Math.max(
+            1,
+            st.reduce((n, e) => n + openTunnelsOf(e), 0),
+          ),
+      );
     } catch {
       // status is best effort here
     }
@@ -117,7 +151,13 @@ async function main(): Promise<boolean> {
     victim.kill('SIGKILL');
     await victim.exited;
     const t0 = Date.now();
-    peers[turn] = await spawnNode({ name: turn, pport: turn === 'B' ? ports.b[0] : ports.c[0], bport: turn === 'B' ? ports.b[1] : ports.c[1], logLimit: 200_000, logFile: logFile(turn) });
+    peers[turn] = await spawnNode({
+      name: turn,
+      pport: turn === 'B' ? ports.b[0] : ports.c[0],
+      bport: turn === 'B' ? ports.b[1] : ports.c[1],
+      logLimit: 200_000,
+      logFile: logFile(turn),
+    });
     killAtExit(peers[turn]);
     let backMs = NaN;
     for (let i = 0; i < 100 && a.alive; i++) {
@@ -135,7 +175,9 @@ async function main(): Promise<boolean> {
   const elapsed = (Date.now() - started) / 1000;
   if (!a.alive) {
     const exit = await a.exited;
-    console.log(`\n!! A EXITED after ${fmt(elapsed, 0)} s (code ${exit.code}, signal ${exit.signal}); the soak stopped there. End of A's log:\n${a.log().slice(-4000)}`);
+    console.log(
+      `\n!! A EXITED after ${fmt(elapsed, 0)} s (code ${exit.code}, signal ${exit.signal}); the soak stopped there. End of A's log:\n${a.log().slice(-4000)}`,
+    );
   }
 
   // ---- afterwards
@@ -159,30 +201,81 @@ async function main(): Promise<boolean> {
   const failed = counts.reset + counts.refused + counts.timeout + counts.bad + counts.short + counts.corrupt;
   const nearKill = failures.filter((f) => kills.some((k) => f.at >= k.at && f.at - k.at <= 5000)).length;
   console.log('\n## downloads');
-  console.log(table(['completed ok', 'sha256 mismatch', 'short body, clean end', 'reset', 'refused (SOCKS)', 'timeout', 'no response (clean end)', 'GiB ok', 'MB/s', 'p50 / p99 ms'], [[
-    counts.ok, counts.corrupt, counts.short, counts.reset, counts.refused, counts.timeout, counts.bad, fmt(bytes / 2 ** 30, 2), fmt(bytes / 1e6 / elapsed, 0), `${fmt(percentile(okMs, 50), 0)} / ${fmt(percentile(okMs, 99), 0)}`,
-  ]]));
+  console.log(
+    table(
+      [
+        'completed ok',
+        'sha256 mismatch',
+        'short body, clean end',
+        'reset',
+        'refused (SOCKS)',
+        'timeout',
+        'no response (clean end)',
+        'GiB ok',
+        'MB/s',
+        'p50 / p99 ms',
+      ],
+      [
+        [
+          counts.ok,
+          counts.corrupt,
+          counts.short,
+          counts.reset,
+          counts.refused,
+          counts.timeout,
+          counts.bad,
+          fmt(bytes / 2 ** 30, 2),
+          fmt(bytes / 1e6 / elapsed, 0),
+          `${fmt(percentile(okMs, 50), 0)} / ${fmt(percentile(okMs, 99), 0)}`,
+        ],
+      ],
+    ),
+  );
   console.log(`\nfailures: ${failed}, of which ${nearKill} within 5 s after a kill`);
   const kinds = new Map<string, number>();
   for (const f of failures) kinds.set(`${f.kind}: ${f.detail}`, (kinds.get(`${f.kind}: ${f.detail}`) ?? 0) + 1);
   for (const [k, n] of [...kinds].sort((x, y) => y[1] - x[1]).slice(0, 8)) console.log(`  ${n} × ${k}`);
   console.log('\n## peers');
-  console.log(`kills: ${kills.length} (${kills.map((k) => `${k.who}@${Math.round(k.at / 1000)}s→wired again ${fmt(k.backMs / 1000, 1)}s`).join(', ') || 'none'})`);
+  console.log(
+    `kills: ${kills.length} (${kills.map((k) => `${k.who}@${Math.round(k.at / 1000)}s→wired again ${fmt(k.backMs / 1000, 1)}s`).join(', ') || 'none'})`,
+  );
   console.log(`share of A's open tunnels on peers, sampled before each kill: ${peerShare.map((x) => fmt(x * 100, 0) + '%').join(' ') || '–'}`);
   console.log(`A's RSS (MiB) / fds at each kill: ${kills.map((k) => `${fmt(k.rssMiB, 0)}/${k.fds}`).join(' ') || '–'}`);
   console.log(`A's log: ${a.count(RESET)} "reset … tunnel(s) through peer" lines, ${a.count(ERRORS)} ERROR lines`);
   console.log('\n## node A');
-  console.log(table(['', 'before', 'after', 'Δ'], [
-    ['fds', fdBefore, fdAfter, fdAfter - fdBefore],
-    ['RSS MiB', fmt(rssBefore / 1024), fmt(rssAfter / 1024), fmt((rssAfter - rssBefore) / 1024)],
-  ]));
+  console.log(
+    table(
+      ['', 'before', 'after', 'Δ'],
+      [
+        ['fds', fdBefore, fdAfter, fdAfter - fdBefore],
+        ['RSS MiB', fmt(rssBefore / 1024), fmt(rssAfter / 1024), fmt((rssAfter - rssBefore) / 1024)],
+      ],
+    ),
+  );
   if (fdAfter > fdBefore) {
     // Which side of a tunnel is left over: name each TCP connection A holds by the port at the other end.
     const name = (port: number) =>
-      port === origin.port ? 'origin' : port === ports.b[0] ? "B's proxy" : port === ports.c[0] ? "C's proxy" : port === ports.b[1] ? "B's endpoint" : port === ports.c[1] ? "C's endpoint" : 'ephemeral (a client or CLI)';
+      port === origin.port
+        ? 'origin'
+        : port === ports.b[0]
+          ? "B's proxy"
+          : port === ports.c[0]
+            ? "C's proxy"
+            : port === ports.b[1]
+              ? "B's endpoint"
+              : port === ports.c[1]
+                ? "C's endpoint"
+                : 'ephemeral (a client or CLI)';
     const groups = new Map<string, number>();
     for (const c of tcpConnections(a.pid)) {
-      const k = c.state === 'LISTEN' ? `listening :${c.local}` : c.local === a.pport ? `client → A's proxy (${c.state})` : c.local === a.bport ? `→ A's endpoint from ${name(c.remote)} (${c.state})` : `A → ${name(c.remote)} (${c.state})`;
+      const k =
+        c.state === 'LISTEN'
+          ? `listening :${c.local}`
+          : c.local === a.pport
+            ? `client → A's proxy (${c.state})`
+            : c.local === a.bport
+              ? `→ A's endpoint from ${name(c.remote)} (${c.state})`
+              : `A → ${name(c.remote)} (${c.state})`;
       groups.set(k, (groups.get(k) ?? 0) + 1);
     }
     console.log(`A's TCP connections at the end: ${[...groups].map(([k, n]) => `${n} × ${k}`).join(', ')}`);
@@ -194,7 +287,11 @@ async function main(): Promise<boolean> {
   const t = new Targets();
   t.check('A kept running', aliveA, aliveA ? `pid ${a.pid} alive` : `A exited after ${fmt(elapsed, 0)} s (see its log above)`);
   t.check('no body with a wrong sha256', counts.corrupt === 0, `${counts.corrupt}`);
-  t.check('no truncation reported as a clean end', counts.short === 0, `${counts.short} bodies shorter than their Content-Length ended by a clean FIN (${counts.bad} other failures: no response head, visible to any client)`);
+  t.check(
+    'no truncation reported as a clean end',
+    counts.short === 0,
+    `${counts.short} bodies shorter than their Content-Length ended by a clean FIN (${counts.bad} other failures: no response head, visible to any client)`,
+  );
   t.check('no download hung (60 s)', counts.timeout === 0, `${counts.timeout}`);
   t.check('downloads completed', counts.ok > 0, `${counts.ok}`);
   t.check('B and C wired again at the end', peersUp, peersUp ? 'both up' : 'not both up');

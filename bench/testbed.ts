@@ -56,14 +56,25 @@ const bigAndSmall = (): JobDef[] => [
 
 const SCENARIOS: ScenarioDef[] = [
   { id: 'a', title: `(a) equal links, 3 × 20 Mbit/s, ${RUNS} consecutive runs on freshly started nodes`, rates: [20, 20, 20], runs: RUNS, jobs: bigAndSmall() },
-  { id: 'b', title: `(b) unequal links, 30 / 10 / 5 Mbit/s, ${RUNS} consecutive runs on freshly started nodes`, rates: [30, 10, 5], runs: RUNS, jobs: bigAndSmall() },
+  {
+    id: 'b',
+    title: `(b) unequal links, 30 / 10 / 5 Mbit/s, ${RUNS} consecutive runs on freshly started nodes`,
+    rates: [30, 10, 5],
+    runs: RUNS,
+    jobs: bigAndSmall(),
+  },
   {
     id: 'c',
     title: '(c) a mixed job on 30 / 10 / 5 Mbit/s',
     rates: [30, 10, 5],
     runs: 1,
     // The arrival window scales with the sizes, so a scaled job keeps its shape.
-    jobs: [{ name: `2 × ${mb(size(100 * MB))} + 40 × ${mb(size(MB))} arriving over ${fmt(10 * SCALE)} s`, files: [...together(2, size(100 * MB)), ...arriving(40, size(MB), 10_000 * SCALE)] }],
+    jobs: [
+      {
+        name: `2 × ${mb(size(100 * MB))} + 40 × ${mb(size(MB))} arriving over ${fmt(10 * SCALE)} s`,
+        files: [...together(2, size(100 * MB)), ...arriving(40, size(MB), 10_000 * SCALE)],
+      },
+    ],
   },
   {
     id: 'd',
@@ -80,7 +91,9 @@ function declaredPolicies(): string[] {
   const ids: string[] = [];
   for (const p of fs.readdirSync(dir)) {
     try {
-      const manifest = JSON.parse(fs.readFileSync(path.join(dir, p, 'package.json'), 'utf8')) as { booster?: { contributes?: { policies?: { id: string }[] } } };
+      const manifest = JSON.parse(fs.readFileSync(path.join(dir, p, 'package.json'), 'utf8')) as {
+        booster?: { contributes?: { policies?: { id: string }[] } };
+      };
       ids.push(...(manifest.booster?.contributes?.policies ?? []).map((x) => x.id));
     } catch {
       // not a plugin folder
@@ -143,7 +156,18 @@ async function throughputScenario(h: Household, s: ScenarioDef, rates: number[],
   try {
     for (const job of s.jobs) {
       const best = bestAssignment(rates, job.files);
-      rows.push([job.name, `best assignment: ${best.method}`, '–', fmt(best.mbps), '100', split(best.filesPerLink), mbSplit(best.bytesPerLink), fmt(best.makespanS), '–', ...(mixed ? ['–'] : [])]);
+      rows.push([
+        job.name,
+        `best assignment: ${best.method}`,
+        '–',
+        fmt(best.mbps),
+        '100',
+        split(best.filesPerLink),
+        mbSplit(best.bytesPerLink),
+        fmt(best.makespanS),
+        '–',
+        ...(mixed ? ['–'] : []),
+      ]);
       const results: RowJson[] = [];
       for (const setup of setups(true)) {
         const runs = setup.kind === 'single' ? 1 : s.runs;
@@ -153,12 +177,29 @@ async function throughputScenario(h: Household, s: ScenarioDef, rates: number[],
         done.forEach((r, i) => {
           const small = mixed ? smallTimes(job, r) : undefined;
           const row: RowJson = {
-            setup: setup.label, run: i + 1, mbps: r.mbps, pctOfBest: (100 * r.mbps) / best.mbps, seconds: r.seconds,
-            filesPerLink: r.filesPerLink, bytesPerLink: r.bytesPerLink, failed: r.files.filter((f) => !f.ok).length,
+            setup: setup.label,
+            run: i + 1,
+            mbps: r.mbps,
+            pctOfBest: (100 * r.mbps) / best.mbps,
+            seconds: r.seconds,
+            filesPerLink: r.filesPerLink,
+            bytesPerLink: r.bytesPerLink,
+            failed: r.files.filter((f) => !f.ok).length,
             ...(small ? { smallP50s: small.p50, smallMaxS: small.max } : {}),
           };
           results.push(row);
-          rows.push([job.name, setup.label, String(i + 1), fmt(row.mbps), fmt(row.pctOfBest, 0), split(row.filesPerLink), mbSplit(row.bytesPerLink), fmt(row.seconds), String(row.failed), ...(mixed ? [small ? `${fmt(small.p50)} / ${fmt(small.max)}` : '–'] : [])]);
+          rows.push([
+            job.name,
+            setup.label,
+            String(i + 1),
+            fmt(row.mbps),
+            fmt(row.pctOfBest, 0),
+            split(row.filesPerLink),
+            mbSplit(row.bytesPerLink),
+            fmt(row.seconds),
+            String(row.failed),
+            ...(mixed ? [small ? `${fmt(small.p50)} / ${fmt(small.max)}` : '–'] : []),
+          ]);
         });
       }
       jobTargets(s, job, best, results, targets, job === s.jobs[0]);
@@ -186,11 +227,19 @@ function jobTargets(s: ScenarioDef, job: JobDef, best: Assignment, rows: readonl
   if (s.id === 'a' || s.id === 'b') {
     const want = s.id === 'a' ? (big ? 56 : 53) : big ? 31 : 38;
     const ok = mine.every((r) => r.mbps >= want || coldOk(r));
-    targets.check(`(${s.id}) ${job.name}, every run ≥ ${want} Mbit/s${coldFirst ? ' (run 1: or ≥ single link)' : ''}`, ok, `${runs((r) => fmt(r.mbps))} (best ${fmt(best.mbps)}${also})`);
+    targets.check(
+      `(${s.id}) ${job.name}, every run ≥ ${want} Mbit/s${coldFirst ? ' (run 1: or ≥ single link)' : ''}`,
+      ok,
+      `${runs((r) => fmt(r.mbps))} (best ${fmt(best.mbps)}${also})`,
+    );
   } else if (s.id === 'c' && single) {
     const r = mine[0];
     // "No worse" within 1 %: two setups that end up equal must not be told apart by noise.
-    targets.check(`(c) no worse than the single link (within 1 %)`, r.mbps >= 0.99 * single.mbps, `${fmt(r.mbps)} vs ${fmt(single.mbps)} Mbit/s: gain ${fmt((100 * (r.mbps - single.mbps)) / single.mbps, 0)} %`);
+    targets.check(
+      `(c) no worse than the single link (within 1 %)`,
+      r.mbps >= 0.99 * single.mbps,
+      `${fmt(r.mbps)} vs ${fmt(single.mbps)} Mbit/s: gain ${fmt((100 * (r.mbps - single.mbps)) / single.mbps, 0)} %`,
+    );
   }
 }
 
@@ -205,25 +254,59 @@ async function deathScenario(h: Household, s: ScenarioDef, targets: Targets): Pr
   console.log(`\n### ${s.title}\n\n${job.name}\n`);
   console.log(
     table(
-      ['setup', 'requests', 'ok', 'failed: issued before the kill', 'failed: after the kill, before detection', 'failed: after detection', 'detected (ms after kill)', 'wired again (ms after restart)', 'via node 2 after that', 'stalled', 'job s', 'errors'],
+      [
+        'setup',
+        'requests',
+        'ok',
+        'failed: issued before the kill',
+        'failed: after the kill, before detection',
+        'failed: after detection',
+        'detected (ms after kill)',
+        'wired again (ms after restart)',
+        'via node 2 after that',
+        'stalled',
+        'job s',
+        'errors',
+      ],
       outcomes.map((o) => [
-        o.setup, String(o.requests), String(o.ok), String(o.failedBeforeKill), String(o.failedBeforeDetection),
+        o.setup,
+        String(o.requests),
+        String(o.ok),
+        String(o.failedBeforeKill),
+        String(o.failedBeforeDetection),
         o.detectedMs === undefined ? '– (not observed)' : String(o.failedAfterDetection),
         o.detectedMs === undefined ? '–' : ms(o.detectedMs - o.killedMs),
         o.backMs === undefined ? '–' : ms(o.backMs - o.restartedMs),
-        String(o.viaVictimAfterBack), String(o.stalled), fmt(o.job.seconds), o.errors.join('; ') || '–',
+        String(o.viaVictimAfterBack),
+        String(o.stalled),
+        fmt(o.job.seconds),
+        o.errors.join('; ') || '–',
       ]),
     ),
   );
   const mine = outcomes.find((o) => o.setup.endsWith('(default)'));
   if (mine) {
-    targets.check('(d) death noticed', mine.detectedMs !== undefined, mine.detectedMs === undefined ? 'node 1 never logged the peer down' : `${fmt(mine.detectedMs - mine.killedMs, 0)} ms after the kill`);
-    targets.check('(d) every request issued after detection succeeds', mine.detectedMs !== undefined && mine.failedAfterDetection === 0, `${mine.failedAfterDetection} failed`);
+    targets.check(
+      '(d) death noticed',
+      mine.detectedMs !== undefined,
+      mine.detectedMs === undefined ? 'node 1 never logged the peer down' : `${fmt(mine.detectedMs - mine.killedMs, 0)} ms after the kill`,
+    );
+    targets.check(
+      '(d) every request issued after detection succeeds',
+      mine.detectedMs !== undefined && mine.failedAfterDetection === 0,
+      `${mine.failedAfterDetection} failed`,
+    );
     targets.check('(d) the job finishes', mine.stalled === 0, `${mine.ok}/${mine.requests} ok, ${mine.stalled} stalled, ${fmt(mine.job.seconds)} s`);
   }
   return {
-    id: s.id, title: s.title, job: job.name,
-    outcomes: outcomes.map(({ job: j, ...o }) => ({ ...o, seconds: j.seconds, files: j.files.map((f) => ({ startMs: f.startMs, endMs: f.endMs, ok: f.ok, link: f.link, error: f.error })) })),
+    id: s.id,
+    title: s.title,
+    job: job.name,
+    outcomes: outcomes.map(({ job: j, ...o }) => ({
+      ...o,
+      seconds: j.seconds,
+      files: j.files.map((f) => ({ startMs: f.startMs, endMs: f.endMs, ok: f.ok, link: f.link, error: f.error })),
+    })),
   };
 }
 
@@ -235,7 +318,9 @@ async function main(): Promise<boolean> {
   if (chosen.length === 0) throw new Error(`--scenario ${which}: expected a, b, c, d or all`);
   console.log(`# Testbed — ${machineLine()}`);
   if (NO_HAPROXY) console.log(`HAProxy comparison skipped: ${NO_HAPROXY}`);
-  console.log(`scale ${SCALE}${SCALE !== 1 ? " (file sizes scaled: the issue's absolute targets are for --scale 1)" : ''}; default policy ${DEFAULT_SETTINGS.policy}`);
+  console.log(
+    `scale ${SCALE}${SCALE !== 1 ? " (file sizes scaled: the issue's absolute targets are for --scale 1)" : ''}; default policy ${DEFAULT_SETTINGS.policy}`,
+  );
   const key = crypto.randomBytes(32).toString('hex');
   const bed = new Testbed(chosen[0].rates);
   bed.create();
@@ -256,7 +341,9 @@ async function main(): Promise<boolean> {
         measured.set(s.rates.join('/'), rates);
       }
       console.error(`${s.title}: links measured ${rates.map((r) => fmt(r)).join(' / ')} Mbit/s`);
-      results.push(s.id === 'd' ? { ...(await deathScenario(h, s, targets) as object), measuredMbps: rates } : await throughputScenario(h, s, rates, targets));
+      results.push(
+        s.id === 'd' ? { ...((await deathScenario(h, s, targets)) as object), measuredMbps: rates } : await throughputScenario(h, s, rates, targets),
+      );
     }
   } finally {
     await origin.close();
@@ -266,7 +353,21 @@ async function main(): Promise<boolean> {
   const dir = path.join(ROOT, 'bench', 'results');
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `testbed-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  fs.writeFileSync(file, JSON.stringify({ machine: machineLine(), argv: process.argv.slice(2), scale: SCALE, defaultPolicy: DEFAULT_SETTINGS.policy, scenarios: results, targets: targets.checks }, null, 2));
+  fs.writeFileSync(
+    file,
+    JSON.stringify(
+      {
+        machine: machineLine(),
+        argv: process.argv.slice(2),
+        scale: SCALE,
+        defaultPolicy: DEFAULT_SETTINGS.policy,
+        scenarios: results,
+        targets: targets.checks,
+      },
+      null,
+      2,
+    ),
+  );
   console.log(`\nresults: ${path.relative(ROOT, file)}`);
   return targets.ok;
 }

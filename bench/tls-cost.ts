@@ -16,7 +16,23 @@
 import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import { cli, fmt, machineLine, numberArg, runBench, atExit, sleep, socks5, spawnNode, startRawOrigin, status, stopNode, table, Targets, type NodeProc } from './lib/rig';
+import {
+  cli,
+  fmt,
+  machineLine,
+  numberArg,
+  runBench,
+  atExit,
+  sleep,
+  socks5,
+  spawnNode,
+  startRawOrigin,
+  status,
+  stopNode,
+  table,
+  Targets,
+  type NodeProc,
+} from './lib/rig';
 
 const MIB = numberArg('mib', 1024);
 const STREAMS = numberArg('streams', 8);
@@ -40,10 +56,13 @@ async function stream(open: Opener, bytes: number, deadline: number): Promise<nu
   const s = await open();
   return new Promise((resolve, reject) => {
     let got = 0;
-    const timer = setTimeout(() => {
-      s.destroy();
-      resolve(got);
-    }, Math.max(0, deadline - Date.now()));
+    const timer = setTimeout(
+      () => {
+        s.destroy();
+        resolve(got);
+      },
+      Math.max(0, deadline - Date.now()),
+    );
     s.on('data', (d: Buffer) => (got += d.length));
     s.once('end', () => {
       clearTimeout(timer);
@@ -96,20 +115,31 @@ async function main(): Promise<boolean> {
   const configs: { name: string; open: Opener; nodes: NodeProc[] }[] = [
     { name: 'no proxy (origin directly)', open: () => connectPlain(originPort), nodes: [] },
     { name: '1 hop: B, plain SOCKS5', open: () => socks5(b.pport, '127.0.0.1', originPort), nodes: [b] },
-    { name: '2 hops plain: A2 → B (nested SOCKS5)', open: async () => socks5(0, '127.0.0.1', originPort, { over: await socks5(a2.pport, '127.0.0.1', b.pport) }), nodes: [a2, b] },
+    {
+      name: '2 hops plain: A2 → B (nested SOCKS5)',
+      open: async () => socks5(0, '127.0.0.1', originPort, { over: await socks5(a2.pport, '127.0.0.1', b.pport) }),
+      nodes: [a2, b],
+    },
     { name: '2 hops TLS: A → B (0x86, block direct)', open: () => socks5(a.pport, '127.0.0.1', originPort), nodes: [a, b] },
   ];
   // Check the TLS path really goes through B before measuring.
   const probe = await stream(configs[3].open, 1024 * 1024, Date.now() + 10_000).catch((e: Error) => e);
-  if (probe instanceof Error) throw new Error(`the TLS chain A → B does not work: ${probe.message}\nA's log:\n${a.log().slice(-2000)}\nB's log:\n${b.log().slice(-2000)}`);
+  if (probe instanceof Error)
+    throw new Error(`the TLS chain A → B does not work: ${probe.message}\nA's log:\n${a.log().slice(-2000)}\nB's log:\n${b.log().slice(-2000)}`);
 
   const best = new Map<string, { mbps: number; cpuPerGB: number; bytes: number; s: number }>();
   for (let rep = 1; rep <= REPS; rep++) {
     for (const streams of [1, STREAMS]) {
       for (const c of configs) {
-        const r = await run(c.open, streams, c.nodes.map((n) => n.pid));
+        const r = await run(
+          c.open,
+          streams,
+          c.nodes.map((n) => n.pid),
+        );
         const k = `${c.name}|${streams}`;
-        console.log(`rep ${rep}: ${c.name}, ${streams} stream(s): ${fmt(r.mbps, 0)} MB/s (${fmt(r.bytes / 2 ** 20, 0)} MiB in ${fmt(r.s)} s), nodes' CPU ${fmt(r.cpuPerGB)} s/GB`);
+        console.log(
+          `rep ${rep}: ${c.name}, ${streams} stream(s): ${fmt(r.mbps, 0)} MB/s (${fmt(r.bytes / 2 ** 20, 0)} MiB in ${fmt(r.s)} s), nodes' CPU ${fmt(r.cpuPerGB)} s/GB`,
+        );
         if (!best.has(k) || best.get(k)!.mbps < r.mbps) best.set(k, r);
         await sleep(500);
       }
@@ -125,7 +155,9 @@ async function main(): Promise<boolean> {
   console.log(table(['path', '1 stream MB/s', `${STREAMS} streams MB/s`, 'node CPU s/GB (1)', `node CPU s/GB (${STREAMS})`], rows));
   const cost = (streams: number) => 1 - best.get(`${configs[3].name}|${streams}`)!.mbps / best.get(`${configs[2].name}|${streams}`)!.mbps;
   const cpuCost = (streams: number) => best.get(`${configs[3].name}|${streams}`)!.cpuPerGB / best.get(`${configs[2].name}|${streams}`)!.cpuPerGB - 1;
-  console.log(`\ncost of encryption (TLS two-hop vs plain two-hop): throughput −${fmt(cost(1) * 100, 0)} % (1 stream), −${fmt(cost(STREAMS) * 100, 0)} % (${STREAMS} streams); node CPU per GB +${fmt(cpuCost(1) * 100, 0)} % / +${fmt(cpuCost(STREAMS) * 100, 0)} %`);
+  console.log(
+    `\ncost of encryption (TLS two-hop vs plain two-hop): throughput −${fmt(cost(1) * 100, 0)} % (1 stream), −${fmt(cost(STREAMS) * 100, 0)} % (${STREAMS} streams); node CPU per GB +${fmt(cpuCost(1) * 100, 0)} % / +${fmt(cpuCost(STREAMS) * 100, 0)} %`,
+  );
   const t = new Targets();
   t.check('TLS chain A → B carried every run', [...best.keys()].filter((k) => k.startsWith(configs[3].name)).length === 2, 'yes');
   console.log(`\n${t.report()}`);

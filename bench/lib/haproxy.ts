@@ -64,7 +64,9 @@ export class Restartable {
     const child = this.bed.spawn(this.node, this.cmd, this.args);
     this.child = child;
     child.stderr!.on('data', (d: Buffer) => (this.stderr = (this.stderr + d.toString()).slice(-4000)));
-    const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`${this.cmd} in ${this.node.ns} exited ${code}: ${this.stderr}`))));
+    const exited = new Promise<never>((_, reject) =>
+      child.once('exit', (code) => reject(new Error(`${this.cmd} in ${this.node.ns} exited ${code}: ${this.stderr}`))),
+    );
     exited.catch(() => undefined);
     await Promise.race([waitListening(this.node.lanAddress, this.port), exited]);
   }

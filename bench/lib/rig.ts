@@ -44,8 +44,12 @@ export function machineLine(): string {
   const cpu = os.cpus()[0]?.model ?? 'unknown cpu';
   let rev = process.env.BENCH_REV ?? 'unknown';
   try {
-    rev = execFileSync('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
-    const dirty = execFileSync('git', ['-C', ROOT, 'status', '--porcelain', '--untracked-files=no'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    rev = execFileSync('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
+    const dirty = execFileSync('git', ['-C', ROOT, 'status', '--porcelain', '--untracked-files=no'], { stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
     if (dirty) rev += '+dirty';
   } catch {
     // not a git checkout (a snapshot copy: BENCH_REV names it)
@@ -136,7 +140,19 @@ export function tcpConnections(pid: number): { local: number; remote: number; st
   } catch {
     return [];
   }
-  const STATES: Record<string, string> = { '01': 'ESTABLISHED', '02': 'SYN_SENT', '03': 'SYN_RECV', '04': 'FIN_WAIT1', '05': 'FIN_WAIT2', '06': 'TIME_WAIT', '07': 'CLOSE', '08': 'CLOSE_WAIT', '09': 'LAST_ACK', '0A': 'LISTEN', '0B': 'CLOSING' };
+  const STATES: Record<string, string> = {
+    '01': 'ESTABLISHED',
+    '02': 'SYN_SENT',
+    '03': 'SYN_RECV',
+    '04': 'FIN_WAIT1',
+    '05': 'FIN_WAIT2',
+    '06': 'TIME_WAIT',
+    '07': 'CLOSE',
+    '08': 'CLOSE_WAIT',
+    '09': 'LAST_ACK',
+    '0A': 'LISTEN',
+    '0B': 'CLOSING',
+  };
   const out: { local: number; remote: number; state: string }[] = [];
   for (const file of [`/proc/${pid}/net/tcp`, `/proc/${pid}/net/tcp6`]) {
     let text = '';
@@ -161,7 +177,10 @@ export class RssSampler {
   phase = 'baseline';
   private readonly started = Date.now();
 
-  constructor(readonly pid: number, readonly everyMs = 100) {}
+  constructor(
+    readonly pid: number,
+    readonly everyMs = 100,
+  ) {}
 
   start(): this {
     this.sample();
@@ -376,12 +395,20 @@ export const openTunnelsOf = (e: StatusEntry) => e.tunnels.reduce((n, t) => n + 
 /** Deterministic bytes: a 8 MiB block of SHA-256 counter output; /blob?off=O&len=N serves a slice. */
 export const PATTERN = (() => {
   const b = Buffer.allocUnsafe(8 * 1024 * 1024);
-  for (let i = 0; i < b.length / 32; i++) crypto.createHash('sha256').update(`booster bench ${i}`).digest().copy(b, i * 32);
+  for (let i = 0; i < b.length / 32; i++)
+    crypto
+      .createHash('sha256')
+      .update(`booster bench ${i}`)
+      .digest()
+      .copy(b, i * 32);
   return b;
 })();
 
 export function sliceSha256(off: number, len: number): string {
-  return crypto.createHash('sha256').update(PATTERN.subarray(off, off + len)).digest('hex');
+  return crypto
+    .createHash('sha256')
+    .update(PATTERN.subarray(off, off + len))
+    .digest('hex');
 }
 
 export interface Origin {
@@ -486,7 +513,12 @@ async function listenOrigin(server: net.Server, listen: net.ListenOptions): Prom
  * socket or `over` an existing stream (a nested chain). Resolves with the socket
  * once the reply arrived; bytes after the reply are unshifted back.
  */
-export function socks5(proxyPort: number, host: string, port: number, options: { proxyHost?: string; timeoutMs?: number; over?: net.Socket } = {}): Promise<net.Socket> {
+export function socks5(
+  proxyPort: number,
+  host: string,
+  port: number,
+  options: { proxyHost?: string; timeoutMs?: number; over?: net.Socket } = {},
+): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const s = options.over ?? net.connect({ port: proxyPort, host: options.proxyHost ?? '127.0.0.1', noDelay: true });
     const timer = setTimeout(() => fail(new Error(`SOCKS5 handshake via :${proxyPort} timed out`)), options.timeoutMs ?? 10_000);
@@ -649,7 +681,10 @@ export class Targets {
   }
 
   report(): string {
-    return table(['target', 'result', 'measured'], this.checks.map((c) => [c.name, c.ok ? 'ok' : 'MISSED', c.detail]));
+    return table(
+      ['target', 'result', 'measured'],
+      this.checks.map((c) => [c.name, c.ok ? 'ok' : 'MISSED', c.detail]),
+    );
   }
 
   get ok(): boolean {
@@ -684,7 +719,7 @@ export function runBench(name: string, main: () => Promise<boolean>, hardLimitMs
       setTimeout(() => process.exit(process.exitCode), 2000).unref();
     },
     (err) => {
-      console.error(`${name} failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+      console.error(`${name} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
       for (const c of cleanups.splice(0).reverse()) safe(c);
       process.exit(2);
     },

@@ -35,7 +35,11 @@ export function seriesOf(start: number, lines: readonly RecordLine[]): PlotSerie
     switch (m.kind) {
       case 'node-status':
         names.set(m.node.id, `${m.node.id.slice(0, 8)} ${m.node.baddr}`);
-        setOpen(m.t, m.node.id, m.node.tunnels.reduce((s, x) => s + x.copies, 0));
+        setOpen(
+          m.t,
+          m.node.id,
+          m.node.tunnels.reduce((s, x) => s + x.copies, 0),
+        );
         break;
       case 'network-update':
         if (m.node.baddr && !names.has(m.node.id)) names.set(m.node.id, `${m.node.id.slice(0, 8)} ${m.node.baddr}`);
