@@ -85,7 +85,8 @@ describe('socks-chain dialer: an abort in any phase fails the dial, never the pr
           signal: abort.signal,
         });
         await peer.connectSeen;
-        abort.abort(new Error('the source went down'));
+        // From a timer, as a heartbeat timeout or a closing link does it.
+        setTimeout(() => abort.abort(new Error('the source went down')), 0);
         const err = await dial.then(
           () => undefined,
           (e: Error & { code?: string }) => e,

@@ -32,14 +32,18 @@ export class SocksChainDialer implements Dialer {
   async dial({ target, source, signal }: DialRequest): Promise<DialResult> {
     if (!source.proxy) throw Object.assign(new Error(`source ${source.id} has no proxy address`), { socksReply: 1 });
     const proxySocket = await connectToProxy(source.proxy, signal);
-    // Between the phases below (method negotiation, TLS, SOCKS) the raw socket
-    // may have no 'error' listener of its own: an abort or a reset there would be
-    // an uncaught exception. Its errors surface as the failure of the phase in
-    // progress (the socket is destroyed), so this listener only keeps them caught.
+    // An abort closes the socket without an error: the phase in progress
+    // (method negotiation, TLS, SOCKS) then fails, and the catch below turns
+    // that into ABORT_ERR. A socket destroyed *with* an error emits it only
+    // once its handle has closed, after this dial has settled and dropped its
+    // listeners: that error would be uncaught and take the node down (seen
+    // when a peer went down mid-dial). For the same reason a failed dial
+    // leaves `keepCaught` on the dead socket.
     const keepCaught = () => {};
     proxySocket.on('error', keepCaught);
-    const onAbort = () => proxySocket.destroy(Object.assign(new Error('dial aborted'), { code: 'ABORT_ERR' }));
+    const onAbort = () => proxySocket.destroy();
     signal.addEventListener('abort', onAbort, { once: true });
+    let handedOver = false;
     try {
       // A peer that proved it holds the network key is reached through TLS; a 0.3 peer through plain SOCKS5.
       const carrier = source.proxy.secure ? await this.secure(proxySocket, source.proxy, signal) : proxySocket;
@@ -50,6 +54,7 @@ export class SocksChainDialer implements Dialer {
         existing_socket: carrier,
         timeout: 60_000,
       });
+      handedOver = true;
       return { socket, bound: { host: proxySocket.localAddress ?? '0.0.0.0', port: proxySocket.localPort ?? 0 } };
     } catch (err) {
       proxySocket.destroy();
@@ -60,7 +65,7 @@ export class SocksChainDialer implements Dialer {
       throw Object.assign(new Error(`peer proxy ${source.proxy.host}:${source.proxy.port}: ${message}`), { socksReply: reply ?? 1 });
     } finally {
       signal.removeEventListener('abort', onAbort);
-      proxySocket.off('error', keepCaught);
+      if (handedOver) proxySocket.off('error', keepCaught);
     }
   }
 
