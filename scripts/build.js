@@ -24,6 +24,14 @@ if (protos.length > 0) {
   run(bin('pbts'), ['--no-comments', '-o', path.join(outDir, 'booster.d.ts'), js]);
 }
 
+// Each built-in plugin's package entry (plugins/<name>/index.js) is one shared
+// file that finds booster's dist/ (see scripts/plugin-entry.js).
+const entry = fs.readFileSync(path.join(__dirname, 'plugin-entry.js'));
+for (const name of fs.readdirSync(path.join(root, 'plugins'))) {
+  const pkg = path.join(root, 'plugins', name, 'package.json');
+  if (fs.existsSync(pkg) && JSON.parse(fs.readFileSync(pkg, 'utf8')).main === 'index.js') fs.writeFileSync(path.join(root, 'plugins', name, 'index.js'), entry);
+}
+
 run(bin('tsc'), ['-p', 'tsconfig.json']);
 // Examples compile against the API's declarations in dist/, as an external plugin would.
 for (const example of fs.existsSync(path.join(root, 'examples')) ? fs.readdirSync(path.join(root, 'examples')) : []) {

@@ -1,9 +1,10 @@
 'use strict';
-// Entry of a built-in plugin. Built-ins are compiled with booster itself, into
-// booster's dist/ (scripts/build.js). This folder is plugins/<name> in a
-// checkout, and node_modules/@booster/plugin-<name> inside an installed booster
-// (bundled): so find booster's package root by name rather than by a fixed
-// relative path, which can only be right in one of the two.
+// Entry of a built-in plugin; scripts/build.js copies this one file to every
+// plugins/<name>/index.js (generated, not tracked). Built-ins are compiled
+// with booster itself, into booster's dist/. The plugin's folder is
+// plugins/<name> in a checkout, and node_modules/@booster/plugin-<name> inside
+// an installed booster (bundled): so find booster's package root by name
+// rather than by a fixed relative path, which can only be right in one of the two.
 const fs = require('node:fs');
 const path = require('node:path');
 
