@@ -1,10 +1,10 @@
 import 'reflect-metadata';
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { inject, injectable } from 'tsyringe';
 import type { Logger } from '../api/logger';
 import type { NodeSettings } from '../api/settings';
+import { writeFileAtomic } from '../kernel/atomic-file';
 import { TOKENS, type Clock } from '../kernel/tokens';
 import { SourceRegistry, type SavedEstimate } from './sources';
 
@@ -51,16 +51,7 @@ export function readLinksFile(file: string, maxAgeMs: number, wallNow = Date.now
 
 /** Writes links.json atomically (a temporary file, then rename), mode 0600. */
 export async function writeLinksFile(file: string, links: ReadonlyMap<string, StoredLink>): Promise<void> {
-  await fs.promises.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-  const body = JSON.stringify({ version: 1, links: Object.fromEntries(links) }, null, 1);
-  const tmp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
-  try {
-    await fs.promises.writeFile(tmp, body, { mode: 0o600 });
-    await fs.promises.rename(tmp, file);
-  } catch (err) {
-    await fs.promises.rm(tmp, { force: true });
-    throw err;
-  }
+  await writeFileAtomic(file, JSON.stringify({ version: 1, links: Object.fromEntries(links) }, null, 1));
 }
 
 /**

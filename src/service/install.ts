@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { writeFileAtomicSync } from '../kernel/atomic-file';
 import { enabledLink, unitPath } from './paths';
 import { systemctlCommands, shellLine, type ServiceScope } from './unit';
 
@@ -26,11 +27,8 @@ function why(err: unknown, scope: ServiceScope): string {
 export function writeUnit(scope: ServiceScope, text: string, force: boolean, file = unitPath(scope)): string {
   if (fs.existsSync(file) && !force) throw new ServiceError(`${file} already exists; pass --force to replace it`);
   try {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    // Write a sibling and rename: systemd never reads half a unit.
-    const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, text, { mode: 0o644 });
-    fs.renameSync(tmp, file);
+    // systemd never reads half a unit.
+    writeFileAtomicSync(file, text, { mode: 0o644, dirMode: null });
   } catch (err) {
     throw new ServiceError(`cannot write ${file}: ${why(err, scope)}`);
   }

@@ -1,7 +1,7 @@
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Rule } from '../api/settings';
+import { writeFileAtomic } from '../kernel/atomic-file';
 import { validateRules, type RuleLimits } from '../dispatch/rules';
 import { parsePeerEntries, type PeerEntry } from './peer-entry';
 
@@ -64,13 +64,5 @@ export function readStateFile(file: string, limits: RuleLimits & { readonly maxP
 
 /** Writes the state atomically (a temporary file, then rename), mode 0600 in a 0700 directory. */
 export async function writeStateFile(file: string, state: NodeState): Promise<void> {
-  await fs.promises.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-  const body = `${JSON.stringify({ version: STATE_VERSION, ...state }, null, 2)}\n`;
-  const tmp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
-  try {
-    await fs.promises.writeFile(tmp, body, { mode: 0o600 });
-    await fs.promises.rename(tmp, file);
-  } finally {
-    await fs.promises.rm(tmp, { force: true });
-  }
+  await writeFileAtomic(file, `${JSON.stringify({ version: STATE_VERSION, ...state }, null, 2)}\n`);
 }

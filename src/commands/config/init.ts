@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { BoosterCommand, UsageError } from '../../cli/base';
 import { starterConfig } from '../../cli/config-template';
+import { writeFileAtomicSync } from '../../kernel/atomic-file';
 import { configFileIn, DATA_DIR_HELP, defaultDataDir } from '../../kernel/data-dir';
 
 export default class ConfigInit extends BoosterCommand {
@@ -22,15 +23,8 @@ FILE defaults to config.json in the data directory, which "booster start" reads 
     const file = path.resolve(args.file ?? configFileIn(flags['data-dir'] ?? defaultDataDir()));
     const exists = fs.existsSync(file);
     if (exists && !flags.force) throw new UsageError(`${file} already exists; use --force to overwrite it`);
-    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    // 0600: a config file may come to hold the network key or proxy credentials.
-    const tmp = `${file}.${process.pid}.tmp`;
-    try {
-      fs.writeFileSync(tmp, starterConfig(), { mode: 0o600 });
-      fs.renameSync(tmp, file);
-    } finally {
-      fs.rmSync(tmp, { force: true });
-    }
+    // 0600 (the default): a config file may come to hold the network key or proxy credentials.
+    writeFileAtomicSync(file, starterConfig());
     this.log(`${exists ? 'replaced' : 'wrote'} ${file}; "booster config show${args.file ? ` --config ${file}` : ''}" prints the settings it gives`);
     return { file, replaced: exists };
   }
