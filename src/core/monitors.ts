@@ -65,14 +65,13 @@ export class MonitorHost implements Disposable {
 
   private peers(): PeerInfo[] {
     return this.network.list().map((p) => {
-      const status = p.status();
       const rttMs = p.state === 'up' ? p.rttMs : undefined;
       return {
         id: p.id,
         baddr: p.baddr,
         paddr: p.paddr,
         state: p.state,
-        tunnels: status.tunnels.reduce((n, t) => n + t.copies, 0),
+        tunnels: p.workload.total,
         ...(rttMs === undefined ? {} : { rttMs }),
       };
     });

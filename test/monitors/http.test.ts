@@ -8,6 +8,7 @@ import { httpToken } from '../../src/security/http-token';
 import { startHttpServer, type TestHttpServer } from '../helpers/http';
 import { TEST_KEY } from '../helpers/key';
 import { NamespaceHost, skipUnlessNetns } from '../helpers/netns';
+import { waitUntil } from '../helpers/ports';
 import { getViaSocks } from '../helpers/socks';
 import { parseListenAddress, rejectionReason } from '../../plugins/http/src/index';
 import { HTTP_PLUGIN, startMonitoredNode, type MonitoredNode } from './monitored-node';
@@ -30,14 +31,6 @@ function value(families: Family[], name: string, labels: Record<string, string> 
   if (!family) throw new Error(`no metric ${name}`);
   const matching = family.metrics.filter((m) => Object.entries(labels).every(([k, v]) => m.labels?.[k] === v));
   return matching.reduce((n, m) => n + Number(m.value), 0);
-}
-
-async function until(what: string, ok: () => boolean, ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 function listeningServers(): number {
@@ -84,7 +77,7 @@ describe('HTTP monitors (plugin-http)', function () {
       s.on('error', () => resolve());
       s.resume();
     });
-    await until('tunnels to close', () => m!.node.tunnels.size === 0);
+    await waitUntil('tunnels to close', () => m!.node.tunnels.size === 0, 5_000);
 
     const families = await scrape(url);
     for (const f of families) {
@@ -122,7 +115,7 @@ describe('HTTP monitors (plugin-http)', function () {
     };
     // One tunnel held open while the routes are read.
     const slow = getViaSocks(m.node.proxyAddress.port, '127.0.0.1', origin.port, '/slow?ms=60000');
-    await until('the slow tunnel', () => m!.node.tunnels.size === 1);
+    await waitUntil('the slow tunnel', () => m!.node.tunnels.size === 1, 5_000);
 
     const health = await get('/health');
     expect(health).to.include({ status: 'ok', nodeId: m.node.id, policy: m.node.settings.policy });
@@ -221,7 +214,7 @@ describe('HTTP monitors (plugin-http)', function () {
       await m.node.network.connect(`127.0.0.1:${b.node.endpointAddress.port}`);
       const peer = m.node.network.list().find((p) => p.bport === b.node.endpointAddress.port)!;
       // The first answer to our first beat gives the first sample (about one period).
-      await until('an RTT sample', () => peer.rttMs !== undefined, 3_000);
+      await waitUntil('an RTT sample', () => peer.rttMs !== undefined, 3_000);
       const families = await scrape(url);
       const rtt = families.find((f) => f.name === 'booster_peer_heartbeat_rtt_seconds')!.metrics;
       expect(rtt).to.have.length(1);
@@ -231,7 +224,7 @@ describe('HTTP monitors (plugin-http)', function () {
       expect(families.find((f) => f.name === 'booster_peer_heartbeat_rtt_seconds')!.type).to.equal('GAUGE');
       // A peer that goes down has no RTT.
       await b.node.stop();
-      await until('peer down', () => peer.state !== 'up', 3_000);
+      await waitUntil('peer down', () => peer.state !== 'up', 3_000);
       expect((await scrape(url)).find((f) => f.name === 'booster_peer_heartbeat_rtt_seconds')?.metrics ?? []).to.deep.equal([]);
     } finally {
       await b.node.stop();

@@ -1,7 +1,7 @@
 import * as http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Disposable, Logger } from 'booster';
-import { isLoopback, type ListenAddress } from './listen-address';
+import { isLoopback, loopbackHostHeader, type ListenAddress } from './listen-address';
 
 /** What a route answers; `undefined` from the handler means 404. */
 export interface Reply {
@@ -27,7 +27,7 @@ export interface GuardedServer extends Disposable {
 }
 
 /** Connections served at once; more are refused by the kernel-side accept (net.Server.maxConnections). */
-export const MAX_CONNECTIONS = 16;
+const MAX_CONNECTIONS = 16;
 /** A request must arrive (headers and all) within this; an idle keep-alive connection is closed after KEEP_ALIVE_MS. */
 export const REQUEST_TIMEOUT_MS = 5_000;
 const KEEP_ALIVE_MS = 5_000;
@@ -44,7 +44,6 @@ export async function serveGuarded(options: GuardedServerOptions): Promise<Guard
   const { log, name } = options;
   const requiresToken = !isLoopback(options.address.host);
   const refusals = refusalLog(log, name);
-  const sockets = new Set<Socket>();
   const server = http.createServer(
     { maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS, keepAliveTimeout: KEEP_ALIVE_MS },
     (req, res) => {
@@ -57,11 +56,6 @@ export async function serveGuarded(options: GuardedServerOptions): Promise<Guard
   );
   server.maxConnections = MAX_CONNECTIONS;
   server.maxRequestsPerSocket = 100;
-  server.on('connection', (s: Socket) => {
-    sockets.add(s);
-    s.once('close', () => sockets.delete(s));
-  });
-  server.on('clientError', (_err, socket) => socket.destroy());
 
   async function respond(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     if (requiresToken && !authorized(req.headers.authorization, options.verifyToken)) {
@@ -84,9 +78,32 @@ export async function serveGuarded(options: GuardedServerOptions): Promise<Guard
     send(res, reply?.status ?? (reply ? 200 : 404), reply ?? { contentType: 'text/plain; charset=utf-8', body: 'not found\n' });
   }
 
+  const bound = await listen(server, options.address, log, name);
+  return {
+    address: bound.address,
+    requiresToken,
+    dispose() {
+      refusals.dispose();
+      bound.close();
+    },
+  };
+}
+
+/**
+ * Listens at `address` (rejects when it cannot bind), then logs later server
+ * errors; a client sending a malformed request is cut off. `close` stops
+ * listening and ends every connection still open.
+ */
+export async function listen(server: http.Server, address: ListenAddress, log: Logger, name: string): Promise<{ address: ListenAddress; close(): void }> {
+  const sockets = new Set<Socket>();
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+  });
+  server.on('clientError', (_err, socket) => socket.destroy());
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.address.port, options.address.host, () => {
+    server.listen(address.port, address.host, () => {
       server.off('error', reject);
       resolve();
     });
@@ -95,9 +112,7 @@ export async function serveGuarded(options: GuardedServerOptions): Promise<Guard
   const bound = server.address() as AddressInfo;
   return {
     address: { host: bound.address, port: bound.port },
-    requiresToken,
-    dispose() {
-      refusals.dispose();
+    close() {
       server.close();
       for (const s of sockets) s.destroy();
     },
@@ -109,14 +124,8 @@ function send(res: http.ServerResponse, status: number, reply: Reply): void {
   res.end(reply.body);
 }
 
-/** "127.0.0.1:9464", "[::1]:9464", "localhost:9464" (port optional). */
-function loopbackHostHeader(host: string | undefined): boolean {
-  const m = /^(?:\[([^\]]+)\]|([^:]+))(?::\d+)?$/.exec(host ?? '');
-  const name = (m?.[1] ?? m?.[2] ?? '').toLowerCase();
-  return name === 'localhost' || isLoopback(name);
-}
-
-function authorized(header: string | undefined, verify: (token: string) => boolean): boolean {
+/** True when the Authorization header carries `Bearer <token>` and the token verifies. */
+export function authorized(header: string | undefined, verify: (token: string) => boolean): boolean {
   const m = /^Bearer +([^\s]{1,256})\s*$/i.exec(header ?? '');
   return m !== null && verify(m[1]);
 }

@@ -4,9 +4,9 @@ import { jsonApi } from './json-api';
 import { formatUrl, parseListenAddress, type ListenAddress } from './listen-address';
 import { parseDashboardOptions, type DashboardOptions } from './dashboard/options';
 
-export { parseListenAddress, isLoopback } from './listen-address';
+export { parseListenAddress } from './listen-address';
 export { rejectionReason } from './rejection-reason';
-export { parseDashboardOptions, DASHBOARD_DEFAULTS } from './dashboard/options';
+export { parseDashboardOptions } from './dashboard/options';
 
 const NOTHING: Disposable = { dispose() {} };
 

@@ -2,12 +2,12 @@ import type { Candidate, MonitorApi, TunnelInfo } from 'booster';
 import type { Reply } from './guarded-server';
 
 /** Tunnels listed by /tunnels unless ?limit= asks for fewer (or up to MAX_TUNNELS). */
-export const DEFAULT_TUNNELS = 100;
-export const MAX_TUNNELS = 1000;
+const DEFAULT_TUNNELS = 100;
+const MAX_TUNNELS = 1000;
 /** Sources listed by /sources at most (the total is always given). */
-export const MAX_SOURCES = 256;
+const MAX_SOURCES = 256;
 
-export const ROUTES = ['/health', '/sources', '/peers', '/tunnels', '/policy'] as const;
+const ROUTES = ['/health', '/sources', '/peers', '/tunnels', '/policy'] as const;
 
 /**
  * The read-only JSON API (README "Metrics and HTTP API"): each route is a
@@ -19,13 +19,14 @@ export function jsonApi(api: MonitorApi, startedAt: number): (url: URL) => Reply
     '/': () => ({ routes: ROUTES }),
     '/health': () => {
       const sources = api.sources();
+      const healthy = sources.filter((s) => s.stats.health === 'healthy').length;
       const peers = api.peers();
       return {
-        status: sources.some((s) => s.stats.health === 'healthy') ? 'ok' : 'degraded',
+        status: healthy > 0 ? 'ok' : 'degraded',
         nodeId: api.nodeId,
         uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
         policy: api.policy().current ?? null,
-        sources: { total: sources.length, healthy: sources.filter((s) => s.stats.health === 'healthy').length },
+        sources: { total: sources.length, healthy },
         peers: { total: peers.length, up: peers.filter((p) => p.state === 'up').length },
         tunnels: { open: api.tunnels().length },
       };

@@ -25,6 +25,13 @@ export function isLoopback(host: string): boolean {
   return net.isIPv4(a) ? a.startsWith('127.') : a === '::1';
 }
 
+/** A Host header naming this machine: "127.0.0.1:9464", "[::1]:9464", "localhost:9464" (port optional). */
+export function loopbackHostHeader(host: string | undefined): boolean {
+  const m = /^(?:\[([^\]]+)\]|([^:]+))(?::\d+)?$/.exec(host ?? '');
+  const name = (m?.[1] ?? m?.[2] ?? '').toLowerCase();
+  return name === 'localhost' || isLoopback(name);
+}
+
 export function formatUrl(address: ListenAddress, path: string): string {
   return `http://${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}${path}`;
 }

@@ -3,11 +3,14 @@ import type { Candidate, Disposable, MonitorApi } from 'booster';
 import { REJECTION_REASONS, rejectionReason } from './rejection-reason';
 
 /** Sources labelled one by one; the rest are summed under source="other", so a node with many peers keeps a bounded series count. */
-export const MAX_SOURCE_LABELS = 64;
+const MAX_SOURCE_LABELS = 64;
 /** Plugin names labelled one by one (faults); the rest are "other". */
 const MAX_PLUGIN_LABELS = 32;
 /** Limits labelled one by one (limit hits); the rest are "other". */
 const MAX_LIMIT_LABELS = 32;
+
+/** The numeric statistics of a source. */
+type Stat = { [K in keyof Candidate['stats']]: Candidate['stats'][K] extends number ? K : never }[keyof Candidate['stats']];
 
 /**
  * Prometheus metrics of one node, in their own registry (never the global
@@ -26,85 +29,33 @@ export class NodeMetrics implements Disposable {
     const registers = [this.registry];
     const sources = () => this.capped(api.sources());
 
-    new Gauge({
-      name: 'booster_tunnels_open',
-      help: 'Tunnels open now, by source',
-      labelNames: ['source'],
-      registers,
-      collect() {
+    /** A sum of one statistic over each source label, read when scraped; given a statistic per direction, a series per direction too. */
+    const perSource = (kind: 'gauge' | 'counter', name: string, help: string, stat: Stat | { readonly down: Stat; readonly up: Stat }) => {
+      const series = typeof stat === 'string' ? [[undefined, stat] as const] : Object.entries(stat);
+      const labelNames = typeof stat === 'string' ? ['source'] : ['source', 'direction'];
+      function collect(this: Gauge | Counter): void {
         this.reset();
         for (const [source, list] of sources())
-          this.set(
-            { source },
-            sum(list, (c) => c.stats.openTunnels),
-          );
-      },
+          for (const [direction, key] of series) {
+            const labels = direction ? { source, direction } : { source };
+            const value = sum(list, (c) => c.stats[key]);
+            if (this instanceof Gauge) this.set(labels, value);
+            else this.inc(labels, value);
+          }
+      }
+      if (kind === 'gauge') new Gauge({ name, help, labelNames, registers, collect });
+      else new Counter({ name, help, labelNames, registers, collect });
+    };
+    perSource('gauge', 'booster_tunnels_open', 'Tunnels open now, by source', 'openTunnels');
+    perSource('counter', 'booster_tunnels_total', 'Tunnels opened since the source was added, by source', 'totalTunnels');
+    perSource('counter', 'booster_bytes_total', 'Bytes moved through tunnels, by source and direction (down: from the target to the client)', {
+      down: 'bytesDown',
+      up: 'bytesUp',
     });
-    new Counter({
-      name: 'booster_tunnels_total',
-      help: 'Tunnels opened since the source was added, by source',
-      labelNames: ['source'],
-      registers,
-      collect() {
-        this.reset();
-        for (const [source, list] of sources())
-          this.inc(
-            { source },
-            sum(list, (c) => c.stats.totalTunnels),
-          );
-      },
-    });
-    new Counter({
-      name: 'booster_bytes_total',
-      help: 'Bytes moved through tunnels, by source and direction (down: from the target to the client)',
-      labelNames: ['source', 'direction'],
-      registers,
-      collect() {
-        this.reset();
-        for (const [source, list] of sources()) {
-          this.inc(
-            { source, direction: 'down' },
-            sum(list, (c) => c.stats.bytesDown),
-          );
-          this.inc(
-            { source, direction: 'up' },
-            sum(list, (c) => c.stats.bytesUp),
-          );
-        }
-      },
-    });
-    new Gauge({
-      name: 'booster_source_capacity_bytes_per_second',
-      help: 'Download capacity the policies use, by source (0 while unknown)',
-      labelNames: ['source'],
-      registers,
-      collect() {
-        this.reset();
-        for (const [source, list] of sources())
-          this.set(
-            { source },
-            sum(list, (c) => c.stats.capacity),
-          );
-      },
-    });
-    new Gauge({
-      name: 'booster_source_throughput_bytes_per_second',
-      help: 'Recent throughput (EWMA), by source and direction',
-      labelNames: ['source', 'direction'],
-      registers,
-      collect() {
-        this.reset();
-        for (const [source, list] of sources()) {
-          this.set(
-            { source, direction: 'down' },
-            sum(list, (c) => c.stats.throughputDown),
-          );
-          this.set(
-            { source, direction: 'up' },
-            sum(list, (c) => c.stats.throughputUp),
-          );
-        }
-      },
+    perSource('gauge', 'booster_source_capacity_bytes_per_second', 'Download capacity the policies use, by source (0 while unknown)', 'capacity');
+    perSource('gauge', 'booster_source_throughput_bytes_per_second', 'Recent throughput (EWMA), by source and direction', {
+      down: 'throughputDown',
+      up: 'throughputUp',
     });
     new Gauge({
       name: 'booster_source_up',

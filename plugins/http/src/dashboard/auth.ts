@@ -1,10 +1,11 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { isLoopback } from '../listen-address';
+import { authorized } from '../guarded-server';
+import { loopbackHostHeader } from '../listen-address';
 
-export const SESSION_COOKIE = 'booster_session';
+const SESSION_COOKIE = 'booster_session';
 /** Sent by the page's fetch on every mutating request: a cross-site form cannot set it, and a cross-site fetch with it needs a CORS preflight we never grant. */
-export const CSRF_HEADER = 'x-booster-csrf';
+const CSRF_HEADER = 'x-booster-csrf';
 
 /**
  * Who may see the dashboard. Bound to loopback: anyone on this machine, but
@@ -27,10 +28,10 @@ export class DashboardAuth {
   /** Why the request may not read the dashboard, or undefined when it may. */
   refusal(req: IncomingMessage): { status: number; message: string } | undefined {
     if (!this.requiresToken) {
-      if (!loopbackHost(req.headers.host)) return { status: 403, message: 'the Host header must name this machine (127.0.0.1, [::1] or localhost)' };
+      if (!loopbackHostHeader(req.headers.host)) return { status: 403, message: 'the Host header must name this machine (127.0.0.1, [::1] or localhost)' };
       return undefined;
     }
-    if (this.bearer(req) || this.session(req)) return undefined;
+    if (authorized(req.headers.authorization, this.verifyToken) || this.session(req)) return undefined;
     return { status: 401, message: 'log in with the network HTTP token (booster key show --http-token)' };
   }
 
@@ -49,11 +50,6 @@ export class DashboardAuth {
     const id = cookie(req.headers.cookie, SESSION_COOKIE);
     if (id) this.sessions.delete(id);
     return `${SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`;
-  }
-
-  private bearer(req: IncomingMessage): boolean {
-    const m = /^Bearer +([^\s]{1,256})\s*$/i.exec(req.headers.authorization ?? '');
-    return m !== null && this.verifyToken(m[1]);
   }
 
   private session(req: IncomingMessage): boolean {
@@ -96,11 +92,4 @@ function cookie(header: string | undefined, name: string): string | undefined {
     if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
   }
   return undefined;
-}
-
-/** "127.0.0.1:9464", "[::1]:9464", "localhost:9464" (port optional). */
-function loopbackHost(host: string | undefined): boolean {
-  const m = /^(?:\[([^\]]+)\]|([^:]+))(?::\d+)?$/.exec(host ?? '');
-  const name = (m?.[1] ?? m?.[2] ?? '').toLowerCase();
-  return name === 'localhost' || isLoopback(name);
 }

@@ -14,7 +14,7 @@ export interface DashboardOptions {
   readonly sessionMs: number;
 }
 
-export const DASHBOARD_DEFAULTS = { maxClients: 8, maxBufferedBytes: 1024 * 1024, pushMs: 1000, maxSessions: 32, sessionMs: 12 * 3600_000 } as const;
+const DASHBOARD_DEFAULTS = { maxClients: 8, maxBufferedBytes: 1024 * 1024, pushMs: 1000, maxSessions: 32, sessionMs: 12 * 3600_000 } as const;
 
 const RANGES: Record<keyof typeof DASHBOARD_DEFAULTS, [option: string, min: number, max: number]> = {
   maxClients: ['dashboardMaxClients', 1, 1000],

@@ -1,10 +1,9 @@
 import * as http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Disposable, Logger, MonitorApi } from 'booster';
 import { WebSocketServer } from 'ws';
-import type { ListenAddress } from '../listen-address';
-import { isLoopback } from '../listen-address';
+import { listen, REQUEST_TIMEOUT_MS } from '../guarded-server';
+import { isLoopback, type ListenAddress } from '../listen-address';
 import { loadAssets, type Asset } from './assets';
 import { crossSiteRefusal, DashboardAuth } from './auth';
 import { LiveUpdates } from './live';
@@ -13,7 +12,6 @@ import { snapshot } from './snapshot';
 
 /** A posted body (login form, policy switch) is at most this long. */
 const MAX_BODY_BYTES = 4096;
-const REQUEST_TIMEOUT_MS = 5_000;
 /** Failed logins are logged at most once per this interval, with a count. */
 const LOGIN_LOG_MS = 10_000;
 /** HTTP connections at once (WebSocket clients are bounded separately, by maxClients). */
@@ -48,7 +46,6 @@ export async function serveDashboard(
   const auth = new DashboardAuth(!isLoopback(options.address.host), verifyToken, options);
   const live = new LiveUpdates(api, log, options);
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024, perMessageDeflate: false });
-  const sockets = new Set<Socket>();
   const failedLogins = { count: 0, loggedAt: 0 };
 
   const server = http.createServer(
@@ -62,11 +59,6 @@ export async function serveDashboard(
     },
   );
   server.maxConnections = MAX_HTTP_CONNECTIONS;
-  server.on('connection', (s: Socket) => {
-    sockets.add(s);
-    s.once('close', () => sockets.delete(s));
-  });
-  server.on('clientError', (_err, socket) => socket.destroy());
   server.on('upgrade', (req, socket, head) => upgrade(req, socket, head));
 
   async function route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -143,23 +135,14 @@ export async function serveDashboard(
     wss.handleUpgrade(req, socket, head, (ws) => live.add(ws));
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.address.port, options.address.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  server.on('error', (err) => log.warn(`dashboard: ${err.message}`));
-  const bound = server.address() as AddressInfo;
+  const bound = await listen(server, options.address, log, 'dashboard');
   return {
-    address: { host: bound.address, port: bound.port },
+    address: bound.address,
     requiresToken: auth.requiresToken,
     dispose() {
       live.dispose();
       wss.close();
-      server.close();
-      for (const s of sockets) s.destroy();
+      bound.close();
     },
   };
 }

@@ -1,7 +1,7 @@
 import type { MonitorApi } from 'booster';
 
 /** Sources and peers sent per update at most (the totals are always given). */
-export const MAX_LISTED = 64;
+const MAX_LISTED = 64;
 
 /** One update pushed to the page: everything it draws, in one small JSON object. */
 export function snapshot(api: MonitorApi) {
@@ -35,5 +35,3 @@ export function snapshot(api: MonitorApi) {
     peers: peers.slice(0, MAX_LISTED).map((p) => ({ id: p.id, baddr: p.baddr, state: p.state, tunnels: p.tunnels, rttMs: p.rttMs ?? null })),
   };
 }
-
-export type Snapshot = ReturnType<typeof snapshot>;
