@@ -60,12 +60,17 @@ export class MdnsLink implements Disposable {
   readonly onQuery: Event<{ packet: MdnsQuery; from: RemoteInfo }> = this.queries.event;
   readonly onResponse: Event<{ packet: MdnsResponse; from: RemoteInfo }> = this.responses.event;
   private closed = false;
+  /** The local subnet (mask and network number), parsed once rather than per packet. */
+  private readonly mask: number;
+  private readonly subnet: number;
 
   private constructor(
     readonly local: LinkAddress,
     private readonly mdns: makeMdns.MulticastDNS,
     private readonly log: Logger,
   ) {
+    this.mask = ipv4(local.netmask);
+    this.subnet = ipv4(local.address) & this.mask;
     mdns.on('query', (packet, from) => {
       if (this.onLink(from.address)) this.queries.fire({ packet, from });
     });
@@ -129,7 +134,7 @@ export class MdnsLink implements Disposable {
   }
 
   private onLink(address: string): boolean {
-    return net.isIPv4(address) && (ipv4(address) & ipv4(this.local.netmask)) === (ipv4(this.local.address) & ipv4(this.local.netmask));
+    return net.isIPv4(address) && (ipv4(address) & this.mask) === this.subnet;
   }
 }
 

@@ -1,3 +1,5 @@
+import { decimalPort } from '../wire';
+
 /**
  * What a booster node announces with DNS-SD: the service type and the TXT
  * record. The TXT record carries no secret and nothing that outlives one run
@@ -48,8 +50,8 @@ export function decodeTxt(strings: readonly (Buffer | Uint8Array | string)[]): P
   if (fields.get('txtvers') !== TXT_VERSION) return { error: `txtvers ${JSON.stringify(fields.get('txtvers')?.slice(0, 8) ?? null)} is not ${TXT_VERSION}` };
   const id = fields.get('id') ?? '';
   if (!ID.test(id)) return { error: 'id is not 40 hex digits' };
-  const bport = port(fields.get('bport'));
-  const pport = port(fields.get('pport'));
+  const bport = decimalPort(fields.get('bport'));
+  const pport = decimalPort(fields.get('pport'));
   if (bport === undefined || pport === undefined) return { error: 'bport and pport must be ports 1-65535' };
   const nonce = fields.get('nonce') ?? '';
   const hint = fields.get('hint') ?? '';
@@ -59,10 +61,4 @@ export function decodeTxt(strings: readonly (Buffer | Uint8Array | string)[]): P
 
 export function isPresence(p: Presence | { readonly error: string }): p is Presence {
   return !('error' in p);
-}
-
-function port(v: string | undefined): number | undefined {
-  if (v === undefined || !/^\d{1,5}$/.test(v)) return undefined;
-  const n = Number(v);
-  return n >= 1 && n <= 65535 ? n : undefined;
 }

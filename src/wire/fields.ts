@@ -15,6 +15,13 @@ export function wholeNumber(v: unknown, what: string, min = Number.MIN_SAFE_INTE
   return n;
 }
 
+/** A port written as 0.3 writes it (Hello, and the discovery TXT record): a decimal string, 1 to 65535; undefined if not one. */
+export function decimalPort(s: string | undefined): number | undefined {
+  if (s === undefined || !/^\d{1,5}$/.test(s)) return undefined;
+  const n = Number(s);
+  return n >= 1 && n <= 65535 ? n : undefined;
+}
+
 /** A finite number (a protobuf double, or a JSON number). */
 export function finiteNumber(v: unknown, what: string): number {
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new WireError(`${what} must be a finite number, got ${show(v)}`);
@@ -46,16 +53,30 @@ export function record(v: unknown, what: string): Record<string, unknown> {
  * in it: a field no booster message needs that long is a peer misbehaving.
  */
 export function checkStringSizes(v: unknown, maxBytes: number, path: string): void {
+  const found = overlong(v, maxBytes);
+  if (found) throw new WireError(`${path}${found.at} is a ${found.bytes}-byte string, longer than the ${maxBytes} bytes a link accepts in one field`);
+}
+
+/** The first string over `maxBytes` in `v` (where, below `v`, and its size); the path is built only for it, not for every field of every packet. */
+function overlong(v: unknown, maxBytes: number): { at: string; bytes: number } | undefined {
   if (typeof v === 'string') {
     // Each UTF-16 unit is at most 3 UTF-8 bytes: only count the ones that could be over.
-    if (v.length * 3 > maxBytes && Buffer.byteLength(v) > maxBytes) {
-      throw new WireError(`${path} is a ${Buffer.byteLength(v)}-byte string, longer than the ${maxBytes} bytes a link accepts in one field`);
-    }
-  } else if (Array.isArray(v)) {
-    v.forEach((x, i) => checkStringSizes(x, maxBytes, `${path}[${i}]`));
-  } else if (typeof v === 'object' && v !== null && !(v instanceof Uint8Array) && !isLong(v)) {
-    for (const [k, x] of Object.entries(v)) checkStringSizes(x, maxBytes, `${path}.${k}`);
+    if (v.length * 3 <= maxBytes) return undefined;
+    const bytes = Buffer.byteLength(v);
+    return bytes > maxBytes ? { at: '', bytes } : undefined;
   }
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const found = overlong(v[i], maxBytes);
+      if (found) return { at: `[${i}]${found.at}`, bytes: found.bytes };
+    }
+  } else if (typeof v === 'object' && v !== null && !(v instanceof Uint8Array) && !isLong(v)) {
+    for (const [k, x] of Object.entries(v)) {
+      const found = overlong(x, maxBytes);
+      if (found) return { at: `.${k}${found.at}`, bytes: found.bytes };
+    }
+  }
+  return undefined;
 }
 
 function isLong(v: unknown): v is { low: number; high: number; toString(): string } {

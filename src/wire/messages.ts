@@ -19,8 +19,8 @@ const NAMES: Record<number, string> = Object.fromEntries(
     .map(([k, v]) => [v, k]),
 );
 
-/** Which payload message each id carries (undefined: no payload). */
-const PAYLOADS = {
+/** Which payload message each id carries (undefined: no payload); decodeTyped (typed.ts) decodes with these too. */
+export const PAYLOADS = {
   [MessageId.HELLO]: internal.PayloadHello,
   [MessageId.CONNECT]: internal.PayloadConnect,
   [MessageId.DISCONNECT]: internal.PayloadDisconnect,
@@ -123,13 +123,7 @@ function decodeProtoHeader(he: Module, pa: Module | undefined): Header {
   return {
     id: h.id,
     modules: h.modules,
-    // int64 seconds arrive as a Long: keep them to a range a clock can be in (±3,000 years).
-    sentAt: ts
-      ? toMillis({
-          seconds: wholeNumber(ts.seconds ?? 0, 'Header sentAt seconds', -1e11, 1e11),
-          nanos: wholeNumber(ts.nanos ?? 0, 'Header sentAt nanos', 0, 999_999_999),
-        })
-      : undefined,
+    sentAt: ts ? readTimestamp(ts, 'Header sentAt') : undefined,
     protocolVersion: h.protocolVersion,
     extensions: h.extensions,
   };
@@ -187,6 +181,13 @@ export function encodeJsonMessage(id: MessageId, json: string): Buffer {
 
 export function toMillis(ts: google.protobuf.Timestamp.$Properties): number {
   return Number(ts.seconds ?? 0) * 1000 + Math.floor((ts.nanos ?? 0) / 1e6);
+}
+
+/** A received Timestamp in epoch ms, checked: int64 seconds arrive as a Long, kept to a range a clock can be in (±3,000 years). */
+export function readTimestamp(ts: google.protobuf.Timestamp.$Properties, what: string): number {
+  const seconds = wholeNumber(ts.seconds ?? 0, `${what} seconds`, -1e11, 1e11);
+  const nanos = wholeNumber(ts.nanos ?? 0, `${what} nanos`, 0, 999_999_999);
+  return toMillis({ seconds, nanos });
 }
 
 export function fromMillis(ms: number): google.protobuf.Timestamp.$Properties {

@@ -2,68 +2,26 @@ import { internal } from './generated/booster';
 import { WireError } from './errors';
 import { checkStringSizes, flag, list, record, text, wholeNumber } from './fields';
 import { Encoding, type Module, type Packet } from './framing';
-import { decodeHeader, messageName, type Header } from './messages';
+import { decodeHeader, messageName, PAYLOADS, type Header } from './messages';
 
 import M = internal.MessageId;
 
 /** Longest string one field may hold, by default (a node's own replies clip their texts far below this). */
 export const DEFAULT_MAX_WIRE_STRING_BYTES = 8192;
 
-/** The generated payload type each message id carries (undefined: none). */
-interface Payloads {
-  [M.HELLO]: internal.PayloadHello;
-  [M.CONNECT]: internal.PayloadConnect;
-  [M.DISCONNECT]: internal.PayloadDisconnect;
-  [M.HEARTBEAT]: internal.PayloadHeartbeat;
-  [M.NOTIFY]: undefined;
-  [M.MONITOR]: internal.PayloadMonitor;
-  [M.CTRL]: internal.PayloadCtrl;
-  [M.NODE_STATUS]: internal.PayloadNode;
-  [M.NETWORK_USAGE_UPDATE]: internal.PayloadBandwidth;
-  [M.PROXY_UPDATE]: internal.PayloadProxyUpdate;
-  [M.NETWORK_UPDATE]: internal.PayloadNetworkUpdate;
-  [M.RESULT]: internal.PayloadResult;
-  [M.CONTROL_REQUEST]: internal.PayloadControlRequest;
-  [M.CONTROL_REPLY]: internal.PayloadControlReply;
-  [M.START_TLS]: undefined;
-  [M.AUTH_INIT]: internal.PayloadAuthInit;
-  [M.AUTH_CHALLENGE]: internal.PayloadAuthChallenge;
-  [M.AUTH_PROOF]: internal.PayloadAuthProof;
-  [M.LINK_REPORT]: internal.PayloadLinkReport;
-  [M.SOURCE_HEALTH]: internal.PayloadSourceHealth;
+interface Decoder<T> {
+  decode(bytes: Uint8Array): T;
 }
+
+/** The generated payload type each message id carries (undefined: none), read off messages.ts' PAYLOADS. */
+type Payloads = { [K in keyof typeof PAYLOADS]: (typeof PAYLOADS)[K] extends Decoder<infer T> ? T : undefined };
 
 /** A received message as the generated protobuf type of its payload; `id` tells which. */
 export type TypedMessage = {
   [K in keyof Payloads]: { readonly id: K; readonly payload: Payloads[K]; readonly header: Header; readonly encoding: Encoding };
 }[keyof Payloads];
 
-interface Decoder<T> {
-  decode(bytes: Uint8Array): T;
-}
-
-const DECODERS: { [K in keyof Payloads]: Decoder<Payloads[K]> | undefined } = {
-  [M.HELLO]: internal.PayloadHello,
-  [M.CONNECT]: internal.PayloadConnect,
-  [M.DISCONNECT]: internal.PayloadDisconnect,
-  [M.HEARTBEAT]: internal.PayloadHeartbeat,
-  [M.NOTIFY]: undefined,
-  [M.MONITOR]: internal.PayloadMonitor,
-  [M.CTRL]: internal.PayloadCtrl,
-  [M.NODE_STATUS]: internal.PayloadNode,
-  [M.NETWORK_USAGE_UPDATE]: internal.PayloadBandwidth,
-  [M.PROXY_UPDATE]: internal.PayloadProxyUpdate,
-  [M.NETWORK_UPDATE]: internal.PayloadNetworkUpdate,
-  [M.RESULT]: internal.PayloadResult,
-  [M.CONTROL_REQUEST]: internal.PayloadControlRequest,
-  [M.CONTROL_REPLY]: internal.PayloadControlReply,
-  [M.START_TLS]: undefined,
-  [M.AUTH_INIT]: internal.PayloadAuthInit,
-  [M.AUTH_CHALLENGE]: internal.PayloadAuthChallenge,
-  [M.AUTH_PROOF]: internal.PayloadAuthProof,
-  [M.LINK_REPORT]: internal.PayloadLinkReport,
-  [M.SOURCE_HEALTH]: internal.PayloadSourceHealth,
-};
+const DECODERS: { [K in keyof Payloads]: Decoder<Payloads[K]> | undefined } = PAYLOADS;
 
 /** 0.3 sends only its monitor events JSON-encoded; these read them into the same generated types. */
 const JSON_READERS: Partial<{ [K in keyof Payloads]: (json: Record<string, unknown>) => Payloads[K] }> = {

@@ -26,10 +26,9 @@ import {
   type ReportedLink,
 } from '../../wire';
 import type { internal } from '../../wire/generated/booster';
-import type { ControlReply, ControlRequest, SourceReport } from './wire-message';
 import { normalizeHost } from './errors';
 import { fitNodeStatus } from './node-status-fit';
-import { toWireMessage, type NodeStatusView, type WireMessage } from './wire-message';
+import { toWireMessage, type ControlReply, type ControlRequest, type NodeStatusView, type SourceReport, type WireMessage } from './wire-message';
 
 export type { NodeStatusView, ReceivedControl, WireMessage } from './wire-message';
 
@@ -43,6 +42,9 @@ export interface LinkLimits {
 }
 
 const opCode = (op: 'added' | 'removed'): 1 | 2 => (op === 'added' ? 1 : 2);
+
+/** A reason we send can echo what the other side sent (a 100 KB target, say): keep it well inside one module. */
+const clipReason = (text: string): string => (text.length > 1000 ? `${text.slice(0, 1000)}…` : text);
 
 /**
  * A booster link over any byte stream (TCP today, an encrypted transport
@@ -207,8 +209,7 @@ export class ProtocolLink implements Disposable {
   }
   /** Booster extension: the outcome of a request. Only sent to a side that announced extensions. */
   sendResult(code: number, message: string): void {
-    // A reason can echo what the other side sent (a 100 KB target, say): keep it well inside one module.
-    if (this.peerExtended) this.send(MessageId.RESULT, { code, message: message.length > 1000 ? `${message.slice(0, 1000)}…` : message });
+    if (this.peerExtended) this.send(MessageId.RESULT, { code, message: clipReason(message) });
   }
   sendControl(request: ControlRequest): void {
     const payload: internal.PayloadControlRequest.$Properties = { op: request.op, rulesOffset: request.rulesOffset ?? 0 };
@@ -258,7 +259,7 @@ export class ProtocolLink implements Disposable {
         kind: e.kind,
         label: e.label,
         health: e.health,
-        reason: e.reason.length > 1000 ? `${e.reason.slice(0, 1000)}…` : e.reason,
+        reason: clipReason(e.reason),
       });
   }
 

@@ -1,7 +1,18 @@
 import type { Rule } from '../../api/settings';
 import type { CapacitySource, SourceKind } from '../../api/sources';
-import { finiteNumber, MessageId, messageName, readLinkReport, toMillis, WireError, wholeNumber, type ReportedLink, type TypedMessage } from '../../wire';
-import type { google, internal } from '../../wire/generated/booster';
+import {
+  decimalPort,
+  finiteNumber,
+  MessageId,
+  messageName,
+  readLinkReport,
+  readTimestamp,
+  WireError,
+  wholeNumber,
+  type ReportedLink,
+  type TypedMessage,
+} from '../../wire';
+import type { internal } from '../../wire/generated/booster';
 import type { Beat } from './heartbeat';
 
 /** A node as NodeStatus describes it. */
@@ -51,7 +62,6 @@ export type WireMessage =
     };
 
 const INT32_MAX = 0x7fffffff;
-const MAX_PORT = 65535;
 
 /** The control ops a node answers (ControlRequest); anything else is refused by name, never guessed at. */
 const CONTROL_OPS = ['status', 'use', 'rules-add', 'rules-remove', 'sources', 'peer-add', 'peer-remove', 'reload'] as const;
@@ -67,8 +77,8 @@ const CAPACITY_SOURCES: readonly CapacitySource[] = ['measured', 'advertised', '
 export function toWireMessage(m: TypedMessage): WireMessage {
   switch (m.id) {
     case MessageId.HELLO: {
-      const bport = port(m.payload.bport);
-      const pport = port(m.payload.pport);
+      const bport = decimalPort(m.payload.bport);
+      const pport = decimalPort(m.payload.pport);
       if (bport === undefined || pport === undefined)
         throw new WireError(`Hello carries invalid ports bport=${quote(m.payload.bport)} pport=${quote(m.payload.pport)}`);
       return { kind: 'hello', bport, pport };
@@ -82,7 +92,7 @@ export function toWireMessage(m: TypedMessage): WireMessage {
       const { ttl } = m.payload;
       if (!ttl) throw new WireError('Heartbeat carries no ttl');
       const hops = wholeNumber(m.payload.hops, 'Heartbeat hops', 0, INT32_MAX);
-      return { kind: 'heartbeat', beat: { hops, ttl: timestamp(ttl, 'Heartbeat ttl'), sentAt: m.header.sentAt } };
+      return { kind: 'heartbeat', beat: { hops, ttl: readTimestamp(ttl, 'Heartbeat ttl'), sentAt: m.header.sentAt } };
     }
     case MessageId.NOTIFY:
       return { kind: 'notify' };
@@ -141,21 +151,8 @@ export function toWireMessage(m: TypedMessage): WireMessage {
   }
 }
 
-/** A port as 0.3 sends it: a decimal string, 1 to 65535. */
-function port(s: string): number | undefined {
-  if (!/^\d{1,5}$/.test(s)) return undefined;
-  const n = Number(s);
-  return n > 0 && n <= MAX_PORT ? n : undefined;
-}
-
 function quote(s: string): string {
   return JSON.stringify(s.length > 20 ? `${s.slice(0, 20)}…` : s);
-}
-
-function timestamp(ts: google.protobuf.Timestamp.$Properties, what: string): number {
-  const seconds = wholeNumber(ts.seconds ?? 0, `${what} seconds`, -1e11, 1e11);
-  const nanos = wholeNumber(ts.nanos ?? 0, `${what} nanos`, 0, 999_999_999);
-  return toMillis({ seconds, nanos });
 }
 
 function updateOp(v: number): 'added' | 'removed' {

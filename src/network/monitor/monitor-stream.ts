@@ -3,6 +3,7 @@ import { type EventHub } from '../../kernel/events';
 import { type SourceRegistry } from '../../dispatch/sources';
 import { type TunnelTable } from '../../dispatch/tunnels';
 import { type Network } from '../peers/network';
+import { formatHostPort } from '../link/errors';
 import { fitNodeStatus, snapshotNote, type Omission } from '../link/node-status-fit';
 import type { NodeStatusView, ProtocolLink } from '../link/protocol';
 
@@ -49,11 +50,10 @@ export class MonitorStream implements Disposable {
 
   private selfStatus(): NodeStatusView {
     const host = this.link.localHost ?? '127.0.0.1';
-    const fmt = (port: number) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`);
     return {
       id: this.s.identity.id,
-      baddr: fmt(this.s.identity.bport),
-      paddr: fmt(this.s.identity.pport),
+      baddr: formatHostPort(host, this.s.identity.bport),
+      paddr: formatHostPort(host, this.s.identity.pport),
       active: true,
       tunnels: this.s.tunnels.workload().map(({ target, copies }) => ({ target, copies })),
     };
