@@ -12,6 +12,7 @@ import { run } from '../../test/helpers/exec';
 import { Testbed } from '../../test/helpers/netns';
 import { BoosterCluster, BPORT } from '../../test/testbed/nodes';
 import { Origin } from '../../test/testbed/origin';
+import type { JobReport } from '../../src/speedtest/report';
 import { BIN, sleep } from './rig';
 import { freshDataDirs } from './testbed-setups';
 import { jobFile, type JobShape, type Scenario } from './thesis-scenarios';
@@ -70,20 +71,9 @@ export interface ScenarioOutcome {
   readonly jobs: readonly JobOutcome[];
 }
 
-/** The JSON `booster speedtest --json` prints (the fields used here). */
+/** The JSON `booster speedtest --json` prints. */
 interface SpeedtestJson {
-  jobs: {
-    id: string;
-    sync: boolean;
-    round: number;
-    files: number;
-    done: number;
-    bytes: number;
-    wallMs: number;
-    mbps: number;
-    failures: { url: string; reason: string }[];
-    sources?: { id: string; address?: string; tunnels: number }[];
-  }[];
+  jobs: JobReport[];
 }
 
 /** Runs `bin/run args`; returns stdout, or throws with the command's own words when it printed nothing usable. */

@@ -15,13 +15,13 @@ export interface EffectiveConfig {
   readonly key?: string;
 }
 
-export const REDACTED = '(redacted)';
+const REDACTED = '(redacted)';
 
 /** Option names whose values are secrets, wherever they sit (auth.password, a plugin's token...). */
 const SECRET_NAME = /pass(word)?|secret|token|credential|^key$|apikey|private/i;
 
 /** `value` with every secret-named field replaced, and any password in a URL ("http://user:pw@host") removed. */
-export function redact(value: unknown, name = ''): unknown {
+function redact(value: unknown, name = ''): unknown {
   if (name && SECRET_NAME.test(name) && value !== undefined && value !== null && value !== '') return REDACTED;
   if (typeof value === 'string') return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/:@\s]*):[^/@\s]*@/i, `$1:${REDACTED}@`);
   if (Array.isArray(value)) return value.map((v) => redact(v));

@@ -29,7 +29,7 @@ export interface NodeConfig {
 }
 
 /** --config, else DIR/config.json when it exists (DIR: --data-dir or the default data directory), else none. */
-export function configFilePath(sources: ConfigSources): string | undefined {
+function configFilePath(sources: ConfigSources): string | undefined {
   if (sources.configFile) return sources.configFile;
   const implicit = configFileIn(path.resolve(sources.overrides.dataDir ?? defaultDataDir()));
   return fs.existsSync(implicit) ? implicit : undefined;

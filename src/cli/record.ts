@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import type { WireMessage } from '../network/link/protocol';
 
 /** Version of the record format; `booster plot` reads this one. */
-export const RECORD_VERSION = 1;
+const RECORD_VERSION = 1;
 
 /** First line of a recording. */
 export interface RecordHeader {

@@ -1,11 +1,10 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Config } from '@oclif/core';
-import type { Logger, LogLevel } from '../api/logger';
+import type { Logger } from '../api/logger';
 import type { NodeSettings } from '../api/settings';
 import type { ConfigFile } from '../core/config';
 import { defaultDataDir } from '../kernel/data-dir';
-import { ConsoleLogger } from '../kernel/logger';
 import { BoosterNode } from '../core/node';
 import { discoverInstalledPlugins, discoverPlugins } from '../extensions/discovery';
 import { StateKeeper } from '../state/state-keeper';
@@ -17,9 +16,8 @@ export interface StartRequest {
   /** --key-file: the network key file, before BOOSTER_KEY and the config file. */
   readonly keyFile?: string;
   readonly overrides: Partial<NodeSettings>;
-  readonly logLevel: LogLevel;
-  /** The logger `start` built from --log-file/--log-format (kept across ctrl restarts); else text on stderr at logLevel. */
-  readonly logger?: Logger;
+  /** The logger `start` built from --log-level/--log-file/--log-format (kept across ctrl restarts). */
+  readonly logger: Logger;
 }
 
 /**
@@ -29,7 +27,7 @@ export interface StartRequest {
  * linked since the process started are found.
  */
 export async function startNode(config: Config, request: StartRequest, restarted = false): Promise<BoosterNode> {
-  const logger = request.logger ?? new ConsoleLogger(request.logLevel);
+  const { logger } = request;
   const { configFile, file, layer, settings, state, stateFile, peers } = loadNodeConfig(request, restarted, (m) => logger.warn(m));
   checkInterfaces(settings.interfaces);
   if (configFile && !request.configFile) logger.info(`read the config file ${configFile}`);
@@ -57,7 +55,7 @@ export function onHangup(handler: () => void): { dispose(): void } {
  * on this machine: a typo is a start failure, not a warning and a node that
  * quietly uses other links.
  */
-export function checkInterfaces(wanted: readonly string[], present = os.networkInterfaces()): void {
+function checkInterfaces(wanted: readonly string[], present = os.networkInterfaces()): void {
   const names = Object.keys(present);
   const addresses = new Set(Object.values(present).flatMap((infos) => (infos ?? []).map((i) => i.address.toLowerCase())));
   const missing = wanted.filter((w) => w !== 'auto' && !names.includes(w) && !addresses.has(w.toLowerCase()));

@@ -99,7 +99,6 @@ The network key comes from --key-file, else BOOSTER_KEY, else the config file ("
     const request = {
       configFile: flags.config,
       keyFile: flags['key-file'],
-      logLevel,
       logger,
       overrides: {
         pport: flags.pport,

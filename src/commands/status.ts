@@ -35,11 +35,12 @@ export default class Status extends NodeCommand {
         const cut = omitted.get(n.id);
         // The workload counts the tunnels to the targets left out too.
         const load = n.tunnels.reduce((sum, t) => sum + t.copies, 0) + (cut?.copies ?? 0);
-        const name = i > 0 && byId.has(n.id) ? peerNameOf(byId.get(n.id)!.label) : undefined;
+        const report = i > 0 ? byId.get(n.id) : undefined;
+        const name = report ? peerNameOf(report.label) : undefined;
         const head = `${i === 0 ? 'node' : 'peer'}${name ? ` ${name}` : ''} ${n.id}  booster ${n.baddr}  proxy ${n.paddr}  ${n.active ? 'active' : 'inactive'}  workload ${load}`;
         let words = '';
         if (i === 0) words = sources ? ` (every tunnel through its proxy${viaPeers ? `, ${viaPeers} of them chained through peers` : ''})` : '';
-        else if (byId.has(n.id)) words = ` (its own count, ${byId.get(n.id)!.openTunnels} of them ours)`;
+        else if (report) words = ` (its own count, ${report.openTunnels} of them ours)`;
         this.log(head + words);
         const own = i > 0 ? ownIdOf(n) : undefined;
         if (own && own !== n.id) this.log(`    its own id: ${own} (${TWO_IDS_NOTE})`);

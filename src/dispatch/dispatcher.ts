@@ -78,22 +78,22 @@ export class Dispatcher implements Connector, Disposable {
     const tried: string[] = [];
     const attempts: { sourceId: string; error: string }[] = [];
     let lastReply = Socks5Reply.NetworkUnreachable;
-    /** The rest of the policy's last ranking: tried in order before the policy is asked again. */
+    /** The policy's last ranking, from `next` on: tried in order before the policy is asked again. */
     let ranked: readonly Candidate[] = [];
+    let next = 0;
     for (;;) {
       const now = this.clock.now();
       const candidates = this.rules.filter(target.host, this.sources.available(), now).filter((c) => !tried.includes(c.id) && sameFamily(c, targetFamily));
       let choice: Candidate | undefined;
       // Still allowed and available now (a ranked source may have gone down meanwhile).
-      while (!choice && ranked.length > 0) {
-        const next = ranked[0];
-        ranked = ranked.slice(1);
-        choice = candidates.find((c) => c.id === next.id);
+      while (!choice && next < ranked.length) {
+        const id = ranked[next++].id;
+        choice = candidates.find((c) => c.id === id);
       }
       if (!choice) {
-        const ranking = this.policies.decide({ target, now, tried }, candidates);
-        choice = ranking[0];
-        ranked = ranking.length > 1 ? ranking.slice(1) : [];
+        ranked = this.policies.decide({ target, now, tried }, candidates);
+        choice = ranked[0];
+        next = 1;
       }
       if (!choice) {
         const why =

@@ -11,8 +11,6 @@ import { CapacityEstimator, DEFAULT_CAPACITY, effectiveCapacity, type LinkEstima
 /** Mutable statistics behind a Candidate's read-only `stats`. */
 export type MutableStats = { -readonly [K in keyof SourceStats]: SourceStats[K] };
 
-export { snapshotCandidate } from '../kernel/candidate-snapshot';
-
 /** Byte counters a tunnel increments directly (hot path: no lookups per chunk). */
 export interface SourceMeter {
   bytesUp: number;
@@ -24,8 +22,6 @@ interface Entry {
   /** The same object as candidate.stats, writable here only. */
   readonly stats: MutableStats;
   reportedWorkload?: number;
-  /** Dials under way through this source: load already decided, not yet a tunnel. */
-  pendingDials: number;
   failureTimes: number[];
   ejectedUntil: number;
   ejections: number;
@@ -147,7 +143,6 @@ export class SourceRegistry implements Disposable {
       // The descriptor never changes: its nested proxy endpoint is frozen once, so snapshots can share it.
       candidate: { ...source, ...(source.proxy ? { proxy: Object.freeze({ ...source.proxy }) } : {}), stats },
       stats,
-      pendingDials: 0,
       failureTimes: [],
       ejectedUntil: 0,
       ejections: 0,
@@ -174,22 +169,27 @@ export class SourceRegistry implements Disposable {
   }
 
   get(id: string): Candidate | undefined {
-    this.refreshHealth(id);
-    return this.entries.get(id)?.candidate;
+    const entry = this.entries.get(id);
+    if (entry) this.refreshHealth(entry);
+    return entry?.candidate;
   }
 
   list(): Candidate[] {
     const out: Candidate[] = [];
-    for (const id of this.entries.keys()) {
-      this.refreshHealth(id);
-      out.push(this.entries.get(id)!.candidate);
+    for (const entry of this.entries.values()) {
+      this.refreshHealth(entry);
+      out.push(entry.candidate);
     }
     return out;
   }
 
-  /** Sources a policy may choose from now: not ejected, not down. */
+  /** Sources a policy may choose from now: not ejected, not down (per dial: one array, no lookups). */
   available(): Candidate[] {
-    return this.list().filter((c) => c.stats.health === 'healthy');
+    // Every ejection that ran out ends first (its event may change another source), then the healthy are read.
+    for (const entry of this.entries.values()) this.refreshHealth(entry);
+    const out: Candidate[] = [];
+    for (const entry of this.entries.values()) if (entry.stats.health === 'healthy') out.push(entry.candidate);
+    return out;
   }
 
   meter(id: string): SourceMeter | undefined {
@@ -202,9 +202,9 @@ export class SourceRegistry implements Disposable {
    * back on probation after one (half-open: the next dial decides).
    */
   healthDetail(id: string): { reason: string; sinceMs?: number; ejectedForMs: number; probing: boolean } | undefined {
-    this.refreshHealth(id);
     const entry = this.entries.get(id);
     if (!entry) return undefined;
+    this.refreshHealth(entry);
     const now = this.clock.now();
     return {
       reason: entry.healthReason,
@@ -310,14 +310,14 @@ export class SourceRegistry implements Disposable {
   beginDial(id: string): () => void {
     const entry = this.entries.get(id);
     if (!entry) return () => undefined;
-    entry.pendingDials++;
+    entry.stats.pendingDials++;
     this.totalPending++;
     this.recomputeWorkloads();
     let ended = false;
     return () => {
       if (ended) return;
       ended = true;
-      entry.pendingDials--;
+      entry.stats.pendingDials--;
       this.totalPending--;
       this.recomputeWorkloads();
     };
@@ -379,8 +379,7 @@ export class SourceRegistry implements Disposable {
     let peerSum = 0;
     let locals = 0;
     for (const e of this.entries.values()) {
-      const ours = e.stats.openTunnels + e.pendingDials;
-      e.stats.pendingDials = e.pendingDials;
+      const ours = e.stats.openTunnels + e.stats.pendingDials;
       e.stats.load = e.candidate.local ? ours : Math.max(ours, e.reportedWorkload ?? 0);
       if (e.candidate.local) {
         locals++;
@@ -393,13 +392,11 @@ export class SourceRegistry implements Disposable {
     }
     for (const e of this.entries.values()) {
       if (!e.candidate.local) continue;
-      e.stats.workload = locals === 1 ? this.totalOpen + this.totalPending - peerSum : e.stats.openTunnels + e.pendingDials;
+      e.stats.workload = locals === 1 ? this.totalOpen + this.totalPending - peerSum : e.stats.openTunnels + e.stats.pendingDials;
     }
   }
 
-  private refreshHealth(id: string): void {
-    const entry = this.entries.get(id);
-    if (!entry) return;
+  private refreshHealth(entry: Entry): void {
     if (entry.stats.health === 'ejected' && this.clock.now() >= entry.ejectedUntil) {
       // Half-open: one more failure ejects it again, for twice as long.
       entry.stats.consecutiveFailures = this.health.ejectAfter - 1;
@@ -444,7 +441,7 @@ export class SourceRegistry implements Disposable {
       this.refreshCapacity(e, now);
       this.pruneFailures(e, now);
       // An ejection that has run out ends now (and says so), not at the next connection.
-      this.refreshHealth(e.candidate.id);
+      this.refreshHealth(e);
     }
     if (changed) this.estimatesChanged.fire();
   }

@@ -51,20 +51,25 @@ export class JsonLogger implements Logger {
   }
 
   error(message: string, fields?: Record<string, unknown>): void {
-    this.out.error(plainFields(fields), message);
+    this.log('error', message, fields);
   }
   warn(message: string, fields?: Record<string, unknown>): void {
-    this.out.warn(plainFields(fields), message);
+    this.log('warn', message, fields);
   }
   info(message: string, fields?: Record<string, unknown>): void {
-    this.out.info(plainFields(fields), message);
+    this.log('info', message, fields);
   }
   debug(message: string, fields?: Record<string, unknown>): void {
-    this.out.debug(plainFields(fields), message);
+    this.log('debug', message, fields);
   }
 
   child(scope: string): Logger {
     // From the root, with the whole path: pino would repeat a "scope" key per level of children.
     return new JsonLogger(undefined, undefined, this.scope ? `${this.scope}/${scope}` : scope, this.root);
+  }
+
+  private log(level: LogLevel, message: string, fields: Record<string, unknown> | undefined): void {
+    // Checked first: a debug line per connection at level info must not copy its fields for nothing.
+    if (this.out.isLevelEnabled(level)) this.out[level](plainFields(fields), message);
   }
 }

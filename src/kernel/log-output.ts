@@ -30,7 +30,7 @@ export class LogSetupError extends Error {
  * lines name clients, peers and targets. Writes are synchronous so the last
  * lines before an exit (or a crash) are on disk.
  */
-export function openLogFile(file: string): LogSink {
+function openLogFile(file: string): LogSink {
   const dir = path.dirname(path.resolve(file));
   if (!fs.existsSync(dir)) throw new LogSetupError(`cannot open log file ${file}: directory ${dir} does not exist`);
   let fd: number;

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { UNIT_NAME, type ServiceScope } from './unit';
 
 /** The directory systemd reads this scope's units from: $XDG_CONFIG_HOME/systemd/user (else ~/.config/…), or /etc/systemd/system. */
-export function unitDir(scope: ServiceScope, env: NodeJS.ProcessEnv = process.env, home = os.homedir()): string {
+function unitDir(scope: ServiceScope, env: NodeJS.ProcessEnv = process.env, home = os.homedir()): string {
   if (scope === 'system') return '/etc/systemd/system';
   return path.join(env.XDG_CONFIG_HOME || path.join(home, '.config'), 'systemd', 'user');
 }

@@ -20,7 +20,7 @@ export interface UnitOptions {
 }
 
 /** Where a system unit keeps the node's state (the network key, peers, policy): StateDirectory=booster. */
-export const SYSTEM_DATA_DIR = '/var/lib/booster';
+const SYSTEM_DATA_DIR = '/var/lib/booster';
 export const UNIT_NAME = 'booster.service';
 
 /** A unit-file argument that cannot be written safely; says which. */

@@ -1,4 +1,4 @@
-import { bytes } from '../cli/format';
+import { alignColumns, bytes, shortId } from '../cli/format';
 import type { JobRun } from './runner';
 import type { SourceUse } from './source-tally';
 
@@ -20,23 +20,16 @@ export function renderJob(r: JobReport, rounds: number): string {
   for (const f of r.failures) lines.push(`  failed     ${f.url}: ${f.reason}`);
   if (r.sources) {
     lines.push('  sources');
-    const table = [
+    const table = alignColumns([
       ['node', 'endpoint', 'tunnels', 'bytes'],
       ...r.sources.map((s) => [
-        `${s.id.slice(0, 8)}${s.self ? ' (this node)' : ''}`,
+        `${shortId(s.id)}${s.self ? ' (this node)' : ''}`,
         s.address ?? '-',
         String(s.tunnels),
         s.bytes === undefined ? '-' : bytes(s.bytes),
       ]),
-    ];
-    const widths = table[0].map((_, c) => Math.max(...table.map((row) => row[c].length)));
-    for (const row of table)
-      lines.push(
-        `    ${row
-          .map((cell, c) => cell.padEnd(widths[c]))
-          .join('  ')
-          .trimEnd()}`,
-      );
+    ]);
+    for (const row of table) lines.push(`    ${row}`);
   }
   return lines.join('\n');
 }

@@ -7,7 +7,7 @@ export interface PeerEntry {
 }
 
 /** How long a peer name may be: it is shown in one column of `booster status`. */
-export const MAX_PEER_NAME_LENGTH = 32;
+const MAX_PEER_NAME_LENGTH = 32;
 
 /** A peer name: 1-32 letters, digits, '.', '_' or '-', starting with a letter or digit (never 40 hex digits, which is an id). */
 export function checkPeerName(name: unknown, where = 'peer name'): string {
@@ -24,12 +24,13 @@ export function checkPeerName(name: unknown, where = 'peer name'): string {
 export function checkPeerAddress(address: unknown, where = 'peer address'): string {
   if (typeof address !== 'string' || address.trim().length === 0 || address.length > 300)
     throw new Error(`${where} must be "HOST:PORT", got ${JSON.stringify(address)?.slice(0, 64)}`);
+  const trimmed = address.trim();
   try {
-    parseHostPort(address.trim(), 4884);
+    parseHostPort(trimmed, 4884);
   } catch (err) {
     throw new Error(`${where} "${address.slice(0, 64)}" is not HOST:PORT: ${(err as Error).message}`);
   }
-  return address.trim();
+  return trimmed;
 }
 
 /**

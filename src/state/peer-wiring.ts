@@ -7,7 +7,7 @@ import { checkPeerAddress, checkPeerName, type PeerEntry } from './peer-entry';
 import type { StateKeeper } from './state-keeper';
 
 /** The longest wait between two attempts to wire a configured peer that is not answering. */
-export const MAX_WIRE_RETRY_MS = 60_000;
+const MAX_WIRE_RETRY_MS = 60_000;
 
 /**
  * Wires the peers a node should have (config file and state file) and keeps

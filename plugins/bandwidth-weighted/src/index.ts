@@ -12,6 +12,16 @@ export interface BandwidthWeightedOptions {
 const DEFAULT_EXPLORATION_SHARE = 1 / 3;
 
 /**
+ * Expected completion cost (load + 1) / capacity of a source whose capacity is
+ * known or that is local (then assumed `baseline`, the measured sources'
+ * total); undefined for a peer not measured yet.
+ */
+function completionCost(c: Candidate, baseline: number): number | undefined {
+  const { capacity, load } = c.stats;
+  return capacity > 0 || c.local ? (load + 1) / (capacity > 0 ? capacity : baseline) : undefined;
+}
+
+/**
  * Expected completion: a new connection on source s shares s's capacity with
  * the s.load connections already there (tunnels open, dials under way, and a
  * peer's own users), so it finishes soonest where (load + 1) / capacity is
@@ -40,12 +50,7 @@ export function bandwidthWeighted(options: BandwidthWeightedOptions = {}): Balan
     /** Ranks by expected completion cost (load + 1) / capacity, lowest first; unmeasured peers last, by load. */
     describe(candidates) {
       const baseline = candidates.reduce((sum, c) => sum + (c.stats.capacity > 0 ? c.stats.capacity : 0), 0) || 1;
-      const scored = candidates.map((c) => {
-        const { capacity, load } = c.stats;
-        const measured = capacity > 0 || c.local;
-        const cost = measured ? (load + 1) / (capacity > 0 ? capacity : baseline) : Infinity;
-        return { c, cost, load };
-      });
+      const scored = candidates.map((c) => ({ c, cost: completionCost(c, baseline) ?? Infinity, load: c.stats.load }));
       scored.sort((a, b) => a.cost - b.cost || a.load - b.load);
       return scored.map(({ c, cost }, i) => ({
         id: c.id,
@@ -72,16 +77,15 @@ export function bandwidthWeighted(options: BandwidthWeightedOptions = {}): Balan
       let explore: Candidate | undefined;
       let leastLoadedUnknown: Candidate | undefined;
       for (const c of candidates) {
-        const { capacity, load } = c.stats;
-        if (capacity > 0 || c.local) {
-          const cost = (load + 1) / (capacity > 0 ? capacity : baseline);
+        const cost = completionCost(c, baseline);
+        if (cost !== undefined) {
           if (cost < bestCost) {
             best = c;
             bestCost = cost;
           }
         } else {
           if (!explore && c.stats.openTunnels + c.stats.pendingDials === 0) explore = c;
-          if (!leastLoadedUnknown || load < leastLoadedUnknown.stats.load) leastLoadedUnknown = c;
+          if (!leastLoadedUnknown || c.stats.load < leastLoadedUnknown.stats.load) leastLoadedUnknown = c;
         }
       }
       if (explore && (!best || exploring + 1 <= share * (inFlight + 1) + 1e-9)) return explore;
