@@ -3,14 +3,17 @@ import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { IncomingMessage } from 'node:http';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { WebSocket } from 'ws';
 import type { MonitorApi } from '../../src/api/monitor';
+import { silentLogger } from '../../src/kernel/logger';
 import { httpToken } from '../../src/security/http-token';
 import { DashboardAuth } from '../../plugins/http/src/dashboard/auth';
 import { LiveUpdates } from '../../plugins/http/src/dashboard/live';
+import { serveDashboard } from '../../plugins/http/src/dashboard/server';
 import { parseDashboardOptions } from '../../plugins/http/src/index';
 import { BIN } from '../helpers/cli';
 import { useNodes } from '../helpers/cluster';
@@ -350,6 +353,28 @@ describe('live dashboard (plugin-http)', function () {
     t = 1000;
     expect(auth.refusal(request(third))?.status, 'expired').to.equal(401);
     expect(auth.login('right')!.cookie).to.match(/; Max-Age=1$/);
+  });
+
+  it('a dashboard that cannot have its port fails, and releases its live feed (event subscriptions)', async () => {
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as net.AddressInfo).port;
+    let live = 0;
+    const subscribe = () => {
+      live++;
+      return { dispose: () => live-- };
+    };
+    const api = { onSourceHealthChanged: subscribe, onSourceChanged: subscribe, onPeerChanged: subscribe, onPolicyChanged: subscribe } as unknown as MonitorApi;
+    try {
+      const failed = await serveDashboard(api, parseDashboardOptions({ dashboard: `127.0.0.1:${port}` })!, silentLogger, () => false).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      expect(failed?.message).to.match(/EADDRINUSE|in use/);
+      expect(live, 'event subscriptions left behind').to.equal(0);
+    } finally {
+      taken.close();
+    }
   });
 
   it('options: off without an address; bad limits are clear errors', () => {

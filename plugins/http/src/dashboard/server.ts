@@ -135,7 +135,15 @@ export async function serveDashboard(
     wss.handleUpgrade(req, socket, head, (ws) => live.add(ws));
   }
 
-  const bound = await listen(server, options.address, log, 'dashboard');
+  let bound: Awaited<ReturnType<typeof listen>>;
+  try {
+    bound = await listen(server, options.address, log, 'dashboard');
+  } catch (err) {
+    // The port could not be had: release the live feed (its timer and event subscriptions).
+    live.dispose();
+    wss.close();
+    throw err;
+  }
   return {
     address: bound.address,
     requiresToken: auth.requiresToken,
