@@ -59,27 +59,39 @@ export function useNodes(): NodeSet {
       return node;
     },
     async child(args = []) {
-      const pport = await freePort();
-      const bport = await freePort();
-      let cli!: RunningCli;
+      let pport = 0;
+      let bport = 0;
+      let cli: RunningCli | undefined;
       const start = async () => {
         cli = spawnCli(['start', '--pport', String(pport), '--bport', String(bport), '--bind', '127.0.0.1', ...args]);
         await cli.waitFor(/booster endpoint listening/);
       };
       // Registered before the start, so a child that fails to come up is still killed.
       teardown.push(async () => {
-        if (cli.child.exitCode !== null || cli.child.signalCode !== null) return;
+        if (!cli || cli.child.exitCode !== null || cli.child.signalCode !== null) return;
         // SIGKILL also ends a process stopped with SIGSTOP.
         cli.kill('SIGKILL');
         await cli.exited();
       });
-      await start();
+      // A port freePort() saw free can be taken before the child binds it (two
+      // calls may even return the same one): pick again, a few times, if so.
+      for (let attempt = 1; ; attempt++) {
+        pport = await freePort();
+        do bport = await freePort();
+        while (bport === pport);
+        try {
+          await start();
+          break;
+        } catch (err) {
+          if (attempt === 3 || !/EADDRINUSE/.test((err as Error).message)) throw err;
+        }
+      }
       return {
         pport,
         bport,
         address: `127.0.0.1:${bport}`,
         get cli() {
-          return cli;
+          return cli!;
         },
         start,
       };
